@@ -1,0 +1,7 @@
+"""ecocontrol: reinforcement-learning process control for industrial decarbonisation."""
+
+from ecocontrol import envs  # registers the Gymnasium ids
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "envs"]

@@ -1,0 +1,274 @@
+"""Fuels, grid intensity, carbon price and the emission ledger shared by every plant.
+
+Units: energy in GJ or MWh as named, emissions in tCO2, money in CNY.
+
+Every plant reports, per step, tCO2 by source and CNY by cost term through one
+:class:`EmissionLedger`. The ledger adds the carbon cost itself (carbon price times the
+*priced* sources), so no plant computes carbon cost on its own. Biogenic CO2 is reported
+under ``"biogenic"`` and never priced (IPCC 2006 Vol.2 Ch.2: biomass CO2 is reported as a
+memo item, not in the energy-sector total).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+#: Sources whose CO2 is priced.
+PRICED_SOURCES: tuple[str, ...] = ("fuel", "process", "grid")
+#: Every emission source the ledger knows; ``biogenic`` is reported apart and not priced.
+EMISSION_SOURCES: tuple[str, ...] = (*PRICED_SOURCES, "biogenic")
+
+#: China national ETS, default carbon price [CNY/tCO2]; 2024 average 95.96, Sep 2025 62.94 (ICAP).
+DEFAULT_CARBON_PRICE_CNY_PER_T = 80.0
+#: China national average grid emission factor 2023 [kgCO2/kWh] = [tCO2/MWh] (MEE/NBS, 2024).
+DEFAULT_GRID_FACTOR_T_PER_MWH = 0.5306
+
+GJ_PER_MWH = 3.6
+
+
+def _require(cond: bool, field_name: str, value: object, allowed: str) -> None:
+    """Raise a ValueError naming the field, its value and the allowed range."""
+    if not cond:
+        raise ValueError(f"{field_name}={value!r} is out of range; allowed: {allowed}")
+
+
+def require_finite_range(
+    field_name: str,
+    value: float,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> None:
+    """Check that ``value`` is a finite number inside ``[low, high]`` (or open ends).
+
+    Args:
+        field_name: name shown in the error, e.g. ``"ParkParams.battery_energy_mwh"``.
+        value: the value to check.
+        low: lower bound.
+        high: upper bound.
+        low_inclusive: whether ``low`` itself is allowed.
+        high_inclusive: whether ``high`` itself is allowed.
+
+    Raises:
+        ValueError: naming the field, the value and the allowed range.
+    """
+    lo_b = "[" if low_inclusive else "("
+    hi_b = "]" if high_inclusive else ")"
+    allowed = f"a finite number in {lo_b}{low}, {high}{hi_b}"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field_name}={value!r} is not a number; allowed: {allowed}") from None
+    _require(math.isfinite(v), field_name, value, allowed)
+    _require(v >= low if low_inclusive else v > low, field_name, value, allowed)
+    _require(v <= high if high_inclusive else v < high, field_name, value, allowed)
+
+
+@dataclass(frozen=True)
+class Fuel:
+    """A fuel with its net calorific value and CO2 factor.
+
+    Attributes:
+        name: short name.
+        lhv_mj_per_unit: net calorific value [MJ per ``unit``].
+        unit: ``"kg"`` or ``"Nm3"``.
+        co2_kg_per_tj: CO2 emission factor on net calorific value [kgCO2/TJ].
+        biogenic_share: share of the CO2 that is biogenic (reported, not priced) [-].
+        source: where the numbers come from.
+    """
+
+    name: str
+    lhv_mj_per_unit: float
+    unit: str
+    co2_kg_per_tj: float
+    biogenic_share: float = 0.0
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        require_finite_range(f"Fuel({self.name}).lhv_mj_per_unit", self.lhv_mj_per_unit, 0.0,
+                             low_inclusive=False)
+        require_finite_range(f"Fuel({self.name}).co2_kg_per_tj", self.co2_kg_per_tj, 0.0)
+        require_finite_range(f"Fuel({self.name}).biogenic_share", self.biogenic_share, 0.0, 1.0)
+        _require(self.unit in ("kg", "Nm3"), f"Fuel({self.name}).unit", self.unit, "'kg' or 'Nm3'")
+
+    @property
+    def co2_t_per_gj(self) -> float:
+        """CO2 per GJ of net calorific value [tCO2/GJ]."""
+        return self.co2_kg_per_tj * 1e-6
+
+    def energy_gj(self, quantity: ArrayLike) -> NDArray[np.float64]:
+        """Net calorific energy [GJ] of ``quantity`` units of fuel."""
+        return np.asarray(quantity, dtype=np.float64) * self.lhv_mj_per_unit * 1e-3
+
+    def co2_t(self, energy_gj: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Split the CO2 of burning ``energy_gj`` into (fossil, biogenic) tCO2."""
+        total = np.asarray(energy_gj, dtype=np.float64) * self.co2_t_per_gj
+        return total * (1.0 - self.biogenic_share), total * self.biogenic_share
+
+
+_IPCC = "IPCC 2006 Vol.2 Ch.2 Table 2.2 (CO2 factor)"
+
+#: Standard fuels. CO2 factors from IPCC 2006 (default, on net calorific value).
+FUELS: dict[str, Fuel] = {
+    f.name: f
+    for f in (
+        Fuel("bfg", 3.3, "Nm3", 260_000.0, 0.0,
+             f"{_IPCC}; LHV 3.0-4.6 MJ/Nm3 typical blast-furnace gas"),
+        Fuel("cog", 17.9, "Nm3", 44_400.0, 0.0,
+             f"{_IPCC}; LHV: China steel GHG accounting guideline default"),
+        Fuel("bofg", 7.5, "Nm3", 182_000.0, 0.0, f"{_IPCC}; LHV typical converter gas"),
+        Fuel("natural_gas", 38.9, "Nm3", 56_100.0, 0.0,
+             f"{_IPCC}; LHV: China GHG accounting guideline default 389.31 GJ/10^4 Nm3"),
+        Fuel("coal", 26.0, "kg", 94_600.0, 0.0, f"{_IPCC} (other bituminous coal)"),
+        Fuel("petcoke", 32.5, "kg", 97_500.0, 0.0, f"{_IPCC}; LHV IPCC default 32.5 TJ/Gg"),
+        Fuel("rdf", 15.0, "kg", 91_700.0, 0.5,
+             f"{_IPCC} (municipal waste, non-biomass part); biogenic share assumed 0.5"),
+        Fuel("biomass", 15.6, "kg", 112_000.0, 1.0, f"{_IPCC} (wood/wood waste)"),
+    )
+}
+
+
+def get_fuel(name: str) -> Fuel:
+    """Look up a standard fuel by name, with a clear error for unknown names."""
+    if name not in FUELS:
+        raise ValueError(f"fuel={name!r} is unknown; allowed: {sorted(FUELS)}")
+    return FUELS[name]
+
+
+@dataclass(frozen=True)
+class GridIntensity:
+    """Grid CO2 intensity: a constant or an hourly profile around a mean.
+
+    Attributes:
+        mean_t_per_mwh: annual average emission factor [tCO2/MWh] (= kgCO2/kWh).
+            Default 0.5306, China national average 2023 (MEE/NBS).
+        daily_shape: optional 24 multipliers by hour of day (normalised to mean 1 on use).
+            No official hourly series exists for China: any shape is synthetic.
+    """
+
+    mean_t_per_mwh: float = DEFAULT_GRID_FACTOR_T_PER_MWH
+    daily_shape: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        require_finite_range("GridIntensity.mean_t_per_mwh", self.mean_t_per_mwh, 0.0, 2.0)
+        if self.daily_shape is not None:
+            _require(len(self.daily_shape) == 24, "GridIntensity.daily_shape",
+                     len(self.daily_shape), "24 hourly multipliers")
+            for i, v in enumerate(self.daily_shape):
+                require_finite_range(f"GridIntensity.daily_shape[{i}]", v, 0.0)
+            _require(sum(self.daily_shape) > 0, "GridIntensity.daily_shape", self.daily_shape,
+                     "multipliers with a positive sum")
+
+    def at_hours(self, hour_of_day: ArrayLike) -> NDArray[np.float64]:
+        """Intensity [tCO2/MWh] at each (fractional) hour of day."""
+        h = np.asarray(hour_of_day, dtype=np.float64)
+        if self.daily_shape is None:
+            return np.full(h.shape, self.mean_t_per_mwh)
+        shape = np.asarray(self.daily_shape, dtype=np.float64)
+        shape = shape / shape.mean()
+        idx = np.floor(h).astype(np.int64) % 24
+        return self.mean_t_per_mwh * shape[idx]
+
+
+def synthetic_china_grid_shape(amplitude: float = 0.12) -> tuple[float, ...]:
+    """SYNTHETIC hourly intensity shape: higher at night (coal at the margin), lower at noon (PV).
+
+    A cosine with its minimum at 13:00; mean 1. Not an official series (none exists for China).
+    """
+    require_finite_range("amplitude", amplitude, 0.0, 0.9)
+    h = np.arange(24, dtype=np.float64)
+    return tuple(float(x) for x in 1.0 - amplitude * np.cos(2 * np.pi * (h - 13.0) / 24.0))
+
+
+@dataclass
+class StepAccount:
+    """One step's emissions [tCO2 by source] and costs [CNY by term], each with a ``total``."""
+
+    emissions: dict[str, float]
+    costs: dict[str, float]
+
+
+@dataclass
+class EmissionLedger:
+    """Accumulates emissions and costs step by step; adds the carbon cost term.
+
+    ``record`` takes the plant's physical emissions by source and its non-carbon cost terms,
+    prices the priced sources at ``carbon_price_cny_per_t``, and returns the step's account
+    with totals. ``totals()`` returns the sums over all recorded steps.
+    """
+
+    carbon_price_cny_per_t: float = DEFAULT_CARBON_PRICE_CNY_PER_T
+    cost_terms: tuple[str, ...] = ("energy", "fuel", "degradation", "penalty")
+    _emissions: dict[str, float] = field(default_factory=dict, repr=False)
+    _costs: dict[str, float] = field(default_factory=dict, repr=False)
+    n_steps: int = 0
+
+    def __post_init__(self) -> None:
+        require_finite_range("carbon_price_cny_per_t", self.carbon_price_cny_per_t, 0.0, 10_000.0)
+        _require("carbon" not in self.cost_terms and "total" not in self.cost_terms,
+                 "EmissionLedger.cost_terms", self.cost_terms,
+                 "names other than 'carbon' and 'total' (the ledger adds those)")
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all recorded steps."""
+        self._emissions = dict.fromkeys(EMISSION_SOURCES, 0.0)
+        self._costs = dict.fromkeys((*self.cost_terms, "carbon"), 0.0)
+        self.n_steps = 0
+
+    def carbon_cost(self, emissions: Mapping[str, float]) -> float:
+        """Carbon cost [CNY] of the priced sources in ``emissions``."""
+        return self.carbon_price_cny_per_t * sum(float(emissions.get(s, 0.0))
+                                                 for s in PRICED_SOURCES)
+
+    def record(self, emissions: Mapping[str, float], costs: Mapping[str, float]) -> StepAccount:
+        """Record one step.
+
+        Args:
+            emissions: tCO2 by source; keys from :data:`EMISSION_SOURCES`, missing ones are 0.
+            costs: CNY by term; keys from ``cost_terms``, missing ones are 0. Must not contain
+                ``carbon`` (the ledger computes it).
+
+        Returns:
+            The step's account, each dict with a ``total`` (emissions total excludes biogenic).
+        """
+        unknown = set(emissions) - set(EMISSION_SOURCES)
+        _require(not unknown, "emissions", sorted(unknown), f"sources in {EMISSION_SOURCES}")
+        unknown = set(costs) - set(self.cost_terms)
+        _require(not unknown, "costs", sorted(unknown), f"terms in {self.cost_terms}")
+        em = {s: float(emissions.get(s, 0.0)) for s in EMISSION_SOURCES}
+        co = {t: float(costs.get(t, 0.0)) for t in self.cost_terms}
+        for k, v in (*em.items(), *co.items()):
+            if not math.isfinite(v):
+                raise FloatingPointError(f"ledger entry {k}={v} is not finite")
+        co["carbon"] = self.carbon_cost(em)
+        for k, v in em.items():
+            self._emissions[k] += v
+        for k, v in co.items():
+            self._costs[k] += v
+        self.n_steps += 1
+        em["total"] = sum(em[s] for s in PRICED_SOURCES)
+        co["total"] = sum(co.values())
+        return StepAccount(emissions=em, costs=co)
+
+    def empty_account(self) -> StepAccount:
+        """An account of zeros with every key a recorded step has."""
+        return StepAccount(
+            emissions=dict.fromkeys((*EMISSION_SOURCES, "total"), 0.0),
+            costs=dict.fromkeys((*self.cost_terms, "carbon", "total"), 0.0),
+        )
+
+    def totals(self) -> StepAccount:
+        """Sums over all recorded steps, each dict with a ``total``."""
+        em = dict(self._emissions)
+        co = dict(self._costs)
+        em["total"] = sum(em[s] for s in PRICED_SOURCES)
+        co["total"] = sum(co.values())
+        return StepAccount(emissions=em, costs=co)
