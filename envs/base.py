@@ -236,6 +236,13 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         """Observation for the current step."""
         raise NotImplementedError
 
+    def _prepare_step(self) -> None:
+        """Prepare what is known before the coming step (e.g. draw forecasts).
+
+        Called after ``reset`` and after every non-final step, once ``step_index`` points at
+        the coming step.
+        """
+
     def _extra_info(self) -> dict[str, Any]:
         """Plant-specific info (forecasts for controllers, exogenous values)."""
         return {}
@@ -287,6 +294,7 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self.step_index = 0
         self.ledger.reset()
         state = self._reset_plant()
+        self._prepare_step()
         no_violations = dict.fromkeys(("action_clipped", *self.violation_names), 0.0)
         return self._observe(), self._info(self.ledger.empty_account(), no_violations, state)
 
@@ -301,6 +309,8 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self.step_index += 1
         reward = -account.costs["total"] / self.reward_scale_cny
         truncated = self.step_index >= self.episode_steps
+        if not truncated:
+            self._prepare_step()
         return self._observe(), float(reward), False, truncated, self._info(
             account, violations, result.state
         )

@@ -1,0 +1,129 @@
+"""Rolling-horizon MPC machinery shared by every plant's Pyomo model.
+
+One Pyomo model is built once per controller; each decision pushes the changed mutable
+parameters (state, forecasts, prices) and re-solves with a persistent HiGHS instance (Pyomo's
+APPSI interface), which keeps the HiGHS model and only updates what changed. If the solver
+fails or times out, the controller plays the previous plan shifted by the steps since it was
+made, and if none is left it asks its fallback (the plant's rule controller). Every failure
+is counted and logged; a failure never stops an episode.
+
+The perfect-foresight optimum ("oracle") is the same machinery with the true series over the
+whole episode, solved once at the first step (``replan_every = episode_steps``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.contrib.appsi.base import TerminationCondition
+from pyomo.contrib.appsi.solvers import Highs
+
+from ecocontrol.controllers.base import Controller, plant_of
+from ecocontrol.emissions import require_finite_range
+
+log = logging.getLogger(__name__)
+
+_OK = (TerminationCondition.optimal,)
+
+
+class RollingHorizonMPC:
+    """Base class: persistent solve, plan bookkeeping, fallback and counters.
+
+    Subclasses implement :meth:`_update` (push parameters for the coming decision) and
+    :meth:`_read_plan` (the solved physical actions, shape ``(horizon, n_actions)``).
+
+    Attributes:
+        n_solves: solver calls this episode.
+        n_failures: failed or timed-out solves this episode (each one fell back).
+        n_fallback_rule: decisions handed to the fallback controller this episode.
+        solve_times_s: wall time of each solver call this episode [s].
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        model: pyo.ConcreteModel,
+        *,
+        fallback: Controller,
+        time_limit_s: float = 5.0,
+        mip_gap: float | None = None,
+        replan_every: int = 1,
+    ) -> None:
+        require_finite_range("time_limit_s", time_limit_s, 0.0, 3600.0, low_inclusive=False)
+        require_finite_range("replan_every", replan_every, 1, 10**9)
+        if mip_gap is not None:
+            require_finite_range("mip_gap", mip_gap, 0.0, 1.0)
+        self.env = plant_of(env)
+        self.model = model
+        self.fallback = fallback
+        self.replan_every = int(replan_every)
+        self.solver = Highs()
+        self.solver.config.load_solution = False
+        self.solver.config.time_limit = time_limit_s
+        if mip_gap is not None:
+            self.solver.config.mip_gap = mip_gap
+        self._plan: np.ndarray | None = None
+        self._plan_age = 0
+        self.objective_value: float | None = None
+        self.n_solves = 0
+        self.n_failures = 0
+        self.n_fallback_rule = 0
+        self.solve_times_s: list[float] = []
+
+    # -- to implement -----------------------------------------------------------------------
+    def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _read_plan(self) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------------
+    def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
+        """Forget the plan and the counters; reset the fallback."""
+        self.env = plant_of(env)
+        self.fallback.reset(env, seed)
+        self._plan = None
+        self._plan_age = 0
+        self.objective_value = None
+        self.n_solves = self.n_failures = self.n_fallback_rule = 0
+        self.solve_times_s = []
+
+    def solve(self) -> bool:
+        """Solve the model as it stands; load the solution and return True if optimal."""
+        self.n_solves += 1
+        t0 = time.perf_counter()
+        try:
+            res = self.solver.solve(self.model)
+            ok = res.termination_condition in _OK
+            if ok:
+                res.solution_loader.load_vars()
+                self.objective_value = float(res.best_feasible_objective)
+            else:
+                log.warning("%s: solver ended with %s", type(self).__name__,
+                            res.termination_condition)
+        except Exception as exc:  # a solver crash must not end the benchmark
+            log.warning("%s: solver raised %r", type(self).__name__, exc)
+            ok = False
+        self.solve_times_s.append(time.perf_counter() - t0)
+        return ok
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        """Re-plan when due; play the plan's first (or shifted) step; fall back on failure."""
+        due = self._plan is None or self._plan_age + 1 >= self.replan_every
+        if due:
+            self._update(obs, info)
+            if self.solve():
+                self._plan = self._read_plan()
+                self._plan_age = 0
+                return self.env.scaler.to_normalized(self._plan[0])
+            self.n_failures += 1
+        if self._plan is not None and self._plan_age + 1 < len(self._plan):
+            self._plan_age += 1
+            return self.env.scaler.to_normalized(self._plan[self._plan_age])
+        self.n_fallback_rule += 1
+        return self.fallback.act(obs, info)
