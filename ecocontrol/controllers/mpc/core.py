@@ -64,7 +64,7 @@ class RollingHorizonMPC:
         self.replan_every = int(replan_every)
         self.solver = Highs()
         self.solver.config.load_solution = False
-        self.solver.config.time_limit = time_limit_s
+        self.time_limit_s = float(time_limit_s)
         if mip_gap is not None:
             self.solver.config.mip_gap = mip_gap
         self._plan: np.ndarray | None = None
@@ -96,6 +96,11 @@ class RollingHorizonMPC:
     def solve(self) -> bool:
         """Solve the model as it stands; load the solution and return True if optimal."""
         self.n_solves += 1
+        # HiGHS compares its time_limit with the instance's total run time, which a persistent
+        # instance accumulates over every solve: re-arm the limit relative to it each time.
+        highs = getattr(self.solver, "_solver_model", None)
+        elapsed = float(highs.getRunTime()) if highs is not None else 0.0
+        self.solver.config.time_limit = elapsed + self.time_limit_s
         t0 = time.perf_counter()
         try:
             res = self.solver.solve(self.model)
