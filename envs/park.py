@@ -289,7 +289,10 @@ def load_weather(
         else:
             path = Path(weather)
         if not path.is_file():
-            raise FileNotFoundError(f"weather file {str(path)!r} does not exist")
+            raise FileNotFoundError(
+                f"weather={str(path)!r}: file does not exist; allowed: a bundled site "
+                f"{sorted(BUNDLED_SITES)}, an existing TMY3/EPW file, or a DataFrame"
+            )
         if path.suffix.lower() == ".epw":
             df, meta = pvlib.iotools.read_epw(path)
             tz = meta["TZ"]

@@ -1,0 +1,109 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from ecocontrol.controllers import available_controllers, make_controller
+from ecocontrol.controllers.base import Controller
+from ecocontrol.controllers.rules import ParkRuleController
+from ecocontrol.evaluation import run_episode
+
+PARK = "ecocontrol/WindSolarStorage-v0"
+
+
+class ZeroController:
+    """Idle battery, boiler off: everything by grid and gas. A naive policy."""
+
+    def reset(self, env, seed=None):
+        self.scaler = env.unwrapped.scaler
+
+    def act(self, obs, info):
+        return self.scaler.to_normalized([0.0, 0.0])
+
+
+def test_registry_lists_park_controllers_and_refuses_unknown(park_env):
+    assert {"rule", "mpc", "oracle"} <= set(available_controllers("park"))
+    with pytest.raises(ValueError, match="controller='pid'.*allowed"):
+        make_controller("pid", park_env)
+    for name in ("rule", "mpc", "oracle"):
+        assert isinstance(make_controller(name, park_env), Controller)
+
+
+def test_oracle_plan_cost_equals_realised_cost(park_env):
+    oracle = make_controller("oracle", park_env)
+    res = run_episode(park_env, oracle, seed=0, window=1)
+    assert oracle.n_solves == 1 and res.solver_failures == 0
+    assert res.cost["total"] == pytest.approx(oracle.objective_value, rel=1e-7)
+
+
+def test_gap_ladder_holds_on_test_windows(park_env):
+    specs = {
+        "rule": ("rule", {}),
+        "mpc": ("mpc", {}),
+        "mpc_perfect": ("mpc", {"perfect_forecast": True}),
+        "oracle": ("oracle", {}),
+        "zero": None,
+    }
+    cost = {k: [] for k in specs}
+    for w in (0, 4, 8):
+        for label, spec in specs.items():
+            ctrl = ZeroController() if spec is None else make_controller(spec[0], park_env,
+                                                                         **spec[1])
+            r = run_episode(park_env, ctrl, seed=w, window=w)
+            cost[label].append(r.cost["total"])
+            if label != "zero":
+                assert r.solver_failures == 0
+    for w in range(3):  # the oracle is a bound window by window
+        for label in ("rule", "mpc", "mpc_perfect", "zero"):
+            assert cost["oracle"][w] <= cost[label][w] * (1 + 1e-9)
+    mean = {k: float(np.mean(v)) for k, v in cost.items()}
+    assert mean["oracle"] <= mean["mpc_perfect"] <= mean["mpc"] <= mean["rule"] < mean["zero"]
+
+
+def test_mpc_falls_back_to_rule_when_the_solver_raises(park_env):
+    mpc = make_controller("mpc", park_env)
+
+    def boom(model):
+        raise RuntimeError("solver crashed")
+
+    mpc.solver.solve = boom
+    res = run_episode(park_env, mpc, seed=0, window=0)
+    rule = run_episode(park_env, ParkRuleController(park_env), seed=0, window=0)
+    assert res.n_steps == park_env.unwrapped.episode_steps
+    assert res.solver_failures == res.n_steps
+    assert res.cost["total"] == pytest.approx(rule.cost["total"])
+
+
+def test_mpc_plays_the_shifted_plan_after_a_failure(park_env):
+    mpc = make_controller("mpc", park_env)
+    real = mpc.solver.solve
+    calls = {"n": 0}
+
+    def first_only(model):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise RuntimeError("solver crashed")
+        return real(model)
+
+    mpc.solver.solve = first_only
+    res = run_episode(park_env, mpc, seed=0, window=0)
+    assert res.solver_failures == res.n_steps - 1
+    # the first plan covers the horizon; after it runs out the rule takes over
+    assert mpc.n_fallback_rule == res.n_steps - mpc.horizon_steps
+
+
+def test_mpc_refuses_bad_horizons(park_env):
+    with pytest.raises(ValueError, match="horizon_h"):
+        make_controller("mpc", park_env, horizon_h=0)
+    with pytest.raises(ValueError, match="forecast horizon"):
+        make_controller("mpc", park_env, horizon_h=48)
+    make_controller("mpc", park_env, horizon_h=48, perfect_forecast=True)
+
+
+def test_many_persistent_solves_do_not_time_out():
+    env = gym.make(PARK, split="test")
+    mpc = make_controller("mpc", env, time_limit_s=0.5)
+    total = 0
+    for w in range(3):
+        res = run_episode(env, mpc, seed=w, window=w)
+        total += res.solver_failures
+    assert sum(mpc.solve_times_s) > 0 and total == 0

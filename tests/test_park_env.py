@@ -1,0 +1,230 @@
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+from ecocontrol.envs.base import ScenarioWindows
+from ecocontrol.envs.park import ParkParams, WindSolarStorageEnv, load_weather, park_step
+from ecocontrol.evaluation import run_episode
+
+PARK = "ecocontrol/WindSolarStorage-v0"
+
+
+class RandomController:
+    """Seeded random actions, some outside [-1, 1] to exercise clipping."""
+
+    def reset(self, env, seed=None):
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs, info):
+        return self.rng.uniform(-1.3, 1.3, size=2).astype(np.float32)
+
+
+def test_env_checkers_pass():
+    gym_check_env(gym.make(PARK).unwrapped, skip_render_check=True)
+    sb3_check_env(WindSolarStorageEnv(), warn=True)
+
+
+def _rollout(env, seed):
+    obs, _ = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    out = [obs]
+    done = False
+    while not done:
+        obs, r, term, trunc, info = env.step(rng.uniform(-1, 1, 2).astype(np.float32))
+        out.append(obs)
+        out.append(np.array([r, *info["costs"].values(), *info["emissions"].values()]))
+        done = term or trunc
+    return np.concatenate([np.ravel(x) for x in out])
+
+
+def test_same_seed_is_bit_identical_and_other_seed_differs(park_env):
+    a = _rollout(park_env, 7)
+    b = _rollout(gym.make(PARK, split="test"), 7)
+    c = _rollout(park_env, 8)
+    assert a.tobytes() == b.tobytes()
+    assert a.shape != c.shape or a.tobytes() != c.tobytes()
+
+
+@pytest.mark.parametrize("dt_h", [1.0, 0.25])
+def test_balance_closes_and_bounds_hold_every_step(dt_h):
+    env = gym.make(PARK, split="train", dt_h=dt_h, episode_days=3)
+    p = env.unwrapped.params
+    res = run_episode(env, RandomController(), seed=3, record=True)
+    assert res.n_steps == 3 * round(24 / dt_h)
+    for row in res.trajectory:
+        assert abs(row["residual_mw"]) <= 1e-6 * row["load_mw"]
+        assert p.e_min_mwh - 1e-9 <= row["energy_mwh"] <= p.e_max_mwh + 1e-9
+        assert row["heat_left_mwh"] >= -1e-9
+        assert 0 <= row["import_mw"] <= p.grid_import_limit_mw + 1e-9
+        assert 0 <= row["export_mw"] <= p.grid_export_limit_mw + 1e-9
+        assert row["curtail_mw"] >= 0 and row["shed_mw"] >= 0
+        assert row["charge_mw"] * row["discharge_mw"] == 0
+    assert res.violations["action_clipped"] > 0  # the controller asked outside [-1, 1]
+
+
+def test_ledger_totals_equal_sum_of_steps(park_env):
+    res = run_episode(park_env, RandomController(), seed=1, window=2)
+    tot = park_env.unwrapped.ledger.totals()
+    for k, v in tot.costs.items():
+        assert res.cost[k] == pytest.approx(v, rel=1e-12, abs=1e-9)
+    for k, v in tot.emissions.items():
+        assert res.emissions[k] == pytest.approx(v, rel=1e-12, abs=1e-12)
+    assert res.total_reward == pytest.approx(-tot.costs["total"] / 1e4)
+
+
+def test_batched_physics_equals_single_steps():
+    env = WindSolarStorageEnv()
+    p, s = env.params, env.series
+    rng = np.random.default_rng(0)
+    n = 16
+    e = rng.uniform(p.e_min_mwh, p.e_max_mwh, n)
+    h = rng.uniform(0, p.flex_daily_heat_mwh, n)
+    bat = rng.uniform(-p.battery_power_mw, p.battery_power_mw, n)
+    flex = rng.uniform(0, p.flex_power_mw, n)
+    exo = s.window(100, n)
+    eb, hb, fb = park_step(e, h, bat, flex, exo, p, 1.0)
+    for i in range(n):
+        exo_i = {k: v[i : i + 1] for k, v in exo.items()}
+        ei, hi, fi = park_step(e[i : i + 1], h[i : i + 1], bat[i : i + 1], flex[i : i + 1],
+                               exo_i, p, 1.0)
+        assert ei[0] == eb[i] and hi[0] == hb[i]
+        assert fi.import_mw[0] == fb.import_mw[i]
+
+
+def test_splits_are_disjoint_and_cover_the_year():
+    w = ScenarioWindows(8760, 168)
+    sets = [set(w.starts(s).tolist()) for s in ("train", "val", "test")]
+    assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+    assert sum(map(len, sets)) == w.n_windows
+    assert len(sets[2]) >= 10
+
+
+def test_window_option_picks_the_window(park_env):
+    _, info = park_env.reset(seed=0, options={"window": 3})
+    assert info["window"] == 3
+    assert info["window_start"] == park_env.unwrapped.window_starts[3]
+    with pytest.raises(ValueError, match="window"):
+        park_env.reset(options={"window": 99})
+
+
+def test_perfect_forecast_equals_truth_and_noise_grows_with_lead():
+    env = WindSolarStorageEnv(forecast_noise_scale=0.0)
+    _, info = env.reset(seed=0)
+    truth = env.true_window(env.t, env.forecast_steps)
+    np.testing.assert_array_equal(info["forecast"]["wind_mw"], truth["wind_mw"])
+    noisy = WindSolarStorageEnv()
+    errs = []
+    for seed in range(60):
+        _, info = noisy.reset(seed=seed)
+        tw = noisy.true_window(noisy.t, noisy.forecast_steps)["load_mw"]
+        errs.append(info["forecast"]["load_mw"] / tw - 1.0)
+    errs = np.array(errs)
+    assert np.all(errs[:, 0] == 0.0)  # lead 0 is known exactly
+    assert errs[:, 23].std() > 2 * errs[:, 1].std()
+
+
+def test_out_of_range_actions_are_clipped_as_documented(park_env):
+    park_env.reset(seed=0)
+    _, _, _, _, info = park_env.step(np.array([5.0, -3.0], dtype=np.float32))
+    assert info["constraint_violations"]["action_clipped"] == pytest.approx(4.0 + 2.0)
+    assert info["state"]["flex_mw"] == 0.0  # boiler clipped to 0 MW
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_action_is_refused(park_env, bad):
+    park_env.reset(seed=0)
+    with pytest.raises(ValueError, match="battery.*not finite"):
+        park_env.step(np.array([bad, 0.0], dtype=np.float32))
+
+
+def test_wrong_action_shape_is_refused(park_env):
+    park_env.reset(seed=0)
+    with pytest.raises(ValueError, match="shape"):
+        park_env.step(np.zeros(3, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"weather": "atlantis"}, "weather='atlantis'.*allowed"),
+        ({"forecast_horizon_h": 0}, "forecast_horizon_h"),
+        ({"dt_h": 0.5}, "dt_h"),
+        ({"split": "holdout"}, "split"),
+        ({"episode_days": 0}, "episode_days"),
+        ({"carbon_price_cny_per_t": -5.0}, "carbon_price"),
+    ],
+)
+def test_bad_env_arguments_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        WindSolarStorageEnv(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"battery_energy_mwh": -40.0}, r"battery_energy_mwh=-40.0.*\[0.0"),
+        ({"battery_power_mw": -1.0}, "battery_power_mw=-1.0"),
+        ({"pv_dc_mw": float("nan")}, "pv_dc_mw"),
+        ({"soc_min": 0.8, "soc_max": 0.2}, "soc_min=0.8 > soc_max=0.2"),
+        ({"soc_init": 0.95}, "soc_init"),
+        ({"battery_eta_charge": 1.2}, "battery_eta_charge"),
+        ({"feed_in_cny_per_mwh": 900.0}, "feed_in_cny_per_mwh"),
+        ({"tou_schedule": ("valley",) * 23}, "tou_schedule"),
+    ],
+)
+def test_bad_params_name_the_field_and_range(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ParkParams(**kwargs)
+
+
+def test_missing_weather_file_is_refused():
+    with pytest.raises(FileNotFoundError, match="weather=.*does not exist"):
+        WindSolarStorageEnv(weather="/nonexistent/tmy.csv")
+
+
+def test_unknown_turbine_type_is_refused():
+    with pytest.raises(ValueError, match="turbine_type"):
+        WindSolarStorageEnv(params=ParkParams(turbine_type="X-1/1"))
+
+
+def test_weather_dataframe_and_bad_columns():
+    df, site = load_weather("greensboro")
+    env = WindSolarStorageEnv(weather=df.reset_index(drop=True), latitude=site.latitude,
+                              longitude=site.longitude)
+    ref = WindSolarStorageEnv()
+    assert env.series.wind_mw.sum() == pytest.approx(ref.series.wind_mw.sum())
+    assert env.series.pv_mw.sum() == pytest.approx(ref.series.pv_mw.sum(), rel=0.02)
+    with pytest.raises(ValueError, match="missing columns.*ghi"):
+        WindSolarStorageEnv(weather=df.drop(columns=["ghi"]), latitude=36.1, longitude=-80)
+    with pytest.raises(ValueError, match="latitude"):
+        WindSolarStorageEnv(weather=df)
+    with pytest.raises(ValueError, match="8760"):
+        WindSolarStorageEnv(weather=df.iloc[:100], latitude=36.1, longitude=-80)
+
+
+def test_weather_file_path_is_read(tmp_path):
+    import pvlib
+    from pathlib import Path
+
+    src = Path(pvlib.__file__).parent / "data" / "723170TYA.CSV"
+    env = WindSolarStorageEnv(weather=str(src))
+    assert env.site.latitude == pytest.approx(36.1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,a,tmy\n1,2,3\n")
+    with pytest.raises(ValueError, match="TMY3"):
+        WindSolarStorageEnv(weather=str(bad))
+
+
+def test_nominal_figures_are_physical():
+    env = WindSolarStorageEnv()
+    p, s = env.params, env.series
+    # PVWatts yield at 36 N: 1,200-1,600 kWh/kWp a year; wind CF inland: 0.1-0.45
+    assert 1200 < s.pv_mw.sum() / p.pv_dc_mw < 1600
+    assert 0.10 < s.wind_mw.mean() / p.wind_capacity_mw < 0.45
+    assert s.pv_mw.max() <= p.pv_ac_mw + 1e-9
+    assert s.load_mw.mean() == pytest.approx(p.base_load_mean_mw)
+    assert isinstance(pd.Series(s.price_import).max(), float)
+    assert s.price_import.max() / s.price_import.min() >= 4.0  # NDRC peak/valley floor
