@@ -1,6 +1,6 @@
 """ecocontrol: reinforcement-learning process control for industrial decarbonisation."""
 
-from ecocontrol import envs  # registers the Gymnasium ids
+import ecocontrol.envs as envs  # registers the Gymnasium ids
 
 __version__ = "0.1.0"
 

@@ -96,19 +96,21 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     """Mean cost and tCO2 per controller, gap to ``reference`` and saving against ``rule``."""
     ok = table[table["error"].fillna("") == ""]
     g = ok.groupby("controller", sort=False)
-    out = pd.DataFrame({
-        "episodes": g.size(),
-        "cost_mean_cny": g["cost_total"].mean(),
-        "cost_ci95_cny": g["cost_total"].std(ddof=1) * 1.96 / np.sqrt(g.size()),
-        "co2_mean_t": g["co2_total"].mean(),
-        "decision_ms_median": g["decision_ms_median"].median(),
-        "solver_failures": g["solver_failures"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "episodes": g.size(),
+            "cost_mean_cny": g["cost_total"].mean(),
+            "cost_ci95_cny": g["cost_total"].std(ddof=1) * 1.96 / np.sqrt(g.size()),
+            "co2_mean_t": g["co2_total"].mean(),
+            "decision_ms_median": g["decision_ms_median"].median(),
+            "solver_failures": g["solver_failures"].sum(),
+        }
+    )
     if reference in out.index:
-        ref = out.loc[reference, "cost_mean_cny"]
+        ref = float(out["cost_mean_cny"][reference])
         out["gap_to_oracle_pct"] = 100.0 * (out["cost_mean_cny"] - ref) / ref
     if "rule" in out.index:
-        base = out.loc["rule", "cost_mean_cny"]
+        base = float(out["cost_mean_cny"]["rule"])
         out["saving_vs_rule_pct"] = 100.0 * (base - out["cost_mean_cny"]) / base
     return out
 
@@ -130,8 +132,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: benchmark the park's controllers on its test windows."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", default="park", choices=sorted(ENV_IDS))
-    ap.add_argument("--windows", type=int, default=None,
-                    help="number of test windows (default: all)")
+    ap.add_argument(
+        "--windows", type=int, default=None, help="number of test windows (default: all)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("outputs"))
     args = ap.parse_args(argv)

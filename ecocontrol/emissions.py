@@ -92,8 +92,9 @@ class Fuel:
     source: str = ""
 
     def __post_init__(self) -> None:
-        require_finite_range(f"Fuel({self.name}).lhv_mj_per_unit", self.lhv_mj_per_unit, 0.0,
-                             low_inclusive=False)
+        require_finite_range(
+            f"Fuel({self.name}).lhv_mj_per_unit", self.lhv_mj_per_unit, 0.0, low_inclusive=False
+        )
         require_finite_range(f"Fuel({self.name}).co2_kg_per_tj", self.co2_kg_per_tj, 0.0)
         require_finite_range(f"Fuel({self.name}).biogenic_share", self.biogenic_share, 0.0, 1.0)
         _require(self.unit in ("kg", "Nm3"), f"Fuel({self.name}).unit", self.unit, "'kg' or 'Nm3'")
@@ -119,17 +120,41 @@ _IPCC = "IPCC 2006 Vol.2 Ch.2 Table 2.2 (CO2 factor)"
 FUELS: dict[str, Fuel] = {
     f.name: f
     for f in (
-        Fuel("bfg", 3.3, "Nm3", 260_000.0, 0.0,
-             f"{_IPCC}; LHV 3.0-4.6 MJ/Nm3 typical blast-furnace gas"),
-        Fuel("cog", 17.9, "Nm3", 44_400.0, 0.0,
-             f"{_IPCC}; LHV: China steel GHG accounting guideline default"),
+        Fuel(
+            "bfg",
+            3.3,
+            "Nm3",
+            260_000.0,
+            0.0,
+            f"{_IPCC}; LHV 3.0-4.6 MJ/Nm3 typical blast-furnace gas",
+        ),
+        Fuel(
+            "cog",
+            17.9,
+            "Nm3",
+            44_400.0,
+            0.0,
+            f"{_IPCC}; LHV: China steel GHG accounting guideline default",
+        ),
         Fuel("bofg", 7.5, "Nm3", 182_000.0, 0.0, f"{_IPCC}; LHV typical converter gas"),
-        Fuel("natural_gas", 38.9, "Nm3", 56_100.0, 0.0,
-             f"{_IPCC}; LHV: China GHG accounting guideline default 389.31 GJ/10^4 Nm3"),
+        Fuel(
+            "natural_gas",
+            38.9,
+            "Nm3",
+            56_100.0,
+            0.0,
+            f"{_IPCC}; LHV: China GHG accounting guideline default 389.31 GJ/10^4 Nm3",
+        ),
         Fuel("coal", 26.0, "kg", 94_600.0, 0.0, f"{_IPCC} (other bituminous coal)"),
         Fuel("petcoke", 32.5, "kg", 97_500.0, 0.0, f"{_IPCC}; LHV IPCC default 32.5 TJ/Gg"),
-        Fuel("rdf", 15.0, "kg", 91_700.0, 0.5,
-             f"{_IPCC} (municipal waste, non-biomass part); biogenic share assumed 0.5"),
+        Fuel(
+            "rdf",
+            15.0,
+            "kg",
+            91_700.0,
+            0.5,
+            f"{_IPCC} (municipal waste, non-biomass part); biogenic share assumed 0.5",
+        ),
         Fuel("biomass", 15.6, "kg", 112_000.0, 1.0, f"{_IPCC} (wood/wood waste)"),
     )
 }
@@ -159,12 +184,20 @@ class GridIntensity:
     def __post_init__(self) -> None:
         require_finite_range("GridIntensity.mean_t_per_mwh", self.mean_t_per_mwh, 0.0, 2.0)
         if self.daily_shape is not None:
-            _require(len(self.daily_shape) == 24, "GridIntensity.daily_shape",
-                     len(self.daily_shape), "24 hourly multipliers")
+            _require(
+                len(self.daily_shape) == 24,
+                "GridIntensity.daily_shape",
+                len(self.daily_shape),
+                "24 hourly multipliers",
+            )
             for i, v in enumerate(self.daily_shape):
                 require_finite_range(f"GridIntensity.daily_shape[{i}]", v, 0.0)
-            _require(sum(self.daily_shape) > 0, "GridIntensity.daily_shape", self.daily_shape,
-                     "multipliers with a positive sum")
+            _require(
+                sum(self.daily_shape) > 0,
+                "GridIntensity.daily_shape",
+                self.daily_shape,
+                "multipliers with a positive sum",
+            )
 
     def at_hours(self, hour_of_day: ArrayLike) -> NDArray[np.float64]:
         """Intensity [tCO2/MWh] at each (fractional) hour of day."""
@@ -212,9 +245,12 @@ class EmissionLedger:
 
     def __post_init__(self) -> None:
         require_finite_range("carbon_price_cny_per_t", self.carbon_price_cny_per_t, 0.0, 10_000.0)
-        _require("carbon" not in self.cost_terms and "total" not in self.cost_terms,
-                 "EmissionLedger.cost_terms", self.cost_terms,
-                 "names other than 'carbon' and 'total' (the ledger adds those)")
+        _require(
+            "carbon" not in self.cost_terms and "total" not in self.cost_terms,
+            "EmissionLedger.cost_terms",
+            self.cost_terms,
+            "names other than 'carbon' and 'total' (the ledger adds those)",
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -225,8 +261,9 @@ class EmissionLedger:
 
     def carbon_cost(self, emissions: Mapping[str, float]) -> float:
         """Carbon cost [CNY] of the priced sources in ``emissions``."""
-        return self.carbon_price_cny_per_t * sum(float(emissions.get(s, 0.0))
-                                                 for s in PRICED_SOURCES)
+        return self.carbon_price_cny_per_t * sum(
+            float(emissions.get(s, 0.0)) for s in PRICED_SOURCES
+        )
 
     def record(self, emissions: Mapping[str, float], costs: Mapping[str, float]) -> StepAccount:
         """Record one step.

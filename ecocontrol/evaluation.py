@@ -99,11 +99,15 @@ def run_episode(
         _add(emissions, info["emissions"])
         _add(violations, info["constraint_violations"])
         if record:
-            trajectory.append({
-                "step": info["step"] - 1, "reward": float(reward), **info["state"],
-                **{f"cost_{k}": v for k, v in info["costs"].items()},
-                **{f"co2_{k}": v for k, v in info["emissions"].items()},
-            })
+            trajectory.append(
+                {
+                    "step": info["step"] - 1,
+                    "reward": float(reward),
+                    **info["state"],
+                    **{f"cost_{k}": v for k, v in info["costs"].items()},
+                    **{f"co2_{k}": v for k, v in info["emissions"].items()},
+                }
+            )
         done = terminated or truncated
     return EpisodeResult(
         cost=cost,

@@ -200,7 +200,7 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     plant_name: ClassVar[str] = ""
     #: Names of the plant's constraint violations (besides ``action_clipped``).
     violation_names: ClassVar[tuple[str, ...]] = ()
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata = {"render_modes": []}  # noqa: RUF012  (Gymnasium declares it per instance)
 
     windows: ScenarioWindows
     scaler: ActionScaler
@@ -311,8 +311,12 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         truncated = self.step_index >= self.episode_steps
         if not truncated:
             self._prepare_step()
-        return self._observe(), float(reward), False, truncated, self._info(
-            account, violations, result.state
+        return (
+            self._observe(),
+            float(reward),
+            False,
+            truncated,
+            self._info(account, violations, result.state),
         )
 
     def _info(

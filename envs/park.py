@@ -31,6 +31,7 @@ from ecocontrol.emissions import (
     require_finite_range,
     synthetic_china_grid_shape,
 )
+
 from .base import (
     ActionScaler,
     EcoEnv,
@@ -65,6 +66,8 @@ BUNDLED_SITES: dict[str, str] = {
     "greensboro": "723170TYA.CSV",  # 36.1 N, like the Yangtze/Huai industrial belt
     "sand_point": "703165TY.csv",  # 55.3 N, windy maritime site
 }
+#: Observation bounds: every entry is a normalised quantity (see the env card).
+OBS_LOW, OBS_HIGH = -1.0, 10.0
 WEATHER_COLUMNS: tuple[str, ...] = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 
 
@@ -156,15 +159,31 @@ class ParkParams:
         r(name + "roughness_length_m", self.roughness_length_m, 1e-5, 2.0)
         r(name + "wind_measurement_height_m", self.wind_measurement_height_m, 1.0, 300.0)
         r(name + "wind_farm_efficiency", self.wind_farm_efficiency, 0.0, 1.0)
-        for f in ("pv_dc_mw", "pv_ac_mw", "battery_energy_mwh", "battery_power_mw",
-                  "grid_import_limit_mw", "grid_export_limit_mw", "base_load_mean_mw",
-                  "flex_power_mw", "flex_daily_heat_mwh", "gas_price_cny_per_nm3",
-                  "battery_degradation_cny_per_mwh", "value_of_lost_load_cny_per_mwh",
-                  "tariff_flat_cny_per_mwh", "feed_in_cny_per_mwh"):
+        for f in (
+            "pv_dc_mw",
+            "pv_ac_mw",
+            "battery_energy_mwh",
+            "battery_power_mw",
+            "grid_import_limit_mw",
+            "grid_export_limit_mw",
+            "base_load_mean_mw",
+            "flex_power_mw",
+            "flex_daily_heat_mwh",
+            "gas_price_cny_per_nm3",
+            "battery_degradation_cny_per_mwh",
+            "value_of_lost_load_cny_per_mwh",
+            "tariff_flat_cny_per_mwh",
+            "feed_in_cny_per_mwh",
+        ):
             r(name + f, getattr(self, f), 0.0, 1e6)
         r(name + "pv_gamma_per_k", self.pv_gamma_per_k, -0.02, 0.0)
-        for f in ("pv_inverter_eff", "battery_eta_charge", "battery_eta_discharge",
-                  "flex_efficiency", "backup_boiler_efficiency"):
+        for f in (
+            "pv_inverter_eff",
+            "battery_eta_charge",
+            "battery_eta_discharge",
+            "flex_efficiency",
+            "backup_boiler_efficiency",
+        ):
             r(name + f, getattr(self, f), 0.0, 1.0, low_inclusive=False)
         r(name + "pv_losses_pct", self.pv_losses_pct, 0.0, 100.0, high_inclusive=False)
         r(name + "pv_tilt_deg", self.pv_tilt_deg, 0.0, 90.0)
@@ -185,9 +204,7 @@ class ParkParams:
                 f"ParkParams.tou_schedule={self.tou_schedule!r}; allowed: 24 hourly entries "
                 f"from {sorted(TOU_MULTIPLIERS)}"
             )
-        lowest = self.tariff_flat_cny_per_mwh * min(
-            TOU_MULTIPLIERS[p] for p in self.tou_schedule
-        )
+        lowest = self.tariff_flat_cny_per_mwh * min(TOU_MULTIPLIERS[p] for p in self.tou_schedule)
         if self.feed_in_cny_per_mwh > lowest:
             raise ValueError(
                 f"ParkParams.feed_in_cny_per_mwh={self.feed_in_cny_per_mwh} exceeds the lowest "
@@ -251,6 +268,41 @@ class Site:
     utc_offset_h: float = 0.0
 
 
+def _read_weather_file(weather: str | os.PathLike[str]) -> tuple[pd.DataFrame, Site]:
+    """Read a bundled site or a TMY3/EPW file with pvlib (columns mapped to pvlib names)."""
+    import pvlib
+
+    if isinstance(weather, str) and weather in BUNDLED_SITES:
+        path = Path(pvlib.__file__).parent / "data" / BUNDLED_SITES[weather]
+    elif isinstance(weather, str) and not any(c in weather for c in "/\\."):
+        raise ValueError(
+            f"weather={weather!r} is not a bundled site; allowed: {sorted(BUNDLED_SITES)}, "
+            "a TMY3 .csv or .epw file path, or a DataFrame"
+        )
+    else:
+        path = Path(weather)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"weather={str(path)!r}: file does not exist; allowed: a bundled site "
+            f"{sorted(BUNDLED_SITES)}, an existing TMY3/EPW file, or a DataFrame"
+        )
+    try:
+        if path.suffix.lower() == ".epw":
+            df, meta = pvlib.iotools.read_epw(path)
+        else:
+            df, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
+    except Exception as exc:
+        raise ValueError(f"weather={str(path)!r} is not a readable TMY3/EPW file: {exc}") from exc
+    site = Site(
+        str(meta.get("Name", meta.get("city", path.stem))).strip('"'),
+        float(meta["latitude"]),
+        float(meta["longitude"]),
+        float(meta.get("altitude", 0.0)),
+        float(meta["TZ"]),
+    )
+    return df, site
+
+
 def load_weather(
     weather: str | os.PathLike[str] | pd.DataFrame = "greensboro",
     *,
@@ -268,8 +320,6 @@ def load_weather(
     Returns:
         The weather with the documented columns and a tz-aware hourly index, and its site.
     """
-    import pvlib
-
     if isinstance(weather, pd.DataFrame):
         if latitude is None or longitude is None:
             raise ValueError("weather is a DataFrame: latitude and longitude are required")
@@ -279,32 +329,7 @@ def load_weather(
         offset = round(longitude / 15.0)
         site = Site("dataframe", latitude, longitude, altitude_m, offset)
     else:
-        if isinstance(weather, str) and weather in BUNDLED_SITES:
-            path = Path(pvlib.__file__).parent / "data" / BUNDLED_SITES[weather]
-        elif isinstance(weather, str) and not any(c in weather for c in "/\\.") :
-            raise ValueError(
-                f"weather={weather!r} is not a bundled site; allowed: {sorted(BUNDLED_SITES)}, "
-                "a TMY3 .csv or .epw file path, or a DataFrame"
-            )
-        else:
-            path = Path(weather)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"weather={str(path)!r}: file does not exist; allowed: a bundled site "
-                f"{sorted(BUNDLED_SITES)}, an existing TMY3/EPW file, or a DataFrame"
-            )
-        if path.suffix.lower() == ".epw":
-            df, meta = pvlib.iotools.read_epw(path)
-            tz = meta["TZ"]
-        else:
-            try:
-                df, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
-            except Exception as exc:
-                raise ValueError(f"weather file {str(path)!r} is not a readable TMY3 file: "
-                                 f"{exc}") from exc
-            tz = meta["TZ"]
-        site = Site(str(meta.get("Name", path.stem)).strip('"'), float(meta["latitude"]),
-                    float(meta["longitude"]), float(meta.get("altitude", 0.0)), float(tz))
+        df, site = _read_weather_file(weather)
     missing = [c for c in WEATHER_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"weather is missing columns {missing}; required: {list(WEATHER_COLUMNS)}")
@@ -342,14 +367,19 @@ def pv_power_mw(weather: pd.DataFrame, site: Site, p: ParkParams) -> FloatArray:
     import pvlib
 
     # TMY timestamps close the hour they describe: take the sun at mid-hour.
-    times = weather.index - pd.Timedelta(minutes=30)
+    times = pd.DatetimeIndex(weather.index) - pd.Timedelta(minutes=30)
     solpos = pvlib.solarposition.get_solarposition(
         times, site.latitude, site.longitude, altitude=site.altitude_m
     )
     poa = pvlib.irradiance.get_total_irradiance(
-        p.pv_tilt_deg, p.pv_azimuth_deg, solpos["apparent_zenith"].to_numpy(),
-        solpos["azimuth"].to_numpy(), weather["dni"].to_numpy(), weather["ghi"].to_numpy(),
-        weather["dhi"].to_numpy(), model="isotropic",
+        p.pv_tilt_deg,
+        p.pv_azimuth_deg,
+        solpos["apparent_zenith"].to_numpy(),
+        solpos["azimuth"].to_numpy(),
+        weather["dni"].to_numpy(),
+        weather["ghi"].to_numpy(),
+        weather["dhi"].to_numpy(),
+        model="isotropic",
     )
     poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=np.float64)).clip(min=0.0)
     tparams = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_glass"]
@@ -409,8 +439,15 @@ class ParkSeries:
 
 
 SERIES_KEYS: tuple[str, ...] = (
-    "wind_mw", "pv_mw", "load_mw", "price_import", "price_export", "intensity", "tou_code",
-    "hour_of_day", "day_end",
+    "wind_mw",
+    "pv_mw",
+    "load_mw",
+    "price_import",
+    "price_export",
+    "intensity",
+    "tou_code",
+    "hour_of_day",
+    "day_end",
 )
 NOISY_SERIES: tuple[str, ...] = ("wind_mw", "pv_mw", "load_mw")
 
@@ -444,7 +481,7 @@ def build_series(weather: pd.DataFrame, site: Site, p: ParkParams, dt_h: float) 
         price_export=np.full(n, p.feed_in_cny_per_mwh),
         intensity=grid.at_hours(hod),
         tou_code=tou,
-        hour_of_day=hod,
+        hour_of_day=hod.astype(np.float64),
         day_end=(np.arange(n) % steps_per_day) == steps_per_day - 1,
     )
 
@@ -503,10 +540,12 @@ def park_step(
     ``wind + pv - curtail + import + discharge = load - shed + flex + charge + export`` holds.
     """
     decayed = energy_mwh - p.battery_self_discharge_per_h * dt_h * (energy_mwh - p.e_min_mwh)
-    pd_max = np.clip((decayed - p.e_min_mwh) * p.battery_eta_discharge / dt_h, 0.0,
-                     p.battery_power_mw)
-    pc_max = np.clip((p.e_max_mwh - decayed) / (p.battery_eta_charge * dt_h), 0.0,
-                     p.battery_power_mw)
+    pd_max = np.clip(
+        (decayed - p.e_min_mwh) * p.battery_eta_discharge / dt_h, 0.0, p.battery_power_mw
+    )
+    pc_max = np.clip(
+        (p.e_max_mwh - decayed) / (p.battery_eta_charge * dt_h), 0.0, p.battery_power_mw
+    )
     discharge = np.clip(battery_mw, 0.0, pd_max)
     charge = np.clip(-battery_mw, 0.0, pc_max)
     battery_limited = np.abs(battery_mw) - discharge - charge
@@ -528,19 +567,25 @@ def park_step(
     exports = np.minimum(surplus, p.grid_export_limit_mw)
     curtail = surplus - exports
 
-    energy_next = (decayed + p.battery_eta_charge * charge * dt_h
-                   - discharge * dt_h / p.battery_eta_discharge)
+    energy_next = (
+        decayed + p.battery_eta_charge * charge * dt_h - discharge * dt_h / p.battery_eta_discharge
+    )
     heat_next = heat_left_mwh - p.flex_efficiency * flex * dt_h
     day_end = np.asarray(exo["day_end"], dtype=bool)
     backup = np.where(day_end, np.maximum(heat_next, 0.0), 0.0)
     heat_next = np.where(day_end, p.flex_daily_heat_mwh, heat_next)
-    residual = (wind + pv - curtail + imports + discharge) - (
-        load - shed + flex + charge + exports
-    )
+    residual = (wind + pv - curtail + imports + discharge) - (load - shed + flex + charge + exports)
     flows = ParkFlows(
-        charge_mw=charge, discharge_mw=discharge, flex_mw=flex, import_mw=imports,
-        export_mw=exports, curtail_mw=curtail, shed_mw=shed, backup_heat_mwh=backup,
-        battery_limited_mw=battery_limited, import_limited_mw=cut_charge + cut_flex + shed,
+        charge_mw=charge,
+        discharge_mw=discharge,
+        flex_mw=flex,
+        import_mw=imports,
+        export_mw=exports,
+        curtail_mw=curtail,
+        shed_mw=shed,
+        backup_heat_mwh=backup,
+        battery_limited_mw=battery_limited,
+        import_limited_mw=cut_charge + cut_flex + shed,
         residual_mw=residual,
     )
     return energy_next, heat_next, flows
@@ -555,10 +600,11 @@ def park_accounts(
         "fuel": flows.backup_heat_mwh * p.gas_t_co2_per_mwh_heat,
     }
     costs = {
-        "energy": dt_h * (flows.import_mw * exo["price_import"]
-                          - flows.export_mw * exo["price_export"]),
+        "energy": dt_h
+        * (flows.import_mw * exo["price_import"] - flows.export_mw * exo["price_export"]),
         "fuel": flows.backup_heat_mwh * p.gas_cny_per_mwh_heat,
-        "degradation": p.battery_degradation_cny_per_mwh * dt_h
+        "degradation": p.battery_degradation_cny_per_mwh
+        * dt_h
         * (flows.charge_mw + flows.discharge_mw),
         "penalty": p.value_of_lost_load_cny_per_mwh * flows.shed_mw * dt_h,
     }
@@ -621,7 +667,9 @@ class WindSolarStorageEnv(EcoEnv):
 
     plant_name: ClassVar[str] = "park"
     violation_names: ClassVar[tuple[str, ...]] = (
-        "battery_limited_mw", "import_limited_mw", "unserved_load_mwh",
+        "battery_limited_mw",
+        "import_limited_mw",
+        "unserved_load_mwh",
     )
     #: Default forecast errors, relative std growth per sqrt(hour): at 24 h lead wind about
     #: 25 %, PV about 20 %, load about 5 % (day-ahead errors of that order are typical).
@@ -648,8 +696,11 @@ class WindSolarStorageEnv(EcoEnv):
         reward_scale_cny: float = 1.0e4,
         split_seed: int = 0,
     ) -> None:
-        super().__init__(split=split, carbon_price_cny_per_t=carbon_price_cny_per_t,
-                         reward_scale_cny=reward_scale_cny)
+        super().__init__(
+            split=split,
+            carbon_price_cny_per_t=carbon_price_cny_per_t,
+            reward_scale_cny=reward_scale_cny,
+        )
         if dt_h not in (0.25, 1.0):
             raise ValueError(f"dt_h={dt_h!r}; allowed: 0.25 or 1.0 hours")
         if isinstance(episode_days, bool) or not isinstance(episode_days, int):
@@ -670,22 +721,26 @@ class WindSolarStorageEnv(EcoEnv):
         base = dict(self.DEFAULT_FORECAST_ERRORS if forecast_errors is None else forecast_errors)
         unknown = set(base) - set(NOISY_SERIES)
         if unknown:
-            raise ValueError(f"forecast_errors has unknown series {sorted(unknown)}; allowed: "
-                             f"{list(NOISY_SERIES)}")
+            raise ValueError(
+                f"forecast_errors has unknown series {sorted(unknown)}; allowed: "
+                f"{list(NOISY_SERIES)}"
+            )
         self.forecast_errors = {
             k: ForecastErrorModel(m.std_per_sqrt_h * forecast_noise_scale, m.bias)
             for k, m in base.items()
         }
         self.steps_per_day = round(24 / self.dt_h)
         self.forecast_steps = round(forecast_horizon_h / self.dt_h)
-        self.windows = ScenarioWindows(self.series.n_steps, episode_days * self.steps_per_day,
-                                       split_seed=split_seed)
+        self.windows = ScenarioWindows(
+            self.series.n_steps, episode_days * self.steps_per_day, split_seed=split_seed
+        )
         p = self.params
-        self.scaler = ActionScaler([-p.battery_power_mw, 0.0],
-                                   [p.battery_power_mw, p.flex_power_mw], ("battery", "boiler"))
-        self.action_space = self.scaler.space
+        self.scaler = ActionScaler(
+            [-p.battery_power_mw, 0.0], [p.battery_power_mw, p.flex_power_mw], ("battery", "boiler")
+        )
+        self.action_space = self.scaler.space  # type: ignore[assignment]
         n_obs = 8 + 5 * self.forecast_steps
-        self.observation_space = gym.spaces.Box(-1.0, 10.0, shape=(n_obs,), dtype=np.float32)
+        self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, (n_obs,), np.float32)
         self._wind_cap = max(p.wind_capacity_mw, 1e-6)
         self._load_scale = max(p.base_load_mean_mw, 1e-6)
         self.energy_mwh = p.soc_init * p.battery_energy_mwh
@@ -727,15 +782,24 @@ class WindSolarStorageEnv(EcoEnv):
     def _step_plant(self, physical_action: FloatArray) -> PlantStep:
         exo = self.series.window(self.t, 1)
         e, h, flows = park_step(
-            np.array([self.energy_mwh]), np.array([self.heat_left_mwh]),
-            physical_action[:1], physical_action[1:], exo, self.params, self.dt_h,
+            np.array([self.energy_mwh]),
+            np.array([self.heat_left_mwh]),
+            physical_action[:1],
+            physical_action[1:],
+            exo,
+            self.params,
+            self.dt_h,
         )
         emissions, costs = park_accounts(flows, exo, self.params, self.dt_h)
         self.energy_mwh = float(e[0])
         self.heat_left_mwh = float(h[0])
         f = {k: float(v[0]) for k, v in vars(flows).items()}
-        f.update({k: float(exo[k][0]) for k in ("wind_mw", "pv_mw", "load_mw", "price_import",
-                                                  "intensity")})
+        f.update(
+            {
+                k: float(exo[k][0])
+                for k in ("wind_mw", "pv_mw", "load_mw", "price_import", "intensity")
+            }
+        )
         violations = {
             "battery_limited_mw": f["battery_limited_mw"],
             "import_limited_mw": f["import_limited_mw"],
@@ -753,22 +817,29 @@ class WindSolarStorageEnv(EcoEnv):
         fc = self._forecast
         hod = 2 * np.pi * fc["hour_of_day"][0] / 24.0
         doy = 2 * np.pi * (self.t * self.dt_h / 24.0) / 365.0
-        head = np.array([
-            self.energy_mwh / p.battery_energy_mwh if p.battery_energy_mwh else 0.0,
-            self.heat_left_mwh / p.flex_daily_heat_mwh if p.flex_daily_heat_mwh else 0.0,
-            1.0 - fc["hour_of_day"][0] / 24.0,
-            math.sin(hod), math.cos(hod), math.sin(doy), math.cos(doy),
-            fc["price_import"][0] / p.tariff_flat_cny_per_mwh,
-        ])
-        body = np.concatenate([
-            fc["wind_mw"] / self._wind_cap,
-            fc["pv_mw"] / max(p.pv_ac_mw, 1e-6),
-            fc["load_mw"] / self._load_scale,
-            fc["price_import"] / max(p.tariff_flat_cny_per_mwh, 1e-6),
-            fc["intensity"] / max(p.grid_mean_t_per_mwh, 1e-6),
-        ])
+        head = np.array(
+            [
+                self.energy_mwh / p.battery_energy_mwh if p.battery_energy_mwh else 0.0,
+                self.heat_left_mwh / p.flex_daily_heat_mwh if p.flex_daily_heat_mwh else 0.0,
+                1.0 - fc["hour_of_day"][0] / 24.0,
+                math.sin(hod),
+                math.cos(hod),
+                math.sin(doy),
+                math.cos(doy),
+                fc["price_import"][0] / p.tariff_flat_cny_per_mwh,
+            ]
+        )
+        body = np.concatenate(
+            [
+                fc["wind_mw"] / self._wind_cap,
+                fc["pv_mw"] / max(p.pv_ac_mw, 1e-6),
+                fc["load_mw"] / self._load_scale,
+                fc["price_import"] / max(p.tariff_flat_cny_per_mwh, 1e-6),
+                fc["intensity"] / max(p.grid_mean_t_per_mwh, 1e-6),
+            ]
+        )
         obs = np.concatenate([head, body]).astype(np.float32)
-        return np.clip(obs, self.observation_space.low, self.observation_space.high)
+        return np.clip(obs, OBS_LOW, OBS_HIGH)
 
     def _extra_info(self) -> dict[str, Any]:
         # Forecasts in physical units, lead 0 = the coming step (exact); what the agent sees.

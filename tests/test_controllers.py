@@ -22,7 +22,7 @@ class ZeroController:
 
 def test_registry_lists_park_controllers_and_refuses_unknown(park_env):
     assert {"rule", "mpc", "oracle"} <= set(available_controllers("park"))
-    with pytest.raises(ValueError, match="controller='pid'.*allowed"):
+    with pytest.raises(ValueError, match=r"controller='pid'.*allowed"):
         make_controller("pid", park_env)
     for name in ("rule", "mpc", "oracle"):
         assert isinstance(make_controller(name, park_env), Controller)
@@ -46,8 +46,9 @@ def test_gap_ladder_holds_on_test_windows(park_env):
     cost = {k: [] for k in specs}
     for w in (0, 4, 8):
         for label, spec in specs.items():
-            ctrl = ZeroController() if spec is None else make_controller(spec[0], park_env,
-                                                                         **spec[1])
+            ctrl = (
+                ZeroController() if spec is None else make_controller(spec[0], park_env, **spec[1])
+            )
             r = run_episode(park_env, ctrl, seed=w, window=w)
             cost[label].append(r.cost["total"])
             if label != "zero":

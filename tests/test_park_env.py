@@ -2,11 +2,11 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
+from ecocontrol.envs.base import ScenarioWindows
+from ecocontrol.envs.park import ParkParams, WindSolarStorageEnv, load_weather, park_step
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from ecocontrol.envs.base import ScenarioWindows
-from ecocontrol.envs.park import ParkParams, WindSolarStorageEnv, load_weather, park_step
 from ecocontrol.evaluation import run_episode
 
 PARK = "ecocontrol/WindSolarStorage-v0"
@@ -88,8 +88,9 @@ def test_batched_physics_equals_single_steps():
     eb, hb, fb = park_step(e, h, bat, flex, exo, p, 1.0)
     for i in range(n):
         exo_i = {k: v[i : i + 1] for k, v in exo.items()}
-        ei, hi, fi = park_step(e[i : i + 1], h[i : i + 1], bat[i : i + 1], flex[i : i + 1],
-                               exo_i, p, 1.0)
+        ei, hi, fi = park_step(
+            e[i : i + 1], h[i : i + 1], bat[i : i + 1], flex[i : i + 1], exo_i, p, 1.0
+        )
         assert ei[0] == eb[i] and hi[0] == hb[i]
         assert fi.import_mw[0] == fb.import_mw[i]
 
@@ -136,7 +137,7 @@ def test_out_of_range_actions_are_clipped_as_documented(park_env):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nonfinite_action_is_refused(park_env, bad):
     park_env.reset(seed=0)
-    with pytest.raises(ValueError, match="battery.*not finite"):
+    with pytest.raises(ValueError, match=r"battery.*not finite"):
         park_env.step(np.array([bad, 0.0], dtype=np.float32))
 
 
@@ -181,7 +182,7 @@ def test_bad_params_name_the_field_and_range(kwargs, match):
 
 
 def test_missing_weather_file_is_refused():
-    with pytest.raises(FileNotFoundError, match="weather=.*does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"weather=.*does not exist"):
         WindSolarStorageEnv(weather="/nonexistent/tmy.csv")
 
 
@@ -192,12 +193,13 @@ def test_unknown_turbine_type_is_refused():
 
 def test_weather_dataframe_and_bad_columns():
     df, site = load_weather("greensboro")
-    env = WindSolarStorageEnv(weather=df.reset_index(drop=True), latitude=site.latitude,
-                              longitude=site.longitude)
+    env = WindSolarStorageEnv(
+        weather=df.reset_index(drop=True), latitude=site.latitude, longitude=site.longitude
+    )
     ref = WindSolarStorageEnv()
     assert env.series.wind_mw.sum() == pytest.approx(ref.series.wind_mw.sum())
     assert env.series.pv_mw.sum() == pytest.approx(ref.series.pv_mw.sum(), rel=0.02)
-    with pytest.raises(ValueError, match="missing columns.*ghi"):
+    with pytest.raises(ValueError, match=r"missing columns.*ghi"):
         WindSolarStorageEnv(weather=df.drop(columns=["ghi"]), latitude=36.1, longitude=-80)
     with pytest.raises(ValueError, match="latitude"):
         WindSolarStorageEnv(weather=df)
@@ -206,8 +208,9 @@ def test_weather_dataframe_and_bad_columns():
 
 
 def test_weather_file_path_is_read(tmp_path):
-    import pvlib
     from pathlib import Path
+
+    import pvlib
 
     src = Path(pvlib.__file__).parent / "data" / "723170TYA.CSV"
     env = WindSolarStorageEnv(weather=str(src))

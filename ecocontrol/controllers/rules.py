@@ -37,7 +37,10 @@ class ParkRuleController:
 
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Nothing to reset: the rule is stateless."""
-        self.env = plant_of(env)  # type: ignore[assignment]
+        plant = plant_of(env)
+        if not isinstance(plant, WindSolarStorageEnv):
+            raise TypeError("ParkRuleController needs a WindSolarStorageEnv")
+        self.env = plant
 
     def physical_action(self, info: dict[str, Any]) -> tuple[float, float]:
         """Battery power [MW, + discharge] and boiler power [MW] for the coming step."""

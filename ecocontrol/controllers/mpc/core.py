@@ -109,8 +109,9 @@ class RollingHorizonMPC:
                 res.solution_loader.load_vars()
                 self.objective_value = float(res.best_feasible_objective)
             else:
-                log.warning("%s: solver ended with %s", type(self).__name__,
-                            res.termination_condition)
+                log.warning(
+                    "%s: solver ended with %s", type(self).__name__, res.termination_condition
+                )
         except Exception as exc:  # a solver crash must not end the benchmark
             log.warning("%s: solver raised %r", type(self).__name__, exc)
             ok = False

@@ -24,8 +24,15 @@ from ecocontrol.controllers.rules import ParkRuleController
 from ecocontrol.emissions import require_finite_range
 from ecocontrol.envs.park import ParkParams, WindSolarStorageEnv
 
-_SERIES_PARAMS = ("wind_mw", "pv_mw", "load_mw", "price_import", "price_export", "intensity",
-                  "day_end")
+_SERIES_PARAMS = (
+    "wind_mw",
+    "pv_mw",
+    "load_mw",
+    "price_import",
+    "price_export",
+    "intensity",
+    "day_end",
+)
 
 
 def build_park_model(p: ParkParams, n_steps: int, dt_h: float) -> pyo.ConcreteModel:
@@ -59,7 +66,8 @@ def build_park_model(p: ParkParams, n_steps: int, dt_h: float) -> pyo.ConcreteMo
     @m.Constraint(m.T)
     def battery(m: Any, t: int) -> Any:
         return m.energy[t + 1] == (
-            m.energy[t] - loss * (m.energy[t] - p.e_min_mwh)
+            m.energy[t]
+            - loss * (m.energy[t] - p.e_min_mwh)
             + p.battery_eta_charge * dt_h * m.charge[t]
             - dt_h / p.battery_eta_discharge * m.discharge[t]
         )
@@ -90,8 +98,10 @@ def build_park_model(p: ParkParams, n_steps: int, dt_h: float) -> pyo.ConcreteMo
 
     @m.Constraint(m.T)
     def balance(m: Any, t: int) -> Any:
-        return (m.wind_mw[t] + m.pv_mw[t] - m.curtail[t] + m.imp[t] + m.discharge[t]
-                == m.load_mw[t] - m.shed[t] + m.flex[t] + m.charge[t] + m.exp[t])
+        return (
+            m.wind_mw[t] + m.pv_mw[t] - m.curtail[t] + m.imp[t] + m.discharge[t]
+            == m.load_mw[t] - m.shed[t] + m.flex[t] + m.charge[t] + m.exp[t]
+        )
 
     @m.Constraint(m.T)
     def curtail_cap(m: Any, t: int) -> Any:
@@ -157,15 +167,19 @@ class ParkMPC(RollingHorizonMPC):
                 f"{park.forecast_steps * park.dt_h}] or perfect_forecast=True"
             )
         if terminal_value_cny_per_mwh is not None:
-            require_finite_range("terminal_value_cny_per_mwh", terminal_value_cny_per_mwh,
-                                 0.0, 1e5)
+            require_finite_range("terminal_value_cny_per_mwh", terminal_value_cny_per_mwh, 0.0, 1e5)
         self.park = park
         self.horizon_steps = int(horizon_steps)
         self.perfect_forecast = perfect_forecast
         self.terminal_value = terminal_value_cny_per_mwh
         model = build_park_model(park.params, self.horizon_steps, park.dt_h)
-        super().__init__(env, model, fallback=ParkRuleController(env),
-                         time_limit_s=time_limit_s, replan_every=replan_every)
+        super().__init__(
+            env,
+            model,
+            fallback=ParkRuleController(env),
+            time_limit_s=time_limit_s,
+            replan_every=replan_every,
+        )
 
     def _series(self, info: dict[str, Any]) -> dict[str, np.ndarray]:
         n = self.horizon_steps
@@ -213,6 +227,11 @@ def make_park_oracle(env: gym.Env[Any, Any], time_limit_s: float = 60.0) -> Park
     if not isinstance(park, WindSolarStorageEnv):
         raise TypeError("the park oracle needs a WindSolarStorageEnv")
     steps = park.episode_steps
-    return ParkMPC(env, horizon_steps=steps, perfect_forecast=True,
-                   terminal_value_cny_per_mwh=0.0, time_limit_s=time_limit_s,
-                   replan_every=steps)
+    return ParkMPC(
+        env,
+        horizon_steps=steps,
+        perfect_forecast=True,
+        terminal_value_cny_per_mwh=0.0,
+        time_limit_s=time_limit_s,
+        replan_every=steps,
+    )
