@@ -1,0 +1,25 @@
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+
+from ecocontrol.envs.park import WindSolarStorageEnv
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def test_park_config_instantiates_with_overrides():
+    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
+        cfg = compose("park", overrides=["params.battery_energy_mwh=80", "dt_h=0.25"])
+    env = instantiate(cfg)
+    assert isinstance(env, WindSolarStorageEnv)
+    assert env.params.battery_energy_mwh == 80 and env.dt_h == 0.25
+
+
+def test_bad_config_value_names_the_field():
+    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
+        cfg = compose("park", overrides=["params.soc_min=0.95"])
+    with pytest.raises(InstantiationException, match="soc_min"):
+        instantiate(cfg)
