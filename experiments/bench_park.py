@@ -70,11 +70,16 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--windows", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "park_perf.json")
+    ap.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "park_perf.json"
+    )
     args = ap.parse_args()
     report = {
-        "machine": {"python": platform.python_version(), "cpu": platform.processor(),
-                    "ecocontrol": ecocontrol.__version__},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor(),
+            "ecocontrol": ecocontrol.__version__,
+        },
         "env_steps_per_s": {
             "hourly": env_steps_per_second(args.steps, args.repeats),
             "15min": env_steps_per_second(args.steps, args.repeats, dt_h=0.25),

@@ -1,11 +1,10 @@
 from pathlib import Path
 
 import pytest
+from ecocontrol.envs.park import WindSolarStorageEnv
 from hydra import compose, initialize_config_dir
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-
-from ecocontrol.envs.park import WindSolarStorageEnv
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
