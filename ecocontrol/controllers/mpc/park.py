@@ -22,17 +22,10 @@ from ecocontrol.controllers.base import register_controller
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
 from ecocontrol.controllers.rules import ParkRuleController
 from ecocontrol.emissions import require_finite_range
-from ecocontrol.envs.park import ParkParams, WindSolarStorageEnv
+from ecocontrol.envs.park import SERIES_KEYS, ParkParams, WindSolarStorageEnv
 
-_SERIES_PARAMS = (
-    "wind_mw",
-    "pv_mw",
-    "load_mw",
-    "price_import",
-    "price_export",
-    "intensity",
-    "day_end",
-)
+#: Series the LP takes as mutable parameters (the rest of SERIES_KEYS are for observations).
+_SERIES_PARAMS = tuple(k for k in SERIES_KEYS if k not in ("tou_code", "hour_of_day"))
 
 
 def build_park_model(p: ParkParams, n_steps: int, dt_h: float) -> pyo.ConcreteModel:
