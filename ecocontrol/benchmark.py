@@ -115,6 +115,38 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     return out
 
 
+def plot_summary(table: pd.DataFrame, path: Path) -> None:
+    """PNG: mean cost and tCO2 per controller, and each controller's saving per window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = table[table["error"].fillna("") == ""]
+    summary = summarize(ok)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4), constrained_layout=True)
+    labels = list(summary.index)
+    axes[0].bar(labels, summary["cost_mean_cny"] / 1e6, yerr=summary["cost_ci95_cny"] / 1e6)
+    axes[0].set_ylabel("mean episode cost [M CNY]")
+    axes[1].bar(labels, summary["co2_mean_t"], color="tab:green")
+    axes[1].set_ylabel("mean episode CO2 [t]")
+    if "rule" in labels:
+        cost = ok.pivot(index="window", columns="controller", values="cost_total")
+        for c in labels:
+            if c != "rule":
+                saving = 100 * (cost["rule"] - cost[c]) / cost["rule"]
+                axes[2].plot(cost.index, saving, marker="o", label=c)
+        axes[2].axhline(0, color="k", lw=0.8)
+        axes[2].set_xlabel("test window")
+        axes[2].set_ylabel("saving vs rule [%]")
+        axes[2].legend()
+    for ax in axes[:2]:
+        ax.tick_params(axis="x", rotation=30)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def write_atomic(df: pd.DataFrame, path: Path) -> None:
     """Write a CSV atomically (temp file, then rename), so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_atomic(summary.reset_index(), args.out / f"summary_{args.env}.csv")
     print(f"\n{args.env}: {len(windows)} test windows, mean over windows\n")
     print(summary.to_markdown(floatfmt=".2f"))
-    print(f"\nper-window table: {out_csv}")
+    plot_summary(table, args.out / f"benchmark_{args.env}.png")
+    print(f"\nper-window table: {out_csv}\nplot: {args.out / f'benchmark_{args.env}.png'}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,46 @@
+import pandas as pd
+
+from ecocontrol.benchmark import ControllerSpec, benchmark, plot_summary, summarize, write_atomic
+
+
+class Broken:
+    def reset(self, env, seed=None):
+        raise RuntimeError("broken controller")
+
+    def act(self, obs, info):  # pragma: no cover
+        raise AssertionError
+
+
+def test_benchmark_table_summary_and_plot(park_env, tmp_path, monkeypatch):
+    import ecocontrol.benchmark as bm
+
+    real = bm.make_controller
+    monkeypatch.setattr(
+        bm,
+        "make_controller",
+        lambda name, env, **kw: Broken() if name == "broken" else real(name, env, **kw),
+    )
+    specs = [
+        ControllerSpec("rule", "rule"),
+        ControllerSpec("oracle", "oracle"),
+        ControllerSpec("broken", "broken"),
+    ]
+    table = benchmark(park_env, specs, windows=[0, 1], progress=False)
+    assert len(table) == 6
+    assert (table.loc[table.controller == "broken", "error"].str.contains("broken")).all()
+    ok = table[table.controller != "broken"]
+    for col in (
+        "cost_total",
+        "co2_grid",
+        "viol_unserved_load_mwh",
+        "decision_ms_p95",
+        "solver_failures",
+    ):
+        assert ok[col].notna().all()
+    s = summarize(table)
+    assert s.loc["oracle", "gap_to_oracle_pct"] == 0.0
+    assert s.loc["oracle", "saving_vs_rule_pct"] >= 0.0
+    write_atomic(table, tmp_path / "t.csv")
+    assert len(pd.read_csv(tmp_path / "t.csv")) == 6
+    plot_summary(table, tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 10_000
