@@ -3,22 +3,26 @@
 from gymnasium.envs.registration import register, registry
 
 from .base import ActionScaler, EcoEnv, ForecastErrorModel, ScenarioWindows
+from .hot_stove import HotStoveEnv, HotStoveParams
 from .park import ParkParams, WindSolarStorageEnv
 
-ENV_IDS: tuple[str, ...] = ("ecocontrol/WindSolarStorage-v0",)
+_ENTRY_POINTS: dict[str, str] = {
+    "ecocontrol/WindSolarStorage-v0": "ecocontrol.envs.park:WindSolarStorageEnv",
+    "ecocontrol/HotStove-v0": "ecocontrol.envs.hot_stove:HotStoveEnv",
+}
+ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 
-if "ecocontrol/WindSolarStorage-v0" not in registry:
-    register(
-        id="ecocontrol/WindSolarStorage-v0",
-        entry_point="ecocontrol.envs.park:WindSolarStorageEnv",
-        disable_env_checker=False,
-    )
+for _id, _entry in _ENTRY_POINTS.items():
+    if _id not in registry:
+        register(id=_id, entry_point=_entry, disable_env_checker=False)
 
 __all__ = [
     "ENV_IDS",
     "ActionScaler",
     "EcoEnv",
     "ForecastErrorModel",
+    "HotStoveEnv",
+    "HotStoveParams",
     "ParkParams",
     "ScenarioWindows",
     "WindSolarStorageEnv",
