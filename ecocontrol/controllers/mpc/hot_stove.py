@@ -1,0 +1,557 @@
+"""Hot-stove MPC: a Pyomo MILP over a coarse grid, with a lumped energy model per stove.
+
+The MILP's stove model is identified from the plant's own physics
+(:func:`identify_lumped_model` runs :func:`~ecocontrol.envs.hot_stove.hot_stove_step`), so the
+two cannot drift apart when parameters change:
+
+* stored heat ``E`` [GJ] per stove: ``E' = (1 - loss) E + dt (eta_lean (q - r) + eta_rich r - d)``
+  with ``q`` the fuel heat [MW], ``r`` its rich-gas part and ``d`` the heat given to the blast;
+* a ceiling on ``E`` reached when firing until the waste-gas limit, which rises with the
+  enrichment share (a hotter dome charges the checker to a higher level):
+  ``E' <= E_max - (E_max - E_lean) (q - r / s_max) / q_max`` (exact at full firing);
+* a linearised outlet temperature ``T_out = a + b E`` that must reach the set point while the
+  stove is on blast (else a penalised shortfall).
+
+Modes are binaries per stove and period (on blast, on gas; neither = changeover), with
+changeover periods before and after every blast period, minimum dwell times, and at least one
+stove on blast in every period. HiGHS solves it under a relative gap and a time limit.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pyomo.environ as pyo
+
+from ecocontrol.controllers.base import register_controller
+from ecocontrol.controllers.mpc.core import RollingHorizonMPC
+from ecocontrol.controllers.rules import HotStoveRuleController
+from ecocontrol.emissions import require_finite_range
+from ecocontrol.envs.hot_stove import (
+    BLAST,
+    GAS,
+    TO_BLAST,
+    TO_GAS,
+    HotStoveEnv,
+    HotStoveParams,
+    StoveState,
+    cyclic_states,
+    hot_stove_step,
+)
+from ecocontrol.envs.thermo import AIR
+
+
+@dataclass(frozen=True)
+class LumpedStove:
+    """Lumped stove model identified from the plant (energies in GJ, power in MW).
+
+    Attributes:
+        eta_lean: share of lean-gas heat stored in the checker.
+        eta_rich: share of rich-gas heat stored.
+        e_cap_lean: stored heat when fired from blown down to the waste-gas limit on lean gas.
+        e_cap_rich: same at the largest enrichment the dome limit allows.
+        e_req: stored heat at which the outlet (all blast through the stove) falls to the
+            nominal set point, after a lean-gas charge.
+        e_req_per_k: extra stored heat needed per K of set point [GJ/K].
+        e_req_per_rich_gj: stored heat the outlet needs less per GJ of rich gas fired in the
+            last gas period (a hotter dome charges the top of the checker hotter).
+        outlet_rmse_k: fit error of the outlet lines [K].
+        loss_per_s: shell-loss rate of stored heat [1/s].
+    """
+
+    eta_lean: float
+    eta_rich: float
+    e_cap_lean: float
+    e_cap_rich: float
+    e_req: float
+    e_req_per_k: float
+    e_req_per_rich_gj: float
+    outlet_rmse_k: float
+    loss_per_s: float
+
+
+def _single_stove_state(p: HotStoveParams, temp: np.ndarray, mode: int) -> StoveState:
+    """Stove 0 in ``mode`` with profile ``temp``; the others idle on gas at the same profile."""
+    n = p.n_stoves
+    t = np.broadcast_to(temp, (1, n, p.n_cells)).copy()
+    modes = np.full((1, n), GAS, dtype=np.int64)
+    modes[0, 0] = mode
+    return StoveState(
+        t, modes, np.full((1, n), 1e3), t[..., -1].copy(), t[..., 0].copy(), np.ones(1)
+    )
+
+
+def _blown_down_profile(p: HotStoveParams, dt_min: float) -> np.ndarray:
+    """Checker profile of a stove just off blast in the usual practice's cyclic state."""
+    for s in cyclic_states(p, dt_min):
+        idx = np.flatnonzero((s.mode[0] == TO_GAS) & (s.time_in_mode_min[0] <= dt_min + 1e-9))
+        if idx.size:
+            return s.temp_c[0, idx[0]].copy()
+    return np.linspace(1250.0, 250.0, p.n_cells)
+
+
+@functools.lru_cache(maxsize=8)
+def identify_lumped_model(p: HotStoveParams, dt_min: float = 1.0) -> LumpedStove:
+    """Fit :class:`LumpedStove` by running the plant physics.
+
+    For the lean gas and for the largest enrichment: fire one stove at full rate from the
+    blown-down checker of the usual practice until the waste-gas interlock stops it (storage
+    efficiency and ceiling), then blow it alone at nominal flow with the bypass shut and fit
+    the outlet against stored heat within 60 K of the set point.
+    """
+    share_max = p.share_dome_max
+    cap_mj = p.checker_mass_t * p.checker_cp_kj_per_kg_k
+    start = _blown_down_profile(p, dt_min)
+    exo = {
+        "flow_nm3_min": np.array([p.blast_flow_nm3_min]),
+        "setpoint_c": np.array([p.dome_temp_max_c]),  # unreachable: the bypass stays shut
+    }
+    none = np.zeros((1, p.n_stoves), dtype=bool)
+    fire = np.zeros((1, p.n_stoves))
+    fire[0, 0] = p.firing_max_mw
+    sp = p.hot_blast_setpoint_c
+    etas, caps, reqs, slopes, rich, errs = [], [], [], [], [], []
+    n_max = round(24 * 60 / dt_min)
+    for share in (0.0, share_max):
+        state = _single_stove_state(p, start, GAS)
+        released = stored = 0.0
+        for _ in range(n_max):
+            e0 = state.stored_mj(p)[0, 0]
+            state, f = hot_stove_step(state, none, fire, np.full_like(fire, share), exo, p, dt_min)
+            if f.firing_mw[0, 0] <= 0.0:
+                break
+            released += f.released_mj[0, 0]
+            stored += state.stored_mj(p)[0, 0] - e0 + f.shell_loss_mj[0, 0]
+        etas.append(stored / released)
+        caps.append(state.stored_mj(p)[0, 0] / 1e3)
+        rich.append(share * released / 1e3)
+        state = _single_stove_state(p, state.temp_c[0, 0], BLAST)
+        xs, ys = [], []
+        for _ in range(n_max):
+            state, f = hot_stove_step(state, none, fire * 0, fire * 0, exo, p, dt_min)
+            xs.append(state.stored_mj(p)[0, 0] / 1e3)
+            ys.append(state.outlet_c[0, 0])
+            if ys[-1] < sp - 60.0:
+                break
+        x, y = np.array(xs), np.array(ys)
+        sel = np.abs(y - sp) <= 60.0
+        b, a = np.polyfit(x[sel], y[sel], 1)
+        errs.append(float(np.sqrt(np.mean((a + b * x[sel] - y[sel]) ** 2))))
+        reqs.append((sp - a) / b)
+        slopes.append(b)
+    eta_lean, eta_mix = etas
+    eta_rich = eta_lean + (eta_mix - eta_lean) / share_max if share_max > 0 else eta_lean
+    per_rich = (reqs[0] - reqs[1]) / rich[1] if rich[1] > 0 else 0.0
+    return LumpedStove(
+        eta_lean=float(eta_lean),
+        eta_rich=float(eta_rich),
+        e_cap_lean=float(caps[0]),
+        e_cap_rich=float(caps[1]),
+        e_req=float(reqs[0]),
+        e_req_per_k=float(1.0 / np.mean(slopes)),
+        e_req_per_rich_gj=float(max(per_rich, 0.0)),
+        outlet_rmse_k=float(max(errs)),
+        loss_per_s=p.shell_loss_kw_per_k / 1e3 / cap_mj,
+    )
+
+
+def build_hot_stove_model(
+    p: HotStoveParams, lump: LumpedStove, n_periods: int, period_min: float
+) -> pyo.ConcreteModel:
+    """The hot-stove MILP over ``n_periods`` periods of ``period_min`` minutes.
+
+    Mutable parameters: initial stored heat ``e0`` and rich heat of the current gas period
+    ``r0`` per stove, the modes before the horizon (``b_prev``, ``g_prev``), forced/forbidden
+    modes (``force_b``, ``forbid_b``, ``force_g``, ``forbid_g``) that carry the plant's dwell
+    clocks and changeovers in progress, the demand heat ``dem`` [MW] and its sensitivity to
+    the hot-blast temperature ``dem_per_k`` [MW/K], the set point offset from nominal
+    ``sp_off`` [K], the shortfall price ``pen`` [CNY/K per period], the fuel prices with
+    carbon ``c_lean``/``c_rich`` [CNY/GJ], ``live`` (1 inside the episode) and ``end_w``
+    (1 at the period boundary where stored heat is valued at ``v_term`` [CNY/GJ]).
+    """
+    m = pyo.ConcreteModel(name="hot_stove")
+    m.S = pyo.RangeSet(0, p.n_stoves - 1)
+    m.T = pyo.RangeSet(0, n_periods - 1)
+    m.T1 = pyo.RangeSet(0, n_periods)
+    dt_s = 60.0 * period_min
+    lb = max(1, math.ceil(p.min_blast_min / period_min - 1e-9))
+    lg = max(1, math.ceil(p.min_gas_min / period_min - 1e-9))
+    s_max = max(p.share_dome_max, 1e-6)
+    q_max = p.firing_max_mw
+    d_max = 1.5 * p.blast_flow_nm3_min / 60.0 * float(
+        AIR.enthalpy(p.dome_temp_max_c) - AIR.enthalpy(p.cold_blast_c)
+    ) / 1e3
+    big_e = lump.e_req + 600.0 * lump.e_req_per_k
+
+    mut = {"mutable": True, "initialize": 0.0}
+    m.e0 = pyo.Param(m.S, **mut)
+    m.r0 = pyo.Param(m.S, **mut)
+    m.b_prev = pyo.Param(m.S, **mut)
+    m.g_prev = pyo.Param(m.S, **mut)
+    for name in ("force_b", "forbid_b", "force_g", "forbid_g"):
+        setattr(m, name, pyo.Param(m.S, m.T, **mut))
+    for name in ("dem", "dem_per_k", "sp_off", "pen", "live"):
+        setattr(m, name, pyo.Param(m.T, **mut))
+    m.end_w = pyo.Param(m.T1, **mut)
+    m.c_lean = pyo.Param(**mut)
+    m.c_rich = pyo.Param(**mut)
+    m.v_term = pyo.Param(**mut)
+
+    m.b = pyo.Var(m.S, m.T, within=pyo.Binary)
+    m.g = pyo.Var(m.S, m.T, within=pyo.Binary)
+    m.u = pyo.Var(m.S, m.T, bounds=(0.0, 1.0))  # blast start
+    m.v = pyo.Var(m.S, m.T, bounds=(0.0, 1.0))  # blast end
+    m.w = pyo.Var(m.S, m.T, bounds=(0.0, 1.0))  # gas start
+    m.q = pyo.Var(m.S, m.T, bounds=(0.0, q_max))
+    m.r = pyo.Var(m.S, m.T, bounds=(0.0, q_max))
+    m.d = pyo.Var(m.S, m.T, bounds=(0.0, d_max))
+    m.short = pyo.Var(m.T, bounds=(0.0, 600.0))
+    m.E = pyo.Var(m.S, m.T1, within=pyo.NonNegativeReals)
+    m.R = pyo.Var(m.S, m.T1, within=pyo.NonNegativeReals)
+
+    def prev(var: Any, init: Any, s: int, t: int) -> Any:
+        return init[s] if t == 0 else var[s, t - 1]
+
+    m.one_mode = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.b[s, t] + m.g[s, t] <= 1)
+    m.u_def = pyo.Constraint(
+        m.S, m.T, rule=lambda m, s, t: m.u[s, t] >= m.b[s, t] - prev(m.b, m.b_prev, s, t)
+    )
+    m.v_def = pyo.Constraint(
+        m.S, m.T, rule=lambda m, s, t: m.v[s, t] >= prev(m.b, m.b_prev, s, t) - m.b[s, t]
+    )
+    m.w_def = pyo.Constraint(
+        m.S, m.T, rule=lambda m, s, t: m.w[s, t] >= m.g[s, t] - prev(m.g, m.g_prev, s, t)
+    )
+    # A blast period is preceded by a changeover period and followed by one.
+    m.co_before = pyo.Constraint(
+        m.S, m.T, rule=lambda m, s, t: prev(m.g, m.g_prev, s, t) <= 1 - m.u[s, t]
+    )
+    m.co_after = pyo.Constraint(
+        m.S, m.T, rule=lambda m, s, t: m.b[s, t] + m.g[s, t] <= 1 - m.v[s, t]
+    )
+
+    def co_purpose(m: Any, s: int, t: int) -> Any:
+        # A changeover period belongs to a transition (no idling in changeover).
+        nxt = m.u[s, t + 1] if t + 1 < n_periods else 1.0
+        return 1 - m.b[s, t] - m.g[s, t] <= nxt + m.v[s, t]
+
+    m.co_purpose = pyo.Constraint(m.S, m.T, rule=co_purpose)
+    m.no_reblast = pyo.Constraint(
+        m.S,
+        pyo.RangeSet(0, n_periods - 2),
+        rule=lambda m, s, t: m.u[s, t + 1] + m.v[s, t] <= 1,
+    )
+    m.min_blast = pyo.Constraint(
+        m.S,
+        m.T,
+        rule=lambda m, s, t: sum(m.u[s, k] for k in range(max(0, t - lb + 1), t + 1))
+        <= m.b[s, t],
+    )
+    m.min_gas = pyo.Constraint(
+        m.S,
+        m.T,
+        rule=lambda m, s, t: sum(m.w[s, k] for k in range(max(0, t - lg + 1), t + 1))
+        <= m.g[s, t],
+    )
+    m.fb1 = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.b[s, t] >= m.force_b[s, t])
+    m.fb2 = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.b[s, t] <= 1 - m.forbid_b[s, t])
+    m.fg1 = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.g[s, t] >= m.force_g[s, t])
+    m.fg2 = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.g[s, t] <= 1 - m.forbid_g[s, t])
+    m.cover = pyo.Constraint(m.T, rule=lambda m, t: sum(m.b[s, t] for s in m.S) >= 1)
+
+    m.fire_on_gas = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.q[s, t] <= q_max * m.g[s, t])
+    m.dome = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.r[s, t] <= s_max * m.q[s, t])
+    m.blast_only = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.d[s, t] <= d_max * m.b[s, t])
+    m.demand = pyo.Constraint(
+        m.T,
+        rule=lambda m, t: sum(m.d[s, t] for s in m.S) + m.dem_per_k[t] * m.short[t] == m.dem[t],
+    )
+    keep = 1.0 - lump.loss_per_s * dt_s
+    m.e_init = pyo.Constraint(m.S, rule=lambda m, s: m.E[s, 0] == m.e0[s])
+    m.r_init = pyo.Constraint(m.S, rule=lambda m, s: m.R[s, 0] == m.r0[s])
+    m.energy = pyo.Constraint(
+        m.S,
+        m.T,
+        rule=lambda m, s, t: m.E[s, t + 1]
+        == keep * m.E[s, t]
+        + dt_s
+        / 1e3
+        * (lump.eta_lean * (m.q[s, t] - m.r[s, t]) + lump.eta_rich * m.r[s, t] - m.d[s, t]),
+    )
+    m.ceiling = pyo.Constraint(
+        m.S,
+        m.T,
+        rule=lambda m, s, t: m.E[s, t + 1]
+        <= lump.e_cap_rich
+        - (lump.e_cap_rich - lump.e_cap_lean) * (m.q[s, t] - m.r[s, t] / s_max) / q_max,
+    )
+    r_big = 2.0 * q_max * s_max * dt_s / 1e3 * n_periods + 1e3
+    m.r_acc = pyo.Constraint(
+        m.S, m.T, rule=lambda m, s, t: m.R[s, t + 1] <= m.R[s, t] + dt_s / 1e3 * m.r[s, t]
+    )
+    m.r_reset = pyo.Constraint(
+        m.S,
+        m.T,
+        rule=lambda m, s, t: m.R[s, t + 1] <= r_big * (1 - m.w[s, t]) + dt_s / 1e3 * m.r[s, t],
+    )
+    m.outlet = pyo.Constraint(
+        m.S,
+        m.T,
+        rule=lambda m, s, t: m.E[s, t + 1] + lump.e_req_per_rich_gj * m.R[s, t + 1]
+        >= lump.e_req + lump.e_req_per_k * (m.sp_off[t] - m.short[t]) - big_e * (1 - m.b[s, t]),
+    )
+    m.cost = pyo.Objective(
+        expr=sum(
+            m.live[t]
+            * dt_s
+            / 1e3
+            * (m.c_lean * (m.q[s, t] - m.r[s, t]) + m.c_rich * m.r[s, t])
+            for s in m.S
+            for t in m.T
+        )
+        + sum(m.pen[t] * m.short[t] for t in m.T)
+        + 1e-3 * sum(m.u[s, t] + m.v[s, t] for s in m.S for t in m.T)
+        - m.v_term * sum(m.end_w[t] * m.E[s, t] for s in m.S for t in m.T1),
+        sense=pyo.minimize,
+    )
+    return m
+
+
+class HotStoveMPC(RollingHorizonMPC):
+    """Rolling-horizon MILP MPC of the hot stoves.
+
+    Each decision sets the MILP's initial state from the measured stoves (stored heat, modes,
+    dwell clocks, changeovers in progress, rich gas fired this gas period), the demand from
+    the env's forecast (or the true series with ``perfect_forecast``), solves, and plays the
+    first step of the plan: changeover requests where the plan changes a stove's mode in its
+    first period, each stove's firing and enrichment.
+
+    Args:
+        env: the hot-stove env (possibly wrapped).
+        horizon_h: look-ahead [h] (at most the env's forecast horizon unless
+            ``perfect_forecast``); ``horizon_periods`` overrides it.
+        period_min: MILP grid [min]; must be a multiple of the env step and divide the
+            changeover time (default: the changeover time).
+        perfect_forecast: plan on the true demand.
+        mip_gap: HiGHS relative gap.
+        time_limit_s: HiGHS time limit per decision.
+        replan_every: env steps between solves.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        *,
+        horizon_h: float = 2.5,
+        horizon_periods: int | None = None,
+        period_min: float | None = None,
+        perfect_forecast: bool = False,
+        mip_gap: float = 0.01,
+        time_limit_s: float = 2.0,
+        replan_every: int = 1,
+    ) -> None:
+        plant = env.unwrapped
+        if not isinstance(plant, HotStoveEnv):
+            raise TypeError("HotStoveMPC needs a HotStoveEnv")
+        p = plant.params
+        period = float(p.changeover_min if period_min is None else period_min)
+        require_finite_range("period_min", period, plant.dt_min, 120.0)
+        k = period / plant.dt_min
+        if abs(k - round(k)) > 1e-9 or abs(p.changeover_min / period - 1.0) > 1e-9:
+            raise ValueError(
+                f"period_min={period}; allowed: a multiple of the env step {plant.dt_min} min "
+                f"equal to the changeover time {p.changeover_min} min"
+            )
+        if horizon_periods is None:
+            require_finite_range("horizon_h", horizon_h, period / 60.0, 48.0)
+            horizon_periods = round(horizon_h * 60.0 / period)
+        require_finite_range("horizon_periods", horizon_periods, 2, 10_000)
+        self.steps_per_period = round(k)
+        self.period_min = period
+        self.horizon_periods = int(horizon_periods)
+        n_steps = self.horizon_periods * self.steps_per_period
+        if not perfect_forecast and n_steps > plant.forecast_steps:
+            raise ValueError(
+                f"horizon of {n_steps * plant.dt_min} min exceeds the env's forecast horizon "
+                f"{plant.forecast_steps * plant.dt_min} min; allowed: at most that, or "
+                "perfect_forecast=True"
+            )
+        self.plant = plant
+        self.perfect_forecast = perfect_forecast
+        self.lump = identify_lumped_model(p, plant.dt_min)
+        self.rule_share = p.share_for_dome(1380.0)
+        model = build_hot_stove_model(p, self.lump, self.horizon_periods, period)
+        super().__init__(
+            env,
+            model,
+            fallback=HotStoveRuleController(env),
+            time_limit_s=time_limit_s,
+            mip_gap=mip_gap,
+            replan_every=replan_every,
+        )
+        self._rich_gj = np.zeros(p.n_stoves)
+        self._last_mode: np.ndarray | None = None
+        self._plant_mode = np.zeros(p.n_stoves, dtype=np.int64)
+
+    def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
+        """Forget the plan, counters and the rich-gas tally."""
+        super().reset(env, seed)
+        plant = env.unwrapped
+        assert isinstance(plant, HotStoveEnv)
+        self.plant = plant
+        self._last_mode = None
+
+    def _track_rich_gas(self, info: dict[str, Any]) -> None:
+        """Rich gas fired in each stove's current (or last) gas period [GJ]."""
+        st = info["state"]
+        mode = np.asarray(st["mode"])
+        if self._last_mode is None:
+            # Episode start: the usual practice fired its fixed share for the time on gas.
+            p = self.plant.params
+            on_gas_min = np.where(mode == GAS, np.minimum(st["time_in_mode_min"], 120.0), 120.0)
+            self._rich_gj = self.rule_share * p.firing_max_mw * on_gas_min * 60.0 / 1e3
+        else:
+            started = (mode == GAS) & (self._last_mode != GAS)
+            self._rich_gj = np.where(started, 0.0, self._rich_gj)
+            if "released_mj" in st:
+                self._rich_gj += np.asarray(st["released_mj"]) * np.asarray(st["share"]) / 1e3
+        self._last_mode = mode
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        """Track the rich gas, then re-plan or play the plan (see the base class)."""
+        self._track_rich_gas(info)
+        self._plant_mode = np.asarray(info["state"]["mode"]).copy()
+        return super().act(obs, info)
+
+    def _demand(self, info: dict[str, Any]) -> dict[str, np.ndarray]:
+        n = self.horizon_periods * self.steps_per_period
+        plant = self.plant
+        if self.perfect_forecast:
+            series = plant.true_window(plant.t, n)
+        else:
+            series = {k: v[:n] for k, v in info["forecast"].items()}
+        k = self.steps_per_period
+        out = {}
+        for name, v in series.items():
+            v = np.resize(v, n) if len(v) < n else v  # wrap if the forecast is short
+            out[name] = v.reshape(self.horizon_periods, k).mean(axis=1)
+        return out
+
+    def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:  # noqa: C901
+        m, plant, p = self.model, self.plant, self.plant.params
+        st = info["state"]
+        mode = np.asarray(st["mode"])
+        tim = np.asarray(st["time_in_mode_min"])
+        period = self.period_min
+        n_t = self.horizon_periods
+        stored = np.asarray(st["stored_mj"]) / 1e3
+        for s in range(p.n_stoves):
+            m.e0[s] = float(stored[s])
+            m.r0[s] = float(self._rich_gj[s])
+            m.b_prev[s] = float(mode[s] == BLAST)
+            m.g_prev[s] = float(mode[s] == GAS)
+            fb = np.zeros(n_t)
+            nb = np.zeros(n_t)
+            fg = np.zeros(n_t)
+            ng = np.zeros(n_t)
+            if mode[s] == BLAST:
+                keep = math.ceil((p.min_blast_min - tim[s]) / period - 1e-9)
+                fb[: max(keep, 0)] = 1.0
+            elif mode[s] == GAS:
+                keep = math.ceil((p.min_gas_min - tim[s]) / period - 1e-9)
+                fg[: max(keep, 0)] = 1.0
+            else:  # changing over: period 0 is the changeover, then the target mode
+                nb[0] = ng[0] = 1.0
+                if mode[s] == TO_BLAST:
+                    fb[1 : 1 + math.ceil(p.min_blast_min / period - 1e-9)] = 1.0
+                else:
+                    fg[1 : 1 + math.ceil(p.min_gas_min / period - 1e-9)] = 1.0
+            for t in range(n_t):
+                m.force_b[s, t] = fb[t]
+                m.forbid_b[s, t] = nb[t]
+                m.force_g[s, t] = fg[t]
+                m.forbid_g[s, t] = ng[t]
+        dem = self._demand(info)
+        flow = dem["flow_nm3_min"] / 60.0
+        sp = dem["setpoint_c"]
+        h_cb = float(AIR.enthalpy(p.cold_blast_c))
+        heat = flow * (AIR.enthalpy(sp) - h_cb) / 1e3
+        per_k = flow * AIR.cp(sp) / 1e3
+        carbon = plant.carbon_price_cny_per_t
+        coke_per_k = p.coke_rate_kg_per_thm_k / 1e3 * dem["flow_nm3_min"] / p.blast_per_thm_nm3
+        pen = period * (
+            coke_per_k * (p.coke_price_cny_per_t + carbon * p.coke_co2_t_per_t)
+            + p.shortfall_penalty_cny_per_k_min
+        )
+        left = (plant.episode_steps - plant.step_index) / self.steps_per_period
+        end = min(n_t, max(1, round(left)))
+        for t in range(n_t):
+            live = float(t < end)
+            m.dem[t] = float(heat[t]) * live
+            m.dem_per_k[t] = float(per_k[t])
+            m.sp_off[t] = float(sp[t] - p.hot_blast_setpoint_c)
+            m.pen[t] = float(pen[t]) * live
+            m.live[t] = live
+        for t in range(n_t + 1):
+            m.end_w[t] = float(t == end)
+        m.c_lean = p.lean_price_cny_per_gj + carbon * p.lean_co2_t_per_gj
+        m.c_rich = p.rich_price_cny_per_gj + carbon * p.rich_co2_t_per_gj
+        m.v_term = plant.inventory_value_cny_per_mj * 1e3
+
+    def _read_plan(self) -> np.ndarray:
+        m, p = self.model, self.plant.params
+        n, k, n_t = p.n_stoves, self.steps_per_period, self.horizon_periods
+        b = np.array([[round(m.b[s, t].value) for t in range(n_t)] for s in range(n)])
+        g = np.array([[round(m.g[s, t].value) for t in range(n_t)] for s in range(n)])
+        q = np.array([[m.q[s, t].value for t in range(n_t)] for s in range(n)])
+        r = np.array([[m.r[s, t].value for t in range(n_t)] for s in range(n)])
+        plan = np.zeros((n_t * k, 3 * n))
+        plan[:, :n] = -1.0
+        for s in range(n):
+            for t in range(n_t):
+                was_blast = b[s, t - 1] if t > 0 else int(self._plant_mode[s] == BLAST)
+                was_gas = g[s, t - 1] if t > 0 else int(self._plant_mode[s] == GAS)
+                changing = b[s, t] == 0 and g[s, t] == 0
+                to_blast = changing and was_gas and t + 1 < n_t and b[s, t + 1] == 1
+                if (was_blast and b[s, t] == 0) or to_blast:
+                    plan[t * k, s] = 1.0
+                share = r[s, t] / q[s, t] if q[s, t] > 1e-6 else 0.0
+                plan[t * k : (t + 1) * k, n + s] = q[s, t]
+                plan[t * k : (t + 1) * k, 2 * n + s] = min(share, p.share_max)
+        return plan
+
+
+@register_controller("hot_stove", "mpc")
+def make_hot_stove_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> HotStoveMPC:
+    """The hot-stove MILP MPC (see :class:`HotStoveMPC` for keyword arguments)."""
+    return HotStoveMPC(env, **kwargs)
+
+
+@register_controller("hot_stove", "oracle")
+def make_hot_stove_oracle(
+    env: gym.Env[Any, Any], time_limit_s: float = 20.0, replan_every: int = 10
+) -> HotStoveMPC:
+    """Perfect-foresight reference: the same MILP over the whole episode on the true demand.
+
+    It re-plans every ``replan_every`` steps with the horizon reaching the episode's end
+    (shrinking), so the lumped model's mismatch is corrected by feedback. The MILP is an
+    approximation of the nonlinear plant, so this is a reference, not a proven bound.
+    """
+    plant = env.unwrapped
+    if not isinstance(plant, HotStoveEnv):
+        raise TypeError("the hot-stove oracle needs a HotStoveEnv")
+    period = plant.params.changeover_min
+    periods = math.ceil(plant.episode_steps * plant.dt_min / period)
+    return HotStoveMPC(
+        env,
+        horizon_periods=periods,
+        perfect_forecast=True,
+        time_limit_s=time_limit_s,
+        mip_gap=0.005,
+        replan_every=replan_every,
+    )
