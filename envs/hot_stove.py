@@ -167,7 +167,7 @@ class HotStoveParams:
     and chamber loss), measured on the nominal cycle; values the heat left in the checkers at
     the end of an episode against the start (cost term ``inventory``)."""
 
-    def __post_init__(self) -> None:  # noqa: C901  (one check per field)
+    def __post_init__(self) -> None:
         r = require_finite_range
         n = "HotStoveParams."
         for f in ("n_stoves", "n_cells"):
@@ -184,20 +184,33 @@ class HotStoveParams:
         r(n + "shell_loss_kw_per_k", self.shell_loss_kw_per_k, 0.0, 100.0)
         r(n + "ambient_c", self.ambient_c, -40.0, 50.0)
         if self.rich_fuel not in ("cog", "natural_gas"):
-            raise ValueError(
-                f"{n}rich_fuel={self.rich_fuel!r}; allowed: 'cog' or 'natural_gas'"
-            )
+            raise ValueError(f"{n}rich_fuel={self.rich_fuel!r}; allowed: 'cog' or 'natural_gas'")
         r(n + "air_ratio", self.air_ratio, 1.0, 2.0)
         r(n + "chamber_loss", self.chamber_loss, 0.0, 0.3)
         r(n + "firing_max_mw", self.firing_max_mw, 0.0, 1000.0, low_inclusive=False)
         r(n + "share_max", self.share_max, 0.0, 1.0)
         r(n + "cold_blast_c", self.cold_blast_c, 0.0, 400.0)
-        r(n + "hot_blast_setpoint_c", self.hot_blast_setpoint_c, self.cold_blast_c, 1400.0,
-          low_inclusive=False)
-        r(n + "waste_gas_max_c", self.waste_gas_max_c, self.cold_blast_c, 600.0,
-          low_inclusive=False)
-        r(n + "dome_temp_max_c", self.dome_temp_max_c, self.hot_blast_setpoint_c, 1600.0,
-          low_inclusive=False)
+        r(
+            n + "hot_blast_setpoint_c",
+            self.hot_blast_setpoint_c,
+            self.cold_blast_c,
+            1400.0,
+            low_inclusive=False,
+        )
+        r(
+            n + "waste_gas_max_c",
+            self.waste_gas_max_c,
+            self.cold_blast_c,
+            600.0,
+            low_inclusive=False,
+        )
+        r(
+            n + "dome_temp_max_c",
+            self.dome_temp_max_c,
+            self.hot_blast_setpoint_c,
+            1600.0,
+            low_inclusive=False,
+        )
         r(n + "blast_flow_nm3_min", self.blast_flow_nm3_min, 1.0, 20_000.0)
         r(n + "blast_per_thm_nm3", self.blast_per_thm_nm3, 500.0, 2000.0)
         r(n + "changeover_min", self.changeover_min, 1.0, 60.0)
@@ -503,10 +516,7 @@ def hot_stove_step(
     flue = p.flue
     dome = flue.flame_temperature(share_ok, p.heat_retained)
     ua_gas = (
-        1e3
-        * p.ua_gas_mw_per_k
-        / p.n_cells
-        * np.power(fire / p.firing_max_mw, p.ua_flow_exponent)
+        1e3 * p.ua_gas_mw_per_k / p.n_cells * np.power(fire / p.firing_max_mw, p.ua_flow_exponent)
     )
     table = flue.props_table
 
@@ -682,9 +692,7 @@ def initial_state(p: HotStoveParams, batch: int = 1) -> StoveState:
     mode[:, 0] = BLAST
     tim = np.broadcast_to(np.arange(n, dtype=np.float64)[::-1] * 30.0, (batch, n)).copy()
     tim[:, 0] = 0.0
-    return StoveState(
-        temp, mode, tim, temp[..., -1].copy(), temp[..., 0].copy(), np.ones(batch)
-    )
+    return StoveState(temp, mode, tim, temp[..., -1].copy(), temp[..., 0].copy(), np.ones(batch))
 
 
 @functools.lru_cache(maxsize=8)
@@ -715,8 +723,10 @@ OBS_LEADS_MIN: tuple[int, ...] = (10, 20, 30, 40, 50, 60)
 
 
 class HotStoveEnv(EcoEnv):
-    """Hot-stove scheduling of one blast furnace: which stove changes over when, how hard
-    each stove on gas fires, and how much coke-oven (or natural) gas enriches its fuel.
+    """Hot-stove scheduling of one blast furnace.
+
+    Which stove changes over when, how hard each stove on gas fires, and how much coke-oven
+    (or natural) gas enriches its fuel.
 
     ## Description
     ``n_stoves`` Cowper stoves (default 4) heat the blast of one furnace. Each checker is a 1-D
@@ -843,9 +853,7 @@ class HotStoveEnv(EcoEnv):
             tuple(f"{k}_{i}" for k in ("switch", "firing", "share") for i in range(n)),
         )
         self.action_space = self.scaler.space  # type: ignore[assignment]
-        self.observation_space = gym.spaces.Box(
-            OBS_LOW, OBS_HIGH, (8 * n + 20,), np.float32
-        )
+        self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, (8 * n + 20,), np.float32)
         self._obs_leads = np.array([round(m / dt_min) for m in OBS_LEADS_MIN]) - 1
         self.state = initial_state(p)
         self._stored0 = 0.0

@@ -282,7 +282,9 @@ class FlueGas:
         1,800 degC it overestimates, which is far above stove and kiln dome temperatures).
         Interpolated on a 0.001 grid of ``share``.
         """
-        return np.interp(share, _SHARE_GRID, self._flame_curve(float(heat_retained)))
+        return np.interp(
+            np.asarray(share, dtype=float), _SHARE_GRID, self._flame_curve(float(heat_retained))
+        )
 
     def max_share(self, temp_limit_c: float, heat_retained: float = 1.0) -> float:
         """Largest ``share`` whose flame stays at or below ``temp_limit_c`` (1 if all do)."""

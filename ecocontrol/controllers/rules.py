@@ -106,8 +106,9 @@ class HotStoveRuleController:
         require_finite_range(
             "blast_period_min", blast_period_min, p.min_blast_min + p.changeover_min, 600.0
         )
-        require_finite_range("dome_target_c", dome_target_c, p.hot_blast_setpoint_c,
-                             p.dome_temp_max_c)
+        require_finite_range(
+            "dome_target_c", dome_target_c, p.hot_blast_setpoint_c, p.dome_temp_max_c
+        )
         self.env = plant
         self.blast_period_min = float(blast_period_min)
         self.dome_target_c = float(dome_target_c)

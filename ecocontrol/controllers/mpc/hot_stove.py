@@ -183,9 +183,13 @@ def build_hot_stove_model(
     lg = max(1, math.ceil(p.min_gas_min / period_min - 1e-9))
     s_max = max(p.share_dome_max, 1e-6)
     q_max = p.firing_max_mw
-    d_max = 1.5 * p.blast_flow_nm3_min / 60.0 * float(
-        AIR.enthalpy(p.dome_temp_max_c) - AIR.enthalpy(p.cold_blast_c)
-    ) / 1e3
+    d_max = (
+        1.5
+        * p.blast_flow_nm3_min
+        / 60.0
+        * float(AIR.enthalpy(p.dome_temp_max_c) - AIR.enthalpy(p.cold_blast_c))
+        / 1e3
+    )
     big_e = lump.e_req + 600.0 * lump.e_req_per_k
 
     mut = {"mutable": True, "initialize": 0.0}
@@ -249,14 +253,12 @@ def build_hot_stove_model(
     m.min_blast = pyo.Constraint(
         m.S,
         m.T,
-        rule=lambda m, s, t: sum(m.u[s, k] for k in range(max(0, t - lb + 1), t + 1))
-        <= m.b[s, t],
+        rule=lambda m, s, t: sum(m.u[s, k] for k in range(max(0, t - lb + 1), t + 1)) <= m.b[s, t],
     )
     m.min_gas = pyo.Constraint(
         m.S,
         m.T,
-        rule=lambda m, s, t: sum(m.w[s, k] for k in range(max(0, t - lg + 1), t + 1))
-        <= m.g[s, t],
+        rule=lambda m, s, t: sum(m.w[s, k] for k in range(max(0, t - lg + 1), t + 1)) <= m.g[s, t],
     )
     m.fb1 = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.b[s, t] >= m.force_b[s, t])
     m.fb2 = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.b[s, t] <= 1 - m.forbid_b[s, t])
@@ -277,18 +279,22 @@ def build_hot_stove_model(
     m.energy = pyo.Constraint(
         m.S,
         m.T,
-        rule=lambda m, s, t: m.E[s, t + 1]
-        == keep * m.E[s, t]
-        + dt_s
-        / 1e3
-        * (lump.eta_lean * (m.q[s, t] - m.r[s, t]) + lump.eta_rich * m.r[s, t] - m.d[s, t]),
+        rule=lambda m, s, t: (
+            m.E[s, t + 1]
+            == keep * m.E[s, t]
+            + dt_s
+            / 1e3
+            * (lump.eta_lean * (m.q[s, t] - m.r[s, t]) + lump.eta_rich * m.r[s, t] - m.d[s, t])
+        ),
     )
     m.ceiling = pyo.Constraint(
         m.S,
         m.T,
-        rule=lambda m, s, t: m.E[s, t + 1]
-        <= lump.e_cap_rich
-        - (lump.e_cap_rich - lump.e_cap_lean) * (m.q[s, t] - m.r[s, t] / s_max) / q_max,
+        rule=lambda m, s, t: (
+            m.E[s, t + 1]
+            <= lump.e_cap_rich
+            - (lump.e_cap_rich - lump.e_cap_lean) * (m.q[s, t] - m.r[s, t] / s_max) / q_max
+        ),
     )
     r_big = 2.0 * q_max * s_max * dt_s / 1e3 * n_periods + 1e3
     m.r_acc = pyo.Constraint(
@@ -302,15 +308,14 @@ def build_hot_stove_model(
     m.outlet = pyo.Constraint(
         m.S,
         m.T,
-        rule=lambda m, s, t: m.E[s, t + 1] + lump.e_req_per_rich_gj * m.R[s, t + 1]
-        >= lump.e_req + lump.e_req_per_k * (m.sp_off[t] - m.short[t]) - big_e * (1 - m.b[s, t]),
+        rule=lambda m, s, t: (
+            m.E[s, t + 1] + lump.e_req_per_rich_gj * m.R[s, t + 1]
+            >= lump.e_req + lump.e_req_per_k * (m.sp_off[t] - m.short[t]) - big_e * (1 - m.b[s, t])
+        ),
     )
     m.cost = pyo.Objective(
         expr=sum(
-            m.live[t]
-            * dt_s
-            / 1e3
-            * (m.c_lean * (m.q[s, t] - m.r[s, t]) + m.c_rich * m.r[s, t])
+            m.live[t] * dt_s / 1e3 * (m.c_lean * (m.q[s, t] - m.r[s, t]) + m.c_rich * m.r[s, t])
             for s in m.S
             for t in m.T
         )
@@ -442,7 +447,7 @@ class HotStoveMPC(RollingHorizonMPC):
             out[name] = v.reshape(self.horizon_periods, k).mean(axis=1)
         return out
 
-    def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:  # noqa: C901
+    def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         m, plant, p = self.model, self.plant, self.plant.params
         st = info["state"]
         mode = np.asarray(st["mode"])
