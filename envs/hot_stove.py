@@ -162,10 +162,16 @@ class HotStoveParams:
     """Penalty per changeover request the safety layer refuses (policy)."""
     waste_gas_penalty_cny_per_k_min: float = 10.0
     """Penalty per K above the waste-gas limit per minute (policy)."""
-    storage_efficiency: float = 0.78
-    """Share of lean-gas fuel heat that ends up in the checker (the rest leaves as waste gas
-    and chamber loss), measured on the nominal cycle; values the heat left in the checkers at
-    the end of an episode against the start (cost term ``inventory``)."""
+    deficit_efficiency: float = 0.70
+    """Storage efficiency that prices checker heat missing at the end of an episode against
+    the start (cost term ``inventory``): the marginal share of lean-gas heat stored when
+    topping a stove up near its waste-gas limit (0.70 measured on this model over the last
+    20 min of a full-rate lean charge), i.e. what refilling would cost the next shift."""
+    surplus_efficiency: float = 0.80
+    """Storage efficiency that credits checker heat added over the episode: the share stored
+    at the start of a charge (0.80 measured on the first quarter of a lean charge). Deficit
+    and surplus are priced apart so that no controller gains by emptying (or filling) the
+    stoves at the episode's end."""
 
     def __post_init__(self) -> None:
         r = require_finite_range
@@ -227,7 +233,8 @@ class HotStoveParams:
             "waste_gas_penalty_cny_per_k_min",
         ):
             r(n + f, getattr(self, f), 0.0, 1e6)
-        r(n + "storage_efficiency", self.storage_efficiency, 0.1, 1.0)
+        r(n + "deficit_efficiency", self.deficit_efficiency, 0.1, 1.0)
+        r(n + "surplus_efficiency", self.surplus_efficiency, self.deficit_efficiency, 1.0)
         if self.flue.flame_temperature(0.0, 1.0 - self.chamber_loss) >= self.dome_temp_max_c:
             raise ValueError(
                 f"{n}dome_temp_max_c={self.dome_temp_max_c} is below the lean-gas flame "
@@ -764,7 +771,8 @@ class HotStoveEnv(EcoEnv):
     at its price; penalty = coke for the shortfall + shortfall, refused-request and waste-gas
     penalties; carbon = carbon price x (fuel CO2 + coke CO2); at the last step ``inventory``
     values the change in checker heat against the start (lean gas + carbon over
-    ``storage_efficiency``), so no controller gains by emptying the stoves.
+    ``deficit_efficiency`` for heat missing, over ``surplus_efficiency`` for heat added), so
+    no controller gains by emptying the stoves.
 
     ## Starting State
     A state of the usual practice's cyclic steady state at nominal demand (phase drawn by the
@@ -896,6 +904,7 @@ class HotStoveEnv(EcoEnv):
             "outlet_c": s.outlet_c[0].copy(),
             "stored_mj": s.stored_mj(self.params)[0],
             "stove_fraction": float(s.stove_fraction[0]),
+            "stored0_mj": self._stored0,
         }
         if flows is not None:
             for k in (
@@ -932,9 +941,9 @@ class HotStoveEnv(EcoEnv):
         self._last_hot_blast = float(flows.hot_blast_c[0])
         cost = {k: float(v[0]) for k, v in costs.items()}
         if self.step_index + 1 >= self.episode_steps:
-            cost["inventory"] = self.inventory_value_cny_per_mj * (
-                self._stored0 - float(self.state.stored_mj(p).sum())
-            )
+            missing = self._stored0 - float(self.state.stored_mj(p).sum())
+            deficit, surplus = self.inventory_value_cny_per_mj
+            cost["inventory"] = (deficit if missing > 0 else surplus) * missing
         state = self._state_info(flows)
         state["setpoint_c"] = float(exo["setpoint_c"][0])
         state["flow_nm3_min"] = float(exo["flow_nm3_min"][0])
@@ -952,11 +961,12 @@ class HotStoveEnv(EcoEnv):
         )
 
     @property
-    def inventory_value_cny_per_mj(self) -> float:
-        """Value of checker heat [CNY/MJ]: lean gas + its carbon, over storage efficiency."""
+    def inventory_value_cny_per_mj(self) -> tuple[float, float]:
+        """Value of checker heat missing and added [CNY/MJ]: lean gas + its carbon, over the
+        deficit and surplus storage efficiencies."""
         p = self.params
         per_gj = p.lean_price_cny_per_gj + self.carbon_price_cny_per_t * p.lean_co2_t_per_gj
-        return per_gj / p.storage_efficiency / 1e3
+        return per_gj / p.deficit_efficiency / 1e3, per_gj / p.surplus_efficiency / 1e3
 
     def _observe(self) -> NDArray[np.float32]:
         p, s = self.params, self.state

@@ -46,6 +46,10 @@ from ecocontrol.envs.hot_stove import (
 from ecocontrol.envs.thermo import AIR
 
 
+E_REQ_MAX_GJ = 5000.0
+"""Upper clip of the per-stove outlet threshold (keeps the outlet constraint's big-M valid)."""
+
+
 @dataclass(frozen=True)
 class LumpedStove:
     """Lumped stove model identified from the plant (energies in GJ, power in MW).
@@ -93,6 +97,38 @@ def _blown_down_profile(p: HotStoveParams, dt_min: float) -> np.ndarray:
         if idx.size:
             return s.temp_c[0, idx[0]].copy()
     return np.linspace(1250.0, 250.0, p.n_cells)
+
+
+def usable_heat_gj(
+    p: HotStoveParams, temp_c: np.ndarray, setpoint_c: float, dt_min: float, max_min: float = 180.0
+) -> np.ndarray:
+    """Heat [GJ] each checker profile gives a nominal blast before its outlet drops below
+    ``setpoint_c``, by blowing each profile alone through the plant physics (bypass shut).
+
+    ``temp_c`` has shape ``(n_profiles, n_cells)``; profiles are simulated as one batch.
+    """
+    k = temp_c.shape[0]
+    t = np.repeat(temp_c[:, None, :], p.n_stoves, axis=1)
+    modes = np.full((k, p.n_stoves), GAS, dtype=np.int64)
+    modes[:, 0] = BLAST
+    state = StoveState(
+        t, modes, np.full((k, p.n_stoves), 1e3), t[..., -1].copy(), t[..., 0].copy(), np.ones(k)
+    )
+    exo = {
+        "flow_nm3_min": np.full(k, p.blast_flow_nm3_min),
+        "setpoint_c": np.full(k, p.dome_temp_max_c),  # unreachable: the bypass stays shut
+    }
+    zero = np.zeros((k, p.n_stoves))
+    none = np.zeros((k, p.n_stoves), dtype=bool)
+    usable = np.zeros(k)
+    live = np.ones(k, dtype=bool)
+    for _ in range(round(max_min / dt_min)):
+        state, f = hot_stove_step(state, none, zero, zero, exo, p, dt_min)
+        live &= state.outlet_c[:, 0] >= setpoint_c
+        usable += np.where(live, f.delivered_mj[:, 0], 0.0)
+        if not live.any():
+            break
+    return usable / 1e3
 
 
 @functools.lru_cache(maxsize=8)
@@ -172,7 +208,8 @@ def build_hot_stove_model(
     the hot-blast temperature ``dem_per_k`` [MW/K], the set point offset from nominal
     ``sp_off`` [K], the shortfall price ``pen`` [CNY/K per period], the fuel prices with
     carbon ``c_lean``/``c_rich`` [CNY/GJ], ``live`` (1 inside the episode) and ``end_w``
-    (1 at the period boundary where stored heat is valued at ``v_term`` [CNY/GJ]).
+    (1 at the period boundary where the stored heat is compared with ``e_ref`` [GJ], the
+    episode's starting heat: a deficit costs ``p_deficit``, a surplus earns ``p_surplus`` [CNY/GJ]).
     """
     m = pyo.ConcreteModel(name="hot_stove")
     m.S = pyo.RangeSet(0, p.n_stoves - 1)
@@ -190,11 +227,12 @@ def build_hot_stove_model(
         * float(AIR.enthalpy(p.dome_temp_max_c) - AIR.enthalpy(p.cold_blast_c))
         / 1e3
     )
-    big_e = lump.e_req + 600.0 * lump.e_req_per_k
+    big_e = E_REQ_MAX_GJ + 600.0 * lump.e_req_per_k
 
     mut = {"mutable": True, "initialize": 0.0}
     m.e0 = pyo.Param(m.S, **mut)
     m.r0 = pyo.Param(m.S, **mut)
+    m.ereq = pyo.Param(m.S, mutable=True, initialize=lump.e_req)
     m.b_prev = pyo.Param(m.S, **mut)
     m.g_prev = pyo.Param(m.S, **mut)
     for name in ("force_b", "forbid_b", "force_g", "forbid_g"):
@@ -204,7 +242,9 @@ def build_hot_stove_model(
     m.end_w = pyo.Param(m.T1, **mut)
     m.c_lean = pyo.Param(**mut)
     m.c_rich = pyo.Param(**mut)
-    m.v_term = pyo.Param(**mut)
+    m.p_deficit = pyo.Param(**mut)
+    m.p_surplus = pyo.Param(**mut)
+    m.e_ref = pyo.Param(**mut)
 
     m.b = pyo.Var(m.S, m.T, within=pyo.Binary)
     m.g = pyo.Var(m.S, m.T, within=pyo.Binary)
@@ -217,6 +257,12 @@ def build_hot_stove_model(
     m.short = pyo.Var(m.T, bounds=(0.0, 600.0))
     m.E = pyo.Var(m.S, m.T1, within=pyo.NonNegativeReals)
     m.R = pyo.Var(m.S, m.T1, within=pyo.NonNegativeReals)
+    m.deficit = pyo.Var(within=pyo.NonNegativeReals)
+    m.surplus = pyo.Var(within=pyo.NonNegativeReals)
+    m.terminal = pyo.Constraint(
+        expr=m.deficit - m.surplus
+        == m.e_ref - sum(m.end_w[t] * m.E[s, t] for s in m.S for t in m.T1)
+    )
 
     def prev(var: Any, init: Any, s: int, t: int) -> Any:
         return init[s] if t == 0 else var[s, t - 1]
@@ -310,7 +356,7 @@ def build_hot_stove_model(
         m.T,
         rule=lambda m, s, t: (
             m.E[s, t + 1] + lump.e_req_per_rich_gj * m.R[s, t + 1]
-            >= lump.e_req + lump.e_req_per_k * (m.sp_off[t] - m.short[t]) - big_e * (1 - m.b[s, t])
+            >= m.ereq[s] + lump.e_req_per_k * (m.sp_off[t] - m.short[t]) - big_e * (1 - m.b[s, t])
         ),
     )
     m.cost = pyo.Objective(
@@ -321,7 +367,8 @@ def build_hot_stove_model(
         )
         + sum(m.pen[t] * m.short[t] for t in m.T)
         + 1e-3 * sum(m.u[s, t] + m.v[s, t] for s in m.S for t in m.T)
-        - m.v_term * sum(m.end_w[t] * m.E[s, t] for s in m.S for t in m.T1),
+        + m.p_deficit * m.deficit
+        - m.p_surplus * m.surplus,
         sense=pyo.minimize,
     )
     return m
@@ -345,7 +392,11 @@ class HotStoveMPC(RollingHorizonMPC):
         perfect_forecast: plan on the true demand.
         mip_gap: HiGHS relative gap.
         time_limit_s: HiGHS time limit per decision.
-        replan_every: env steps between solves.
+        replan_every: env steps between solves (default: one MILP period).
+        shortfall_weight: multiplier on the plant's shortfall price in the MILP objective;
+            above 1 the set point acts as a near-hard constraint (the operators' priority).
+        outlet_margin_k: back-off [K] on the linearised outlet constraint, covering the
+            lumped model's fit error.
     """
 
     def __init__(
@@ -358,8 +409,14 @@ class HotStoveMPC(RollingHorizonMPC):
         perfect_forecast: bool = False,
         mip_gap: float = 0.01,
         time_limit_s: float = 2.0,
-        replan_every: int = 1,
+        replan_every: int | None = None,
+        shortfall_weight: float = 30.0,
+        outlet_margin_k: float = 20.0,
     ) -> None:
+        require_finite_range("shortfall_weight", shortfall_weight, 0.0, 1e6)
+        require_finite_range("outlet_margin_k", outlet_margin_k, 0.0, 200.0)
+        self.shortfall_weight = float(shortfall_weight)
+        self.outlet_margin_k = float(outlet_margin_k)
         plant = env.unwrapped
         if not isinstance(plant, HotStoveEnv):
             raise TypeError("HotStoveMPC needs a HotStoveEnv")
@@ -389,7 +446,6 @@ class HotStoveMPC(RollingHorizonMPC):
         self.plant = plant
         self.perfect_forecast = perfect_forecast
         self.lump = identify_lumped_model(p, plant.dt_min)
-        self.rule_share = p.share_for_dome(1380.0)
         model = build_hot_stove_model(p, self.lump, self.horizon_periods, period)
         super().__init__(
             env,
@@ -397,10 +453,8 @@ class HotStoveMPC(RollingHorizonMPC):
             fallback=HotStoveRuleController(env),
             time_limit_s=time_limit_s,
             mip_gap=mip_gap,
-            replan_every=replan_every,
+            replan_every=self.steps_per_period if replan_every is None else replan_every,
         )
-        self._rich_gj = np.zeros(p.n_stoves)
-        self._last_mode: np.ndarray | None = None
         self._plant_mode = np.zeros(p.n_stoves, dtype=np.int64)
 
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
@@ -409,27 +463,9 @@ class HotStoveMPC(RollingHorizonMPC):
         plant = env.unwrapped
         assert isinstance(plant, HotStoveEnv)
         self.plant = plant
-        self._last_mode = None
-
-    def _track_rich_gas(self, info: dict[str, Any]) -> None:
-        """Rich gas fired in each stove's current (or last) gas period [GJ]."""
-        st = info["state"]
-        mode = np.asarray(st["mode"])
-        if self._last_mode is None:
-            # Episode start: the usual practice fired its fixed share for the time on gas.
-            p = self.plant.params
-            on_gas_min = np.where(mode == GAS, np.minimum(st["time_in_mode_min"], 120.0), 120.0)
-            self._rich_gj = self.rule_share * p.firing_max_mw * on_gas_min * 60.0 / 1e3
-        else:
-            started = (mode == GAS) & (self._last_mode != GAS)
-            self._rich_gj = np.where(started, 0.0, self._rich_gj)
-            if "released_mj" in st:
-                self._rich_gj += np.asarray(st["released_mj"]) * np.asarray(st["share"]) / 1e3
-        self._last_mode = mode
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-        """Track the rich gas, then re-plan or play the plan (see the base class)."""
-        self._track_rich_gas(info)
+        """Note the plant's modes, then re-plan or play the plan (see the base class)."""
         self._plant_mode = np.asarray(info["state"]["mode"]).copy()
         return super().act(obs, info)
 
@@ -455,9 +491,18 @@ class HotStoveMPC(RollingHorizonMPC):
         period = self.period_min
         n_t = self.horizon_periods
         stored = np.asarray(st["stored_mj"]) / 1e3
+        # Outlet threshold anchored on each checker's measured profile: the stored heat at
+        # which the outlet would fall to the nominal set point if blown from now on.
+        usable = usable_heat_gj(
+            p, self.plant.state.temp_c[0], p.hot_blast_setpoint_c, self.plant.dt_min
+        )
+        short_k = np.maximum(p.hot_blast_setpoint_c - np.asarray(st["top_c"]), 0.0)
+        ereq = np.where(usable > 0.0, stored - usable, stored + self.lump.e_req_per_k * short_k)
+        ereq = np.clip(ereq, 0.0, E_REQ_MAX_GJ)
         for s in range(p.n_stoves):
             m.e0[s] = float(stored[s])
-            m.r0[s] = float(self._rich_gj[s])
+            m.r0[s] = 0.0  # rich gas already fired is in the measured profile
+            m.ereq[s] = float(ereq[s])
             m.b_prev[s] = float(mode[s] == BLAST)
             m.g_prev[s] = float(mode[s] == GAS)
             fb = np.zeros(n_t)
@@ -499,14 +544,15 @@ class HotStoveMPC(RollingHorizonMPC):
             live = float(t < end)
             m.dem[t] = float(heat[t]) * live
             m.dem_per_k[t] = float(per_k[t])
-            m.sp_off[t] = float(sp[t] - p.hot_blast_setpoint_c)
-            m.pen[t] = float(pen[t]) * live
+            m.sp_off[t] = float(sp[t] - p.hot_blast_setpoint_c) + self.outlet_margin_k
+            m.pen[t] = float(pen[t]) * live * self.shortfall_weight
             m.live[t] = live
         for t in range(n_t + 1):
             m.end_w[t] = float(t == end)
         m.c_lean = p.lean_price_cny_per_gj + carbon * p.lean_co2_t_per_gj
         m.c_rich = p.rich_price_cny_per_gj + carbon * p.rich_co2_t_per_gj
-        m.v_term = plant.inventory_value_cny_per_mj * 1e3
+        m.p_deficit, m.p_surplus = (v * 1e3 for v in plant.inventory_value_cny_per_mj)
+        m.e_ref = float(st["stored0_mj"]) / 1e3
 
     def _read_plan(self) -> np.ndarray:
         m, p = self.model, self.plant.params
@@ -539,7 +585,7 @@ def make_hot_stove_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> HotStoveMPC:
 
 @register_controller("hot_stove", "oracle")
 def make_hot_stove_oracle(
-    env: gym.Env[Any, Any], time_limit_s: float = 20.0, replan_every: int = 10
+    env: gym.Env[Any, Any], time_limit_s: float = 15.0, replan_every: int = 60
 ) -> HotStoveMPC:
     """Perfect-foresight reference: the same MILP over the whole episode on the true demand.
 

@@ -1,0 +1,221 @@
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from ecocontrol.envs.hot_stove import (
+    BLAST,
+    GAS,
+    HotStoveEnv,
+    HotStoveParams,
+    cyclic_states,
+    hot_stove_step,
+)
+from ecocontrol.envs.thermo import FUEL_GASES, FlueGas
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+from ecocontrol.controllers import make_controller
+from ecocontrol.evaluation import run_episode
+
+STOVE = "ecocontrol/HotStove-v0"
+
+
+class RandomController:
+    """Seeded random actions, some outside [-1, 1] to exercise clipping."""
+
+    def reset(self, env, seed=None):
+        self.rng = np.random.default_rng(seed)
+        self.n = env.unwrapped.action_space.shape[0]
+
+    def act(self, obs, info):
+        return self.rng.uniform(-1.2, 1.2, size=self.n).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def rule_run():
+    env = gym.make(STOVE, split="test")
+    return env, run_episode(env, make_controller("rule", env), seed=0, window=0, record=True)
+
+
+def test_gas_heating_values_and_flame_temperatures_match_literature():
+    # BFG 3.0-3.5 MJ/Nm3, COG 17-19, NG 34-38 (REFERENCES.md).
+    assert 3.0 <= FUEL_GASES["bfg"].lhv_mj_per_nm3 <= 3.5
+    assert 17.0 <= FUEL_GASES["cog"].lhv_mj_per_nm3 <= 19.0
+    assert 34.0 <= FUEL_GASES["natural_gas"].lhv_mj_per_nm3 <= 38.0
+    flue = FlueGas(FUEL_GASES["bfg"], FUEL_GASES["cog"], 1.05)
+    lean, rich = flue.flame_temperature(np.array([0.0, 0.3]))
+    assert 1200.0 <= lean <= 1350.0  # BFG alone cannot reach a 1,400 degC dome
+    assert rich > lean + 100.0  # enrichment raises the flame
+    # The flame temperature inverts the flue-gas enthalpy.
+    h = flue.enthalpy_per_mj(np.array(0.3), np.array(rich))
+    assert float(h) == pytest.approx(1000.0, rel=1e-4)
+
+
+def test_env_checkers_pass():
+    gym_check_env(gym.make(STOVE).unwrapped, skip_render_check=True)
+    sb3_check_env(HotStoveEnv(), warn=True)
+
+
+def test_energy_balance_closes_per_stove_over_a_cycle(rule_run):
+    """Heat released = stored change + delivered + losses, per stove, over the episode."""
+    _, res = rule_run
+    tr = res.trajectory
+    released = sum(r["released_mj"] for r in tr)
+    out = sum(
+        r["stored_change_mj"]
+        + r["delivered_mj"]
+        + r["chamber_loss_mj"]
+        + r["waste_gas_loss_mj"]
+        + r["shell_loss_mj"]
+        for r in tr
+    )
+    # Stored change recomputed from the checker temperatures at the start and the end.
+    assert np.all(released > 0)
+    assert np.all(np.abs(released - out) <= 0.01 * released)
+    assert np.all(np.abs(released - out) <= 1e-6 * released)
+
+
+def test_stored_change_matches_checker_temperatures():
+    p = HotStoveParams()
+    s0 = cyclic_states(p, 1.0)[0].copy()
+    env = HotStoveEnv()
+    exo = env.demand.window(0, 1)
+    rng = np.random.default_rng(0)
+    s = s0
+    stored_change = 0.0
+    for _ in range(120):
+        req = rng.random((1, p.n_stoves)) < 0.05
+        fire = rng.uniform(0, p.firing_max_mw, (1, p.n_stoves))
+        share = rng.uniform(0, 1, (1, p.n_stoves))
+        s, f = hot_stove_step(s, req, fire, share, exo, p, 1.0)
+        stored_change = stored_change + f.stored_change_mj
+    direct = s.stored_mj(p) - s0.stored_mj(p)
+    np.testing.assert_allclose(stored_change, direct, rtol=1e-9, atol=1e-6)
+
+
+def test_nominal_point_under_rule_controller(rule_run):
+    env, res = rule_run
+    p = env.unwrapped.params
+    tr = res.trajectory
+    hot = np.array([r["hot_blast_c"] for r in tr])
+    sp = np.array([r["setpoint_c"] for r in tr])
+    assert np.all(hot >= sp - 1e-6)  # the set point (about 1,200 degC) is reached every minute
+    assert 1150.0 <= sp.mean() <= 1250.0
+    dome = np.concatenate([r["dome_c"][r["firing_mw"] > 0] for r in tr])
+    waste = np.concatenate([r["waste_gas_c"] for r in tr])
+    assert dome.max() <= p.dome_temp_max_c + 1e-6
+    assert dome.max() >= 1350.0
+    assert waste.max() <= p.waste_gas_max_c + 1e-6
+    released = sum(r["released_mj"].sum() for r in tr)
+    delivered = sum(r["delivered_mj"].sum() for r in tr)
+    assert 0.70 <= delivered / released <= 0.85  # stove system efficiency
+    assert res.violations["blast_shortfall_k_min"] == 0.0
+    assert res.violations["refused_requests"] == 0.0
+
+
+def test_bounds_hold_under_random_actions():
+    env = gym.make(STOVE, split="train", episode_h=3)
+    p = env.unwrapped.params
+    res = run_episode(env, RandomController(), seed=5, record=True)
+    assert res.n_steps == 180
+    for r in res.trajectory:
+        assert np.all(r["firing_mw"] >= 0) and np.all(r["firing_mw"] <= p.firing_max_mw + 1e-9)
+        assert np.all(r["share"] >= 0) and np.all(r["share"] <= 1.0)
+        assert np.all(r["dome_c"] <= p.dome_temp_max_c + 1e-6)
+        assert (r["mode"] == BLAST).sum() >= 1 or np.all(r["mode"] != GAS)
+        assert 0.0 <= r["stove_fraction"] <= 1.0 + 1e-12
+        assert r["hot_blast_c"] <= max(r["setpoint_c"], p.cold_blast_c) + 1e-6
+    assert res.violations["action_clipped"] > 0
+    assert res.violations["refused_requests"] > 0  # random switching hits the safety layer
+
+
+def _rollout(env, seed):
+    obs, _ = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    out = [obs]
+    for _ in range(90):
+        obs, r, term, trunc, info = env.step(rng.uniform(-1, 1, 12).astype(np.float32))
+        out += [obs, np.array([r, *info["costs"].values(), *info["emissions"].values()])]
+    return np.concatenate([np.ravel(x) for x in out])
+
+
+def test_same_seed_is_bit_identical_and_other_seed_differs():
+    a = _rollout(gym.make(STOVE, split="test"), 11)
+    b = _rollout(gym.make(STOVE, split="test"), 11)
+    c = _rollout(gym.make(STOVE, split="test"), 12)
+    assert a.tobytes() == b.tobytes()
+    assert a.tobytes() != c.tobytes()
+
+
+def test_safety_layer_keeps_one_stove_on_blast_and_counts_refusals():
+    env = HotStoveEnv()
+    obs, info = env.reset(seed=0)
+    n = env.params.n_stoves
+    refused = 0.0
+    for _ in range(120):
+        a = np.full(3 * n, 1.0, dtype=np.float32)  # request every changeover, every step
+        obs, r, term, trunc, info = env.step(a)
+        assert (info["state"]["mode"] == BLAST).sum() >= 1 or (
+            info["state"]["mode"] == GAS
+        ).sum() < n
+        refused += info["violations"]["refused_requests"]
+    assert refused > 100
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"n_stoves": 1}, "n_stoves"),
+        ({"n_stoves": 3.5}, "n_stoves"),
+        ({"waste_gas_max_c": 100.0}, "waste_gas_max_c"),  # below the cold blast
+        ({"dome_temp_max_c": 1150.0}, "dome_temp_max_c"),  # below the set point
+        ({"dome_temp_max_c": 1250.0}, "dome_temp_max_c"),  # below the lean-gas flame
+        ({"hot_blast_setpoint_c": float("nan")}, "hot_blast_setpoint_c"),
+        ({"share_max": 1.5}, "share_max"),
+        ({"share_max": -0.1}, "share_max"),
+        ({"rich_fuel": "hydrogen"}, "rich_fuel"),
+        ({"n_cells": 5}, "n_cells"),
+    ],
+)
+def test_bad_parameters_are_refused_naming_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=field) as exc:
+        HotStoveParams(**kwargs)
+    assert "allowed" in str(exc.value)
+
+
+def test_bad_env_arguments_and_actions_are_refused():
+    with pytest.raises(ValueError, match="episode_h"):
+        HotStoveEnv(episode_h=0.0)
+    env = HotStoveEnv()
+    env.reset(seed=0)
+    before = env.state.copy()
+    bad = np.zeros(12, dtype=np.float32)
+    bad[4] = np.nan
+    with pytest.raises(ValueError, match="action"):
+        env.step(bad)
+    assert env.state.temp_c.tobytes() == before.temp_c.tobytes()  # nothing was stepped
+
+
+def test_changed_parameters_reach_the_env():
+    p = dataclasses.replace(HotStoveParams(), n_stoves=3, rich_fuel="natural_gas")
+    env = HotStoveEnv(params=p, episode_h=2)
+    assert env.action_space.shape == (9,)
+    res = run_episode(env, make_controller("rule", env), seed=0)
+    assert res.n_steps == 120 and np.isfinite(res.cost["total"])
+
+
+def test_mpc_beats_rule_on_a_window_and_meets_demand(rule_run):
+    env, rule = rule_run
+    mpc = run_episode(env, make_controller("mpc", env), seed=0, window=0)
+    assert mpc.solver_failures == 0
+    assert mpc.violations["blast_shortfall_k_min"] <= rule.violations["blast_shortfall_k_min"]
+    assert mpc.cost["total"] < rule.cost["total"]
+
+
+def test_ppo_trains_briefly():
+    env = gym.make(STOVE, split="train", episode_h=1)
+    model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=512)
+    assert model.num_timesteps >= 512
