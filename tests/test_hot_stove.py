@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 from ecocontrol.envs.hot_stove import (
     BLAST,
+    FUEL_GASES,
     GAS,
     HotStoveEnv,
     HotStoveParams,
     cyclic_states,
     hot_stove_step,
 )
-from ecocontrol.envs.thermo import FUEL_GASES, FlueGas
+from ecocontrol.envs.thermo import FlueGas
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
@@ -101,7 +102,8 @@ def test_nominal_point_under_rule_controller(rule_run):
     tr = res.trajectory
     hot = np.array([r["hot_blast_c"] for r in tr])
     sp = np.array([r["setpoint_c"] for r in tr])
-    assert np.all(hot >= sp - 1e-6)  # the set point (about 1,200 degC) is reached every minute
+    # The set point (about 1,200 degC) is held every minute, to the valve loop's 0.25 K.
+    assert np.all(hot >= sp - 0.25)
     assert 1150.0 <= sp.mean() <= 1250.0
     dome = np.concatenate([r["dome_c"][r["firing_mw"] > 0] for r in tr])
     waste = np.concatenate([r["waste_gas_c"] for r in tr])
@@ -124,9 +126,9 @@ def test_bounds_hold_under_random_actions():
         assert np.all(r["firing_mw"] >= 0) and np.all(r["firing_mw"] <= p.firing_max_mw + 1e-9)
         assert np.all(r["share"] >= 0) and np.all(r["share"] <= 1.0)
         assert np.all(r["dome_c"] <= p.dome_temp_max_c + 1e-6)
-        assert (r["mode"] == BLAST).sum() >= 1 or np.all(r["mode"] != GAS)
+        assert (r["mode"] == BLAST).sum() >= 1  # the safety layer never leaves the furnace
         assert 0.0 <= r["stove_fraction"] <= 1.0 + 1e-12
-        assert r["hot_blast_c"] <= max(r["setpoint_c"], p.cold_blast_c) + 1e-6
+        assert r["hot_blast_c"] <= max(r["setpoint_c"], p.cold_blast_c) + 0.25
     assert res.violations["action_clipped"] > 0
     assert res.violations["refused_requests"] > 0  # random switching hits the safety layer
 
@@ -157,10 +159,8 @@ def test_safety_layer_keeps_one_stove_on_blast_and_counts_refusals():
     for _ in range(120):
         a = np.full(3 * n, 1.0, dtype=np.float32)  # request every changeover, every step
         obs, r, term, trunc, info = env.step(a)
-        assert (info["state"]["mode"] == BLAST).sum() >= 1 or (
-            info["state"]["mode"] == GAS
-        ).sum() < n
-        refused += info["violations"]["refused_requests"]
+        assert (info["state"]["mode"] == BLAST).sum() >= 1
+        refused += info["constraint_violations"]["refused_requests"]
     assert refused > 100
 
 
@@ -206,9 +206,10 @@ def test_changed_parameters_reach_the_env():
     assert res.n_steps == 120 and np.isfinite(res.cost["total"])
 
 
-def test_mpc_beats_rule_on_a_window_and_meets_demand(rule_run):
-    env, rule = rule_run
-    mpc = run_episode(env, make_controller("mpc", env), seed=0, window=0)
+def test_mpc_beats_rule_on_a_window_and_meets_demand():
+    env = gym.make(STOVE, split="test", episode_h=4)
+    rule = run_episode(env, make_controller("rule", env), seed=0, window=0)
+    mpc = run_episode(env, make_controller("mpc", env, time_limit_s=1.0), seed=0, window=0)
     assert mpc.solver_failures == 0
     assert mpc.violations["blast_shortfall_k_min"] <= rule.violations["blast_shortfall_k_min"]
     assert mpc.cost["total"] < rule.cost["total"]
