@@ -1,7 +1,7 @@
 """Benchmark controllers on an env's test windows: a tidy table and a summary.
 
-``python -m ecocontrol.benchmark`` (or ``ecocontrol-benchmark``) runs the park's rule, MPC,
-MPC with perfect forecasts and the oracle on every test window and prints the summary.
+``python -m ecocontrol.benchmark --env park`` (or ``ecocontrol-benchmark``) runs a plant's rule,
+MPC, MPC with perfect forecasts and the oracle on its test windows and prints the summary.
 The Hydra pipeline will grow this entry point; the functions below are what it calls.
 """
 
@@ -28,7 +28,7 @@ from ecocontrol.evaluation import run_episode
 
 log = logging.getLogger(__name__)
 
-ENV_IDS = {"park": "ecocontrol/WindSolarStorage-v0"}
+ENV_IDS = {"park": "ecocontrol/WindSolarStorage-v0", "hot_stove": "ecocontrol/HotStove-v0"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ def benchmark(
 
     Columns: ``controller``, ``window``, ``seed``, ``cost_<term>``, ``co2_<source>``,
     ``viol_<name>``, ``n_steps``, ``decision_ms_median``, ``decision_ms_p95``,
-    ``solver_failures``, ``error``. A controller that raises on a window gets a row with the
+    ``solver_failures``, ``error``; for MPCs also ``solves``, ``solves_time_limited``,
+    ``solve_ms_median`` and ``solve_ms_p95`` (latency of the decisions that solved). A controller that raises on a window gets a row with the
     error and the benchmark goes on.
     """
     plant = plant_of(env)
@@ -86,14 +87,31 @@ def benchmark(
             decision_ms_median=1e3 * r.decision_time_median_s,
             decision_ms_p95=1e3 * r.decision_time_p95_s,
             solver_failures=r.solver_failures,
+            **_solve_stats(built[spec.label]),
             error="",
         )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _solve_stats(controller: Any) -> dict[str, float]:
+    """Solver calls, time-limited solves and solve latency of an MPC's last episode."""
+    times = np.asarray(getattr(controller, "solve_times_s", []), dtype=float)
+    if times.size == 0:
+        return {}
+    return {
+        "solves": int(times.size),
+        "solves_time_limited": int(getattr(controller, "n_time_limited", 0)),
+        "solve_ms_median": 1e3 * float(np.median(times)),
+        "solve_ms_p95": 1e3 * float(np.percentile(times, 95)),
+    }
+
+
 def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
-    """Mean cost and tCO2 per controller, gap to ``reference`` and saving against ``rule``."""
+    """Mean cost and tCO2 per controller, gap to ``reference`` and saving against ``rule``.
+
+    Also the median solve latency of MPCs and the mean of every violation that occurred.
+    """
     ok = table[table["error"].fillna("") == ""]
     g = ok.groupby("controller", sort=False)
     out = pd.DataFrame(
@@ -106,6 +124,12 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
             "solver_failures": g["solver_failures"].sum(),
         }
     )
+    for col in ("solve_ms_median", "solve_ms_p95"):
+        if col in ok:
+            out[col] = g[col].median()
+    for col in ok.columns:
+        if col.startswith("viol_") and ok[col].abs().sum() > 0:
+            out[col + "_mean"] = g[col].mean()
     if reference in out.index:
         ref = float(out["cost_mean_cny"][reference])
         out["gap_to_oracle_pct"] = 100.0 * (out["cost_mean_cny"] - ref) / ref
@@ -168,6 +192,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--windows", type=int, default=None, help="number of test windows (default: all)"
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--controllers",
+        default=",".join(c.label for c in DEFAULT_CONTROLLERS),
+        help="comma-separated labels out of the defaults",
+    )
     ap.add_argument("--out", type=Path, default=Path("outputs"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -176,7 +205,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.windows is not None and not 1 <= args.windows <= n:
         ap.error(f"--windows={args.windows}; allowed: 1..{n}")
     windows = range(n if args.windows is None else args.windows)
-    table = benchmark(env, windows=windows, seed=args.seed)
+    by_label = {c.label: c for c in DEFAULT_CONTROLLERS}
+    labels = [x.strip() for x in args.controllers.split(",") if x.strip()]
+    unknown = [x for x in labels if x not in by_label]
+    if unknown or not labels:
+        ap.error(f"--controllers={args.controllers!r}; allowed: a subset of {sorted(by_label)}")
+    table = benchmark(env, [by_label[x] for x in labels], windows=windows, seed=args.seed)
     summary = summarize(table)
     out_csv = args.out / f"benchmark_{args.env}.csv"
     write_atomic(table, out_csv)

@@ -70,6 +70,7 @@ class RollingHorizonMPC:
             self.solver.config.mip_gap = mip_gap
         self._plan: np.ndarray | None = None
         self._plan_age = 0
+        self._since_attempt = 10**9
         self.objective_value: float | None = None
         self.n_solves = 0
         self.n_failures = 0
@@ -91,6 +92,7 @@ class RollingHorizonMPC:
         self.fallback.reset(env, seed)
         self._plan = None
         self._plan_age = 0
+        self._since_attempt = 10**9  # solve at the first decision
         self.objective_value = None
         self.n_solves = self.n_failures = self.n_fallback_rule = self.n_time_limited = 0
         self.solve_times_s = []
@@ -125,9 +127,16 @@ class RollingHorizonMPC:
         return ok
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-        """Re-plan when due; play the plan's first (or shifted) step; fall back on failure."""
-        due = self._plan is None or self._plan_age + 1 >= self.replan_every
-        if due:
+        """Re-plan when due; play the plan's first (or shifted) step; fall back on failure.
+
+        A solve is due every ``replan_every`` decisions (and whenever no plan is left); after
+        a failed solve the next attempt also waits ``replan_every`` decisions, so a model that
+        keeps failing costs one time limit per period, not per step.
+        """
+        self._since_attempt += 1
+        no_plan = self._plan is None or self._plan_age + 1 >= len(self._plan)
+        if self._since_attempt >= self.replan_every or (no_plan and self._since_attempt > 1):
+            self._since_attempt = 0
             self._update(obs, info)
             if self.solve():
                 self._plan = self._read_plan()
