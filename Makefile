@@ -29,6 +29,7 @@ lint: install
 
 bench: install
 	$(PY) experiments/bench_park.py
+	$(PY) experiments/bench_hot_stove.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .mypy_cache .ruff_cache

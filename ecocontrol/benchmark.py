@@ -61,8 +61,8 @@ def benchmark(
     Columns: ``controller``, ``window``, ``seed``, ``cost_<term>``, ``co2_<source>``,
     ``viol_<name>``, ``n_steps``, ``decision_ms_median``, ``decision_ms_p95``,
     ``solver_failures``, ``error``; for MPCs also ``solves``, ``solves_time_limited``,
-    ``solve_ms_median`` and ``solve_ms_p95`` (latency of the decisions that solved). A controller that raises on a window gets a row with the
-    error and the benchmark goes on.
+    ``solve_ms_median`` and ``solve_ms_p95`` (latency of the decisions that solved). A
+    controller that raises on a window gets a row with the error and the benchmark goes on.
     """
     plant = plant_of(env)
     if windows is None:

@@ -962,8 +962,10 @@ class HotStoveEnv(EcoEnv):
 
     @property
     def inventory_value_cny_per_mj(self) -> tuple[float, float]:
-        """Value of checker heat missing and added [CNY/MJ]: lean gas + its carbon, over the
-        deficit and surplus storage efficiencies."""
+        """Value of checker heat missing and added [CNY/MJ].
+
+        Lean gas + its carbon, over the deficit and surplus storage efficiencies.
+        """
         p = self.params
         per_gj = p.lean_price_cny_per_gj + self.carbon_price_cny_per_t * p.lean_co2_t_per_gj
         return per_gj / p.deficit_efficiency / 1e3, per_gj / p.surplus_efficiency / 1e3

@@ -22,3 +22,17 @@ def test_bad_config_value_names_the_field():
         cfg = compose("park", overrides=["params.soc_min=0.95"])
     with pytest.raises(InstantiationException, match="soc_min"):
         instantiate(cfg)
+
+
+def test_hot_stove_config_instantiates_with_overrides():
+    from ecocontrol.envs.hot_stove import HotStoveEnv
+
+    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
+        cfg = compose("hot_stove", overrides=["params.n_stoves=3", "params.rich_fuel=natural_gas"])
+    env = instantiate(cfg)
+    assert isinstance(env, HotStoveEnv)
+    assert env.params.n_stoves == 3 and env.action_space.shape == (9,)
+    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
+        cfg = compose("hot_stove", overrides=["params.share_max=1.5"])
+    with pytest.raises(InstantiationException, match="share_max"):
+        instantiate(cfg)

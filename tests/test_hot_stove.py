@@ -6,7 +6,6 @@ import pytest
 from ecocontrol.envs.hot_stove import (
     BLAST,
     FUEL_GASES,
-    GAS,
     HotStoveEnv,
     HotStoveParams,
     cyclic_states,
@@ -138,7 +137,7 @@ def _rollout(env, seed):
     rng = np.random.default_rng(seed)
     out = [obs]
     for _ in range(90):
-        obs, r, term, trunc, info = env.step(rng.uniform(-1, 1, 12).astype(np.float32))
+        obs, r, _, _, info = env.step(rng.uniform(-1, 1, 12).astype(np.float32))
         out += [obs, np.array([r, *info["costs"].values(), *info["emissions"].values()])]
     return np.concatenate([np.ravel(x) for x in out])
 
@@ -153,12 +152,12 @@ def test_same_seed_is_bit_identical_and_other_seed_differs():
 
 def test_safety_layer_keeps_one_stove_on_blast_and_counts_refusals():
     env = HotStoveEnv()
-    obs, info = env.reset(seed=0)
+    env.reset(seed=0)
     n = env.params.n_stoves
     refused = 0.0
     for _ in range(120):
         a = np.full(3 * n, 1.0, dtype=np.float32)  # request every changeover, every step
-        obs, r, term, trunc, info = env.step(a)
+        *_, info = env.step(a)
         assert (info["state"]["mode"] == BLAST).sum() >= 1
         refused += info["constraint_violations"]["refused_requests"]
     assert refused > 100

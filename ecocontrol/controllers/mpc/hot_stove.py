@@ -45,7 +45,6 @@ from ecocontrol.envs.hot_stove import (
 )
 from ecocontrol.envs.thermo import AIR
 
-
 E_REQ_MAX_GJ = 5000.0
 """Upper clip of the per-stove outlet threshold (keeps the outlet constraint's big-M valid)."""
 
@@ -102,8 +101,10 @@ def _blown_down_profile(p: HotStoveParams, dt_min: float) -> np.ndarray:
 def usable_heat_gj(
     p: HotStoveParams, temp_c: np.ndarray, setpoint_c: float, dt_min: float, max_min: float = 180.0
 ) -> np.ndarray:
-    """Heat [GJ] each checker profile gives a nominal blast before its outlet drops below
-    ``setpoint_c``, by blowing each profile alone through the plant physics (bypass shut).
+    """Heat [GJ] each checker profile gives a nominal blast before the outlet drops too low.
+
+    Each profile is blown alone through the plant physics (bypass shut) until its outlet
+    falls below ``setpoint_c``.
 
     ``temp_c`` has shape ``(n_profiles, n_cells)``; profiles are simulated as one batch.
     """

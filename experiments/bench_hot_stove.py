@@ -1,0 +1,94 @@
+"""Hot-stove performance: env steps per second and MPC decision latency.
+
+    python experiments/bench_hot_stove.py     # writes experiments/results/hot_stove_perf.json
+
+Medians over repeats; no timing assertions live in the tests. The MPC latency is that of the
+decisions that solve the MILP (one per 10-min period); the others replay the plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import ecocontrol
+from ecocontrol.controllers import make_controller
+from ecocontrol.evaluation import run_episode
+
+STOVE = "ecocontrol/HotStove-v0"
+
+
+def env_steps_per_second(n_steps: int, repeats: int) -> float:
+    env = gym.make(STOVE, split="train")
+    n = env.action_space.shape[0]
+    rates = []
+    for r in range(repeats):
+        env.reset(seed=r)
+        actions = np.random.default_rng(r).uniform(-1, 1, (n_steps, n)).astype(np.float32)
+        t0 = time.perf_counter()
+        for a in actions:
+            _, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                env.reset()
+        rates.append(n_steps / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def mpc_latency(windows: int, name: str = "mpc", **kwargs) -> dict[str, float]:
+    env = gym.make(STOVE, split="test")
+    mpc = make_controller(name, env, **kwargs)
+    solve: list[float] = []
+    decide: list[float] = []
+    limited = failures = 0
+    for w in range(windows):
+        r = run_episode(env, mpc, seed=w, window=w)
+        solve.extend(mpc.solve_times_s)
+        decide.extend(r.decision_times_s.tolist())
+        limited += mpc.n_time_limited
+        failures += mpc.n_failures
+    ms = np.array(solve) * 1e3
+    return {
+        "solve_median_ms": float(np.median(ms)),
+        "solve_p95_ms": float(np.percentile(ms, 95)),
+        "all_decisions_median_ms": float(np.median(decide) * 1e3),
+        "solves": len(ms),
+        "time_limited": limited,
+        "failures": failures,
+        "horizon_periods": mpc.horizon_periods,
+        "period_min": mpc.period_min,
+        "time_limit_s": mpc.time_limit_s,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=5_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--windows", type=int, default=3)
+    ap.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "hot_stove_perf.json"
+    )
+    args = ap.parse_args()
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor(),
+            "ecocontrol": ecocontrol.__version__,
+        },
+        "env_steps_per_s": env_steps_per_second(args.steps, args.repeats),
+        "mpc_latency_h2.5": mpc_latency(args.windows),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
