@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ecocontrol.emissions import require_finite_range
+from ecocontrol.emissions import Fuel, get_fuel, require_finite_range
 
 FloatArray = NDArray[np.float64]
 
@@ -98,6 +98,31 @@ def lookup(table: FloatArray, temp_c: ArrayLike) -> FloatArray:
 def species_enthalpy(temp_c: ArrayLike) -> FloatArray:
     """Sensible enthalpy above 25 degC [kJ/Nm3] of each species, shape ``(4, *temp.shape)``."""
     return lookup(_tables()[1], temp_c)
+
+
+def species_cp(temp_c: ArrayLike) -> FloatArray:
+    """Heat capacity [kJ/(Nm3 K)] of each species, shape ``(4, *temp.shape)``."""
+    return lookup(_tables()[0], temp_c)
+
+
+def gas_enthalpy_kw(flows_nm3_s: FloatArray, temp_c: ArrayLike) -> FloatArray:
+    """Sensible enthalpy flow above 25 degC [kW] of a gas given per species [Nm3/s].
+
+    ``flows_nm3_s`` has shape ``(4, *batch)`` in :data:`SPECIES` order.
+    """
+    return np.einsum("s...,s...->...", flows_nm3_s, species_enthalpy(temp_c))
+
+
+def gas_temperature(
+    flows_nm3_s: FloatArray, enthalpy_kw: ArrayLike, guess_c: ArrayLike = 1000.0
+) -> FloatArray:
+    """Temperature [degC] of a gas (per species [Nm3/s]) carrying ``enthalpy_kw`` (Newton)."""
+    h = np.asarray(enthalpy_kw, dtype=np.float64)
+    t = np.broadcast_to(np.asarray(guess_c, dtype=np.float64), h.shape).copy()
+    for _ in range(6):
+        cp = np.einsum("s...,s...->...", flows_nm3_s, species_cp(t))
+        t = np.clip(t - (gas_enthalpy_kw(flows_nm3_s, t) - h) / cp, 0.0, T_MAX_C)
+    return t
 
 
 @dataclass(frozen=True)
@@ -298,3 +323,68 @@ class FlueGas:
 
 
 _SHARE_GRID = np.linspace(0.0, 1.0, 1001)
+
+
+@dataclass(frozen=True)
+class SolidFuel:
+    """Combustion products of a solid fuel, per MJ of its net calorific value.
+
+    Carbon follows from the fuel's CO2 factor and LHV (so the ledger's CO2 and the flue gas
+    agree); hydrogen, oxygen, nitrogen and moisture are mass fractions of the as-fired fuel
+    from a typical ultimate analysis. Sulphur and ash are left out of the gas.
+
+    Attributes:
+        name: key of the :data:`ecocontrol.emissions.FUELS` entry (LHV, CO2 factor).
+        hydrogen: H mass fraction [-].
+        oxygen: O mass fraction [-].
+        nitrogen: N mass fraction [-].
+        moisture: water mass fraction [-].
+        source: where the analysis comes from.
+    """
+
+    name: str
+    hydrogen: float
+    oxygen: float
+    nitrogen: float
+    moisture: float
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for f in ("hydrogen", "oxygen", "nitrogen", "moisture"):
+            require_finite_range(f"SolidFuel({self.name}).{f}", getattr(self, f), 0.0, 0.6)
+        if self.carbon + self.hydrogen + self.oxygen + self.nitrogen + self.moisture > 1.0:
+            raise ValueError(
+                f"SolidFuel({self.name}): C+H+O+N+moisture exceeds 1; allowed: mass fractions "
+                "summing to at most 1"
+            )
+
+    @property
+    def fuel(self) -> Fuel:
+        """The ledger's fuel entry."""
+        return get_fuel(self.name)
+
+    @property
+    def carbon(self) -> float:
+        """C mass fraction [-] from the CO2 factor: kgCO2/kg x 12/44."""
+        f = self.fuel
+        return f.lhv_mj_per_unit * f.co2_t_per_gj * 12.0 / 44.0
+
+    @property
+    def o2_nm3_per_mj(self) -> float:
+        """Stoichiometric O2 [Nm3 per MJ]."""
+        kmol = self.carbon / 12.0 + self.hydrogen / 4.0 - self.oxygen / 32.0
+        return kmol * NM3_PER_KMOL / self.fuel.lhv_mj_per_unit
+
+    @property
+    def products_nm3_per_mj(self) -> FloatArray:
+        """Stoichiometric products N2, O2 (0), CO2, H2O [Nm3 per MJ], :data:`SPECIES` order."""
+        kmol = np.array(
+            [
+                self.nitrogen / 28.0,
+                0.0,
+                self.carbon / 12.0,
+                self.hydrogen / 2.0 + self.moisture / 18.0,
+            ]
+        )
+        return kmol * NM3_PER_KMOL / self.fuel.lhv_mj_per_unit
+
