@@ -28,7 +28,11 @@ from ecocontrol.evaluation import run_episode
 
 log = logging.getLogger(__name__)
 
-ENV_IDS = {"park": "ecocontrol/WindSolarStorage-v0", "hot_stove": "ecocontrol/HotStove-v0"}
+ENV_IDS = {
+    "park": "ecocontrol/WindSolarStorage-v0",
+    "hot_stove": "ecocontrol/HotStove-v0",
+    "cement_kiln": "ecocontrol/CementKiln-v0",
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,16 @@ DEFAULT_CONTROLLERS: tuple[ControllerSpec, ...] = (
     ControllerSpec("mpc_perfect", "mpc", {"perfect_forecast": True}),
     ControllerSpec("oracle", "oracle"),
 )
+#: Extra default controllers per plant.
+EXTRA_CONTROLLERS: dict[str, tuple[ControllerSpec, ...]] = {
+    # The kiln MPC at the rule's alternative-fuel share: what control alone saves.
+    "cement_kiln": (ControllerSpec("mpc_af_rule", "mpc", {"af_share": 0.3}),),
+}
+
+
+def default_controllers(env_name: str) -> tuple[ControllerSpec, ...]:
+    """The default controllers benchmarked on ``env_name``."""
+    return DEFAULT_CONTROLLERS + EXTRA_CONTROLLERS.get(env_name, ())
 
 
 def benchmark(
@@ -195,8 +209,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--controllers",
-        default=",".join(c.label for c in DEFAULT_CONTROLLERS),
-        help="comma-separated labels out of the defaults",
+        default=None,
+        help="comma-separated labels out of the plant's defaults (default: all of them)",
     )
     ap.add_argument("--out", type=Path, default=Path("outputs"))
     args = ap.parse_args(argv)
@@ -206,8 +220,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.windows is not None and not 1 <= args.windows <= n:
         ap.error(f"--windows={args.windows}; allowed: 1..{n}")
     windows = range(n if args.windows is None else args.windows)
-    by_label = {c.label: c for c in DEFAULT_CONTROLLERS}
-    labels = [x.strip() for x in args.controllers.split(",") if x.strip()]
+    specs = default_controllers(args.env)
+    by_label = {c.label: c for c in specs}
+    chosen = args.controllers or ",".join(by_label)
+    labels = [x.strip() for x in chosen.split(",") if x.strip()]
     unknown = [x for x in labels if x not in by_label]
     if unknown or not labels:
         ap.error(f"--controllers={args.controllers!r}; allowed: a subset of {sorted(by_label)}")

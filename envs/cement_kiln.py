@@ -149,7 +149,9 @@ class CementKilnParams:
         grid_factor_t_per_mwh: grid CO2 factor [tCO2/MWh]; China 2023 average.
         kiln_heat_range_mw, calciner_heat_range_mw: actuator ranges of fuel heat at nominal
             LHV [MW].
-        af_share_max: largest alternative-fuel share of the calciner's heat [-].
+        af_share_max: largest alternative-fuel share of the calciner's heat [-]: the RDF
+            feeder and calciner burnout limit (about 20 % of the total heat; European plants
+            reach 60-80 % thermal substitution with dedicated combustion chambers).
         fan_speed_range: ID fan speed range [-] (1 = design).
         af_share_rule: the rule controller's fixed alternative-fuel share [-].
         penalty_free_lime_cny_per_t_pct: per tonne of clinker and %-point outside the band.
@@ -215,7 +217,7 @@ class CementKilnParams:
     grid_factor_t_per_mwh: float = DEFAULT_GRID_FACTOR_T_PER_MWH
     kiln_heat_range_mw: tuple[float, float] = (30.0, 110.0)
     calciner_heat_range_mw: tuple[float, float] = (40.0, 180.0)
-    af_share_max: float = 0.8
+    af_share_max: float = 0.5
     fan_speed_range: tuple[float, float] = (0.7, 1.15)
     af_share_rule: float = 0.3
     penalty_free_lime_cny_per_t_pct: float = 30.0
@@ -909,6 +911,7 @@ def kiln_accounts(
         "penalty": penalty,
     }
     violations = {
+        "free_lime_out_min": (fl_out > 0.0) * dt_min,
         "free_lime_out_pct_min": fl_out * dt_min,
         "bz_limit_k_min": bz_out * dt_min,
         "calciner_limit_k_min": tc_out * dt_min,
@@ -1078,6 +1081,7 @@ class CementKilnEnv(EcoEnv):
 
     plant_name: ClassVar[str] = "cement_kiln"
     violation_names: ClassVar[tuple[str, ...]] = (
+        "free_lime_out_min",
         "free_lime_out_pct_min",
         "bz_limit_k_min",
         "calciner_limit_k_min",

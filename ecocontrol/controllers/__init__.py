@@ -7,6 +7,7 @@ from ecocontrol.controllers.base import (
     make_controller,
     register_controller,
 )
+from ecocontrol.controllers.mpc import cement_kiln as _kiln_mpc  # noqa: F401  (registers)
 from ecocontrol.controllers.mpc import hot_stove as _hot_stove_mpc  # noqa: F401  (registers)
 from ecocontrol.controllers.mpc import park as _park_mpc  # noqa: F401  (registers mpc/oracle)
 

@@ -54,6 +54,7 @@ class RollingHorizonMPC:
         time_limit_s: float = 5.0,
         mip_gap: float | None = None,
         replan_every: int = 1,
+        persistent: bool = True,
     ) -> None:
         require_finite_range("time_limit_s", time_limit_s, 0.0, 3600.0, low_inclusive=False)
         require_finite_range("replan_every", replan_every, 1, 10**9)
@@ -63,11 +64,10 @@ class RollingHorizonMPC:
         self.model = model
         self.fallback = fallback
         self.replan_every = int(replan_every)
-        self.solver = Highs()
-        self.solver.config.load_solution = False
+        self.persistent = persistent
+        self.mip_gap = mip_gap
+        self.solver = self._new_solver()
         self.time_limit_s = float(time_limit_s)
-        if mip_gap is not None:
-            self.solver.config.mip_gap = mip_gap
         self._plan: np.ndarray | None = None
         self._plan_age = 0
         self._since_attempt = 10**9
@@ -85,6 +85,17 @@ class RollingHorizonMPC:
     def _read_plan(self) -> np.ndarray:
         raise NotImplementedError
 
+    def _to_action(self, row: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        """Physical action for one plan row (identity; a plan of set points overrides it)."""
+        return row
+
+    def _new_solver(self) -> Highs:
+        solver = Highs()
+        solver.config.load_solution = False
+        if self.mip_gap is not None:
+            solver.config.mip_gap = self.mip_gap
+        return solver
+
     # -- shared ------------------------------------------------------------------------------
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Forget the plan and the counters; reset the fallback."""
@@ -101,11 +112,14 @@ class RollingHorizonMPC:
         """Solve the model as it stands; load the solution and return True if it is usable.
 
         Usable: optimal within the gap, or a feasible incumbent when the time limit stopped
-        the search (counted in ``n_time_limited``). HiGHS applies ``time_limit`` to each
+        the search (counted in ``n_time_limited``). With ``persistent=False`` the HiGHS
+        interface is rebuilt from the (re-used) Pyomo model at every solve. HiGHS applies ``time_limit`` to each
         ``run()`` (measured with highspy 1.15: a 1 s limit stops three successive runs at
         1 s each, while ``getRunTime`` accumulates).
         """
         self.n_solves += 1
+        if not self.persistent:
+            self.solver = self._new_solver()
         self.solver.config.time_limit = self.time_limit_s
         t0 = time.perf_counter()
         try:
@@ -141,10 +155,10 @@ class RollingHorizonMPC:
             if self.solve():
                 self._plan = self._read_plan()
                 self._plan_age = 0
-                return self.env.scaler.to_normalized(self._plan[0])
+                return self.env.scaler.to_normalized(self._to_action(self._plan[0], info))
             self.n_failures += 1
         if self._plan is not None and self._plan_age + 1 < len(self._plan):
             self._plan_age += 1
-            return self.env.scaler.to_normalized(self._plan[self._plan_age])
+            return self.env.scaler.to_normalized(self._to_action(self._plan[self._plan_age], info))
         self.n_fallback_rule += 1
         return self.fallback.act(obs, info)
