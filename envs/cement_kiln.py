@@ -143,6 +143,8 @@ class CementKilnParams:
         flame_heat_retained: share of the burner's heat in the flame gas at its peak [-].
         fan_power_mw: ID fan power at speed 1 [MW]; about 10 kWh/t clinker. Cube law.
         kiln_fuel, calciner_fuel, alternative_fuel: names in :data:`SOLID_FUELS`.
+        af_biogenic_share: biogenic share of the alternative fuel's CO2 [-] (reported apart,
+            not priced); RDF up to about 0.6 (REFERENCES), IPCC default basis 0.5.
         fuel_price_cny_per_t: price per tonne of each fuel [CNY/t]; coal 1,000 (China
             delivered thermal coal 2024-25), petcoke 1,200, RDF 200.
         electricity_cny_per_mwh: industrial tariff [CNY/MWh].
@@ -208,6 +210,7 @@ class CementKilnParams:
     kiln_fuel: str = "coal"
     calciner_fuel: str = "coal"
     alternative_fuel: str = "rdf"
+    af_biogenic_share: float = 0.5
     fuel_price_cny_per_t: tuple[tuple[str, float], ...] = (
         ("coal", 1000.0),
         ("petcoke", 1200.0),
@@ -248,7 +251,6 @@ class CementKilnParams:
             ("bz_heat_capacity_mj_per_k", self.bz_heat_capacity_mj_per_k, 1.0, 10000.0),
             ("dead_time_min", self.dead_time_min, 1.0, 120.0),
             ("nominal_ste_gj_per_t", self.nominal_ste_gj_per_t, 2.5, 5.0),
-            ("calciner_fuel_share", self.calciner_fuel_share, 0.0, 1.0),
             ("bz_nominal_c", self.bz_nominal_c, 1300.0, 1550.0),
             ("kiln_o2_nominal_pct", self.kiln_o2_nominal_pct, 0.5, 8.0),
             ("calciner_o2_nominal_pct", self.calciner_o2_nominal_pct, 0.5, 8.0),
@@ -280,6 +282,15 @@ class CementKilnParams:
         )
         for name, value, lo, hi in checks:
             require_finite_range(c + name, value, lo, hi)
+        require_finite_range(
+            c + "calciner_fuel_share",
+            self.calciner_fuel_share,
+            0.0,
+            1.0,
+            low_inclusive=False,
+            high_inclusive=False,
+        )
+        require_finite_range(c + "af_biogenic_share", self.af_biogenic_share, 0.0, 1.0)
         if self.calcination_ref_c >= self.bz_nominal_c:
             raise ValueError(f"{c}calcination_ref_c must be below bz_nominal_c")
         pairs = (
@@ -447,7 +458,7 @@ def kiln_combustion(
     fuel = p.fuel("kiln_fuel")
     burnt, o2_used, products = _combust(kiln_heat_mw, fuel, 0.21 * air)
     gas = _air(air) + products
-    gas[1] -= o2_used
+    gas[1] = np.maximum(gas[1] - o2_used, 0.0)  # round-off when all O2 is used
     gas[2] += residual_co2_nm3_s
     o2 = _o2_dry_pct(gas)
     co = p.co_floor_ppm + p.co_scale_ppm * np.exp(-o2 / p.co_o2_decay_pct)
@@ -456,7 +467,7 @@ def kiln_combustion(
     # Peak flame: the burner's products and its share of the secondary air.
     h_air = air * AIR.enthalpy(p.secondary_air_c) / 1000.0
     flame_gas = products + _air(air)
-    flame_gas[1] -= o2_used
+    flame_gas[1] = np.maximum(flame_gas[1] - o2_used, 0.0)
     flame = gas_temperature(flame_gas, 1000.0 * (p.flame_heat_retained * heat + h_air), 2000.0)
     return KilnGas(gas=gas, o2_pct=o2, co_ppm=co, heat_mw=heat, flame_c=flame)
 
@@ -516,7 +527,7 @@ def calciner_balance(
         heats.calciner_af, p.fuel("alternative_fuel"), o2_on_offer - used_main
     )
     gas0 = kiln.gas + _air(ta) + prod_main + prod_af
-    gas0[1] -= used_main + used_af
+    gas0[1] = np.maximum(gas0[1] - (used_main + used_af), 0.0)
     cp_s = p.meal_cp_kj_per_kg_k / 1000.0
     heat_in = {
         "fuel": heats.calciner_main * burnt_main + heats.calciner_af * burnt_af,
@@ -877,8 +888,9 @@ def kiln_accounts(
         ("calciner_fuel", h.calciner_main),
         ("alternative_fuel", h.calciner_af),
     ):
-        f, b = p.fuel(role).fuel.co2_t(q * dt_s / 1000.0)
-        fossil, biogenic = fossil + f, biogenic + b
+        total = p.fuel(role).fuel.co2_t_per_gj * q * dt_s / 1000.0
+        share = p.af_biogenic_share if role == "alternative_fuel" else 0.0
+        fossil, biogenic = fossil + total * (1.0 - share), biogenic + total * share
     fan_mwh = flows.fan_mw * dt_min / 60.0
     emissions = {
         "fuel": fossil,
@@ -970,6 +982,33 @@ class KilnDisturbances:
     """
 
     series: dict[str, FloatArray]
+
+    def __post_init__(self) -> None:
+        missing = set(EXO_KEYS) - set(self.series)
+        if missing:
+            raise ValueError(
+                f"KilnDisturbances.series lacks {sorted(missing)}; allowed: {EXO_KEYS}"
+            )
+        limits = {
+            "feed": (0.0, 2.0),
+            "lsf": (70.0, 120.0),
+            "coal_lhv": (0.0, 2.0),
+            "af_lhv": (0.0, 2.0),
+        }
+        for key, (lo, hi) in limits.items():
+            v = np.asarray(self.series[key], dtype=float)
+            bad = ~np.isfinite(v) | (v <= lo) | (v > hi)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"KilnDisturbances.series[{key!r}][{i}]={v[i]!r} is out of range; allowed: "
+                    f"finite values in ({lo}, {hi}]"
+                    + (
+                        " (raw-meal feed / nominal; zero or negative feed is no kiln)"
+                        if key == "feed"
+                        else ""
+                    )
+                )
 
     @property
     def n_steps(self) -> int:
@@ -1072,8 +1111,9 @@ class CementKilnEnv(EcoEnv):
 
     ## Arguments
     ``split``, ``params`` (:class:`CementKilnParams`), ``dt_min`` (1), ``episode_h`` (24),
-    ``disturbance_seed`` (2024), ``carbon_price_cny_per_t`` (80), ``reward_scale_cny``
-    (1e3), ``split_seed`` (0).
+    ``disturbance_seed`` (2024), ``disturbances`` (your own :class:`KilnDisturbances`, e.g.
+    plant data at the env step; default synthetic), ``carbon_price_cny_per_t`` (80),
+    ``reward_scale_cny`` (1e3), ``split_seed`` (0).
 
     ## Version History
     * v0: initial release.
@@ -1097,6 +1137,7 @@ class CementKilnEnv(EcoEnv):
         dt_min: float = 1.0,
         episode_h: float = 24.0,
         disturbance_seed: int = 2024,
+        disturbances: KilnDisturbances | None = None,
         carbon_price_cny_per_t: float = DEFAULT_CARBON_PRICE_CNY_PER_T,
         reward_scale_cny: float = 1.0e3,
         split_seed: int = 0,
@@ -1120,7 +1161,11 @@ class CementKilnEnv(EcoEnv):
         require_finite_range("episode_h", episode_h, dt_min / 60.0, 24.0 * 14)
         self.dt_min = float(dt_min)
         kiln_design(p)  # raises early if the nominal point cannot close
-        self.disturbances = synthetic_disturbances(p, self.dt_min, int(disturbance_seed))
+        if disturbances is None:
+            disturbances = synthetic_disturbances(p, self.dt_min, int(disturbance_seed))
+        if not isinstance(disturbances, KilnDisturbances):
+            raise ValueError(f"disturbances={disturbances!r}; allowed: a KilnDisturbances")
+        self.disturbances = disturbances
         self.windows = ScenarioWindows(
             self.disturbances.n_steps, round(episode_h * 60.0 / dt_min), split_seed=split_seed
         )
