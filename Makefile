@@ -29,7 +29,8 @@ lint: install
 
 bench: install
 	$(PY) experiments/bench_park.py
-	$(PY) experiments/bench_hot_stove.py
+	$(PY) experiments/bench_plant.py --env hot_stove
+	$(PY) experiments/bench_plant.py --env cement_kiln
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .mypy_cache .ruff_cache

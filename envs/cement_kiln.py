@@ -230,6 +230,12 @@ class CementKilnParams:
 
     def __post_init__(self) -> None:
         c = "CementKilnParams."
+        # Configs hand over lists; keep the dataclass hashable (the design is cached on it).
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list | tuple):
+                value = tuple(tuple(v) if isinstance(v, list | tuple) else v for v in value)
+                object.__setattr__(self, f.name, value)
         checks: tuple[tuple[str, float, float, float], ...] = (
             ("clinker_t_per_day", self.clinker_t_per_day, 1.0, 20000.0),
             ("caco3_fraction", self.caco3_fraction, 0.5, 0.9),
@@ -684,7 +690,9 @@ def kiln_design(p: CementKilnParams) -> KilnDesign:
         p,
         zero,
     )
-    kiln_loss = float((sum(hin.values()) - sum(hout.values()))[0])
+    kiln_loss = float(
+        np.sum(list(hin.values()), axis=0)[0] - np.sum(list(hout.values()), axis=0)[0]
+    )
     if calc_loss <= 0.0 or kiln_loss <= 0.0:
         raise ValueError(
             f"CementKilnParams: the nominal point needs negative wall losses (calciner "
@@ -790,7 +798,7 @@ def kiln_step(
         calciner_main=q_calc * (1.0 - af) * exo["coal_lhv"],
         calciner_af=q_calc * af * exo["af_lhv"],
     )
-    fuel_kg_s = {}
+    fuel_kg_s: dict[str, FloatArray] = {}
     for role, q in (
         ("kiln_fuel", q_kiln),
         ("calciner_fuel", q_calc * (1.0 - af)),
@@ -798,7 +806,7 @@ def kiln_step(
     ):
         name = getattr(p, role)
         lhv = SOLID_FUELS[name].fuel.lhv_mj_per_unit
-        fuel_kg_s[name] = fuel_kg_s.get(name, 0.0) + q / lhv
+        fuel_kg_s[name] = fuel_kg_s.get(name, np.zeros_like(q)) + q / lhv
     # Material now reaching the burning zone: the pipeline's oldest entry.
     solids, caco3_left = state.pipe_solids[:, 0], state.pipe_caco3[:, 0]
     solids_c, clinker, lsf_bz = (
@@ -918,12 +926,12 @@ def kiln_accounts(
         + p.penalty_nox_cny_per_mg_min * nox_excess * dt_min
     )
     costs = {
-        "fuel": np.asarray(fuel_cost + 0.0 * fossil),
+        "fuel": np.asarray(fuel_cost + 0.0 * fossil, dtype=np.float64),
         "energy": fan_mwh * p.electricity_cny_per_mwh,
         "penalty": penalty,
     }
     violations = {
-        "free_lime_out_min": (fl_out > 0.0) * dt_min,
+        "free_lime_out_min": np.where(fl_out > 0.0, dt_min, 0.0),
         "free_lime_out_pct_min": fl_out * dt_min,
         "bz_limit_k_min": bz_out * dt_min,
         "calciner_limit_k_min": tc_out * dt_min,
@@ -1027,7 +1035,7 @@ def _ou(rng: np.random.Generator, n: int, mean: float, sd: float, tau_steps: flo
     x = np.empty(n)
     x[0] = mean + rng.normal(0.0, sd)
     dev = x[0] - mean
-    for i in range(1, n):  # noqa: B007 - a recurrence
+    for i in range(1, n):
         dev = a * dev + eps[i]
         x[i] = mean + dev
     return x

@@ -387,4 +387,3 @@ class SolidFuel:
             ]
         )
         return kmol * NM3_PER_KMOL / self.fuel.lhv_mj_per_unit
-

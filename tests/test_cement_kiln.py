@@ -67,7 +67,7 @@ def test_design_losses_are_plausible():
 
 
 def test_caco3_mass_balance_closes(rule_run):
-    env, r, df = rule_run
+    env, _, df = rule_run
     dt_s = 60.0 * env.unwrapped.dt_min
     fed = df["caco3_fed_t"].sum()
     calcined = df["co2_process"].sum() / CO2_PER_CACO3
@@ -169,8 +169,8 @@ def test_same_seed_reproduces_bit_identically():
         rng = np.random.default_rng(seed)
         out = [obs]
         for _ in range(200):
-            obs, r, *_ = env.step(rng.uniform(-1, 1, 4).astype(np.float32))
-            out.append(np.append(obs, r))
+            obs, reward, *_ = env.step(rng.uniform(-1, 1, 4).astype(np.float32))
+            out.append(np.append(obs, reward))
         return out
 
     a, b = roll(3), roll(3)
@@ -183,7 +183,7 @@ def test_bounds_hold_under_random_actions():
     rng = np.random.default_rng(1)
     space = env.observation_space
     for _ in range(300):
-        obs, r, term, trunc, info = env.step(rng.uniform(-1.5, 1.5, 4).astype(np.float32))
+        obs, r, _, _, info = env.step(rng.uniform(-1.5, 1.5, 4).astype(np.float32))
         assert space.contains(obs)
         assert np.isfinite(r)
         st = info["state"]

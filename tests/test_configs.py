@@ -36,3 +36,18 @@ def test_hot_stove_config_instantiates_with_overrides():
         cfg = compose("hot_stove", overrides=["params.share_max=1.5"])
     with pytest.raises(InstantiationException, match="share_max"):
         instantiate(cfg)
+
+
+def test_cement_kiln_config_instantiates_with_overrides():
+    from ecocontrol.envs.cement_kiln import CementKilnEnv, CementKilnParams
+
+    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
+        cfg = compose("cement_kiln", overrides=["params.dead_time_min=40", "episode_h=12"])
+    env = instantiate(cfg)
+    assert isinstance(env, CementKilnEnv)
+    assert env.params.dead_time_min == 40 and env.episode_steps == 720
+    assert env.params == CementKilnParams(dead_time_min=40)  # the YAML holds the defaults
+    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
+        cfg = compose("cement_kiln", overrides=["params.af_biogenic_share=1.5"])
+    with pytest.raises(InstantiationException, match="af_biogenic_share"):
+        instantiate(cfg)

@@ -1,24 +1,27 @@
 """Kiln MPC: a Pyomo LP of the kiln, successively linearised around the measured point.
 
 At each solve the plant's own functions (:mod:`ecocontrol.envs.cement_kiln`) are
-differentiated numerically at the current operating point (measured temperatures, O2, the
+differentiated numerically at the current operating point (measured temperatures and O2, the
 action being applied), so there is one physics implementation and the LP is its local
-linearisation:
+linearisation. Like industrial kiln optimisers, the LP decides the kiln fuel and the set
+points of the calciner outlet temperature and the kiln-inlet O2; every step, PI loops (the
+rule controller's) turn the set points into calciner fuel and fan speed.
 
-* calciner outlet temperature, quasi-static: ``Tc = Tc0 + Jc du + jf dfeed + jb dTbz``;
-* burning zone, ``C dTbz/dt = R0 + b + a du + aT dTbz + M``, where the material term ``M``
-  is known from the kiln's pipeline for the first ``dead_time`` and afterwards linear in the
-  calciner temperature and feed one dead time earlier (the dead time is represented exactly);
-  ``b`` is an offset estimated each step from the measured burning-zone change (the fuel's
-  heating value is unknown to the controller);
-* kiln-inlet and calciner-exit O2 and stack NOx: linear in the actions.
+* Calciner fuel for a calciner set point and fan speed for an O2 set point: linear (the
+  plant's local inverse), so both are priced and bounded in the LP.
+* Burning zone: ``C dTbz/dt = R0 + b + a_qk dqk + a_fan dfan + a_t dTbz + M``. The material
+  term ``M`` is known from the kiln's pipeline for the first dead time and afterwards linear
+  in the calciner temperature and feed one dead time earlier (the dead time is exact); ``b``
+  is an offset estimated every step from the measured burning-zone change (the fuels' true
+  heating values are unknown to the controller). Predicted one dead time past the horizon.
+* Calciner-exit O2 and stack NOx: linear constraints with penalised slack.
+* Free lime: a burning-zone band, the temperatures where the free-lime model gives
+  ``free_lime_targets`` for the meal's LSF. The noisy controller estimates LSF from the last
+  lab result and the burning-zone history; the perfect-forecast MPC and the oracle read the
+  true LSF and heating values.
 
-Free lime enters as a burning-zone band: the temperatures where the free-lime model gives
-``free_lime_targets`` for the meal's LSF. The noisy controller estimates LSF from the last lab
-result and the burning-zone history; the perfect-forecast controller and the oracle read the
-true LSF. Objective: fuel + carbon + fan electricity, slack penalties on every band, and small
-move penalties. The burning zone is predicted one dead time past the horizon so calciner
-moves near the horizon's end are charged for their effect.
+Objective: fuel + carbon + fan electricity, slack penalties, move penalties; a trust region
+and rate limits keep the plan where the linearisation holds.
 """
 
 from __future__ import annotations
@@ -494,11 +497,13 @@ class KilnMPC(RollingHorizonMPC):
         pipe0 = self._pipe0(st)
         f0 = float(feed[0])
 
-        def out(u: np.ndarray, **kw: Any) -> dict[str, float]:
-            args = {"feed": f0, "lsf": lsf_now, "bz": bz0, "pipe0": pipe0} | kw
-            return self.lin.outputs(
-                u, args["feed"], args["lsf"], args["bz"], args["pipe0"], tc0, lhv
-            )
+        def out(
+            u: np.ndarray,
+            feed: float = f0,
+            bz: float = bz0,
+            pipe0: tuple[float, float, float, float] = pipe0,
+        ) -> dict[str, float]:
+            return self.lin.outputs(u, feed, lsf_now, bz, pipe0, tc0, lhv)
 
         base = out(u0)
         # Partial derivatives of the plant at the operating point.
@@ -534,7 +539,7 @@ class KilnMPC(RollingHorizonMPC):
         pipes = [st[x] for x in ("pipe_solids", "pipe_caco3", "pipe_temp", "pipe_clinker")]
         for b in range(dp):
             i = min(b * spp + spp // 2, len(pipes[0]) - 1)
-            entry = tuple(float(x[i]) for x in pipes)
+            entry = (float(pipes[0][i]), float(pipes[1][i]), float(pipes[2][i]), float(pipes[3][i]))
             known[b] = out(u0, pipe0=entry)["rhs"] - base["rhs"]
         r_mat0 = out(u0, pipe0=self.lin.material(tc0, f0, lsf_now))["rhs"]
         r_t = out(u0, pipe0=self.lin.material(tc0 + 2.0, f0, lsf_now))["rhs"]

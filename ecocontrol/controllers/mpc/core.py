@@ -113,9 +113,9 @@ class RollingHorizonMPC:
 
         Usable: optimal within the gap, or a feasible incumbent when the time limit stopped
         the search (counted in ``n_time_limited``). With ``persistent=False`` the HiGHS
-        interface is rebuilt from the (re-used) Pyomo model at every solve. HiGHS applies ``time_limit`` to each
-        ``run()`` (measured with highspy 1.15: a 1 s limit stops three successive runs at
-        1 s each, while ``getRunTime`` accumulates).
+        interface is rebuilt from the (re-used) Pyomo model at every solve. HiGHS applies
+        ``time_limit`` to each ``run()`` (measured with highspy 1.15: a 1 s limit stops three
+        successive runs at 1 s each, while ``getRunTime`` accumulates).
         """
         self.n_solves += 1
         if not self.persistent:
