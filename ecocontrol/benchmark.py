@@ -53,7 +53,7 @@ DEFAULT_CONTROLLERS: tuple[ControllerSpec, ...] = (
 #: Extra default controllers per plant.
 EXTRA_CONTROLLERS: dict[str, tuple[ControllerSpec, ...]] = {
     # The kiln MPC at the rule's alternative-fuel share: what control alone saves.
-    "cement_kiln": (ControllerSpec("mpc_af_rule", "mpc", {"af_share": 0.3}),),
+    "cement_kiln": (ControllerSpec("mpc_af_rule", "mpc", {"af_share": "rule"}),),
 }
 
 

@@ -139,7 +139,7 @@ def build_kiln_model(
     m.K = pyo.RangeSet(0, n - 1)
     m.B = pyo.RangeSet(0, n + dp - 1)
     m.B1 = pyo.RangeSet(0, n + dp)
-    mut = {"mutable": True, "initialize": 0.0}
+    mut = {"mutable": True, "initialize": 1.0}
     names = (
         "qk0",
         "tc0",
@@ -300,8 +300,8 @@ class KilnMPC(RollingHorizonMPC):
         perfect_forecast: plan on the true disturbances (LSF, heating values) instead of the
             lab-based LSF estimate and nominal heating values.
         af_share: alternative-fuel share of the calciner heat; ``None``: the plant's
-            ``af_share_max`` (cheaper per GJ at default prices). The rule's share isolates
-            what control alone saves.
+            ``af_share_max`` (cheaper per GJ at default prices); ``"rule"``: the rule
+            controller's share, which isolates what control alone saves.
         free_lime_targets: free lime (low, high) [%] the burning-zone band aims inside.
         time_limit_s: HiGHS time limit per solve.
     """
@@ -313,7 +313,7 @@ class KilnMPC(RollingHorizonMPC):
         horizon_min: float = 90.0,
         period_min: float = 3.0,
         perfect_forecast: bool = False,
-        af_share: float | None = None,
+        af_share: float | str | None = None,
         free_lime_targets: tuple[float, float] = (0.6, 1.05),
         time_limit_s: float = 5.0,
         horizon_periods: int | None = None,
@@ -331,7 +331,14 @@ class KilnMPC(RollingHorizonMPC):
         if horizon_periods is None:
             require_finite_range("horizon_min", horizon_min, period_min, 24.0 * 60 * 14)
             horizon_periods = round(horizon_min / period_min)
-        af = p.af_share_max if af_share is None else af_share
+        if af_share == "rule":
+            af: float = p.af_share_rule
+        elif af_share is None:
+            af = p.af_share_max
+        elif isinstance(af_share, str):
+            raise ValueError(f"af_share={af_share!r}; allowed: None, 'rule' or a number")
+        else:
+            af = float(af_share)
         require_finite_range("af_share", af, 0.0, p.af_share_max)
         lo, hi = free_lime_targets
         require_finite_range("free_lime_targets[0]", lo, *p.free_lime_band_pct)
