@@ -26,7 +26,7 @@ MPC's linearisation):
 Energy flows are in MW (kJ/ms), mass flows in kg/s, gas flows in Nm3/s, temperatures in degC.
 Nominal plant: 5,000 t/d of clinker. The kiln shell and calciner wall losses and the air
 flows at full fan speed are *derived* (:func:`kiln_design`) so that the literature nominal
-point closes: 3.3 GJ/t with 60 % of the fuel in the calciner, burning zone 1,450 degC,
+point closes: 3.3 GJ/t with 65 % of the fuel in the calciner, burning zone 1,450 degC,
 calciner outlet 870 degC, kiln-inlet O2 3 %, calciner-exit O2 2.5 %.
 """
 
@@ -349,11 +349,6 @@ class CementKilnParams:
     def meal_kg_s(self) -> float:
         """Nominal raw-meal feed [kg/s] (gives the nominal clinker at ``lsf_ref``)."""
         return self.clinker_kg_s / (1.0 - CO2_PER_CACO3 * self.caco3_fraction)
-
-    @property
-    def dead_steps_per_min(self) -> float:
-        """Helper for the env: dead time in minutes."""
-        return self.dead_time_min
 
     def fuel(self, role: str) -> SolidFuel:
         """The solid fuel of ``role`` (``kiln_fuel``, ``calciner_fuel``, ``alternative_fuel``)."""
@@ -735,8 +730,8 @@ class KilnState:
     pipe_temp: FloatArray
     pipe_clinker: FloatArray
     pipe_lsf: FloatArray
-    lab_pending_pct: FloatArray
-    lab_pending_left_min: FloatArray
+    lab_pending_pct: FloatArray  # (B, slots)
+    lab_pending_left_min: FloatArray  # (B, slots); inf = free slot
     lab_last_pct: FloatArray
     lab_age_min: FloatArray
     last_action: FloatArray  # (B, 4) physical
@@ -841,18 +836,21 @@ def kiln_step(
     pipes = {
         k: np.concatenate([getattr(state, k)[:, 1:], v[:, None]], axis=1) for k, v in new.items()
     }
-    # Lab: a spot sample every interval; its result is published lab_delay_min later.
+    # Lab: a spot sample every interval; its result is published lab_delay_min later. Samples
+    # wait in slots (several are pending when the delay exceeds the interval).
     pending, left = state.lab_pending_pct.copy(), state.lab_pending_left_min - dt_min
     last, age = state.lab_last_pct.copy(), state.lab_age_min + dt_min
-    arrived = left <= 1e-9
-    last = np.where(arrived, pending, last)
-    age = np.where(arrived, 0.0, age)
-    left = np.where(arrived, np.inf, left)
     if lab_sample:
-        pending = np.maximum(free_lime + exo["lab_noise"], 0.0)
-        left = np.full_like(left, p.lab_delay_min)
-        if p.lab_delay_min <= 0.0:
-            last, age, left = pending.copy(), np.zeros_like(age), np.full_like(left, np.inf)
+        slot = np.argmax(np.isinf(left), axis=1)  # a free slot (there are enough)
+        rows = np.arange(len(slot))
+        pending[rows, slot] = np.maximum(free_lime + exo["lab_noise"], 0.0)
+        left[rows, slot] = p.lab_delay_min
+    arrived = left <= 1e-9
+    got = arrived.any(axis=1)
+    newest = np.argmax(np.where(arrived, left, -np.inf), axis=1)
+    last = np.where(got, pending[np.arange(len(newest)), newest], last)
+    age = np.where(got, 0.0, age)
+    left = np.where(arrived, np.inf, left)
     nox = nox_mg_nm3(kiln.flame_c, kiln.o2_pct, p, d)
     new_state = KilnState(
         bz_c=bz,
@@ -941,6 +939,11 @@ def kiln_accounts(
     return emissions, costs, violations
 
 
+def lab_slots(p: CementKilnParams) -> int:
+    """Lab samples that can be pending at once."""
+    return int(p.lab_delay_min // p.lab_interval_min) + 2
+
+
 def nominal_action(p: CementKilnParams, feed: float = 1.0, af_share: float = 0.0) -> FloatArray:
     """Physical action of the nominal point scaled to ``feed`` (kiln, calciner, AF, fan)."""
     d = kiln_design(p)
@@ -964,8 +967,8 @@ def initial_state(p: CementKilnParams, dt_min: float, feed: float, lsf: float) -
         pipe_temp=row(p.calciner_nominal_c),
         pipe_clinker=row(meal - caco3 * CO2_PER_CACO3),
         pipe_lsf=row(lsf),
-        lab_pending_pct=np.array([fl]),
-        lab_pending_left_min=np.array([np.inf]),
+        lab_pending_pct=np.full((1, lab_slots(p)), fl),
+        lab_pending_left_min=np.full((1, lab_slots(p)), np.inf),
         lab_last_pct=np.array([fl]),
         lab_age_min=np.array([0.0]),
         last_action=nominal_action(p, feed)[None, :],
@@ -1100,7 +1103,7 @@ class CementKilnEnv(EcoEnv):
     / 1000 degC; kiln-inlet and calciner-exit O2 / 10 %; kiln-inlet CO / 1000 ppm; stack NOx
     / 1000 mg/Nm3; last lab free lime / 2 % and its age / 120 min; raw-meal feed / nominal,
     now and planned 15, 30, 45 and 60 min ahead; the last action (kiln and calciner heat / 100
-    MW, AF share, fan speed); coal and AF prices / 1000 CNY/t; carbon price / 100; fraction
+    MW, AF share, fan speed); calciner-fuel and AF prices / 1000 CNY/t; carbon price / 100; fraction
     of the episode elapsed.
 
     ## Rewards

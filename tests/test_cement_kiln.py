@@ -144,17 +144,20 @@ def test_step_responses_have_the_documented_signs_and_dead_time():
     assert float(f.nox_mg_nm3[0]) < p.nox_ref_mg_nm3
 
 
-def test_lab_result_arrives_with_its_delay():
-    env = CementKilnEnv(split="test")
+@pytest.mark.parametrize("delay", [0.0, 60.0, 120.0])
+def test_lab_result_arrives_with_its_delay(delay):
+    env = CementKilnEnv(split="test", params=CementKilnParams(lab_delay_min=delay))
     env.reset(seed=0, options={"window": 0})
     period = env.lab_interval_steps
-    ages = []
+    ages, values = [], []
     action = env.scaler.to_normalized(nominal_action(env.params))
-    for _ in range(3 * period):
+    for _ in range(5 * period):
         _, _, _, _, info = env.step(action)
         ages.append(info["state"]["lab_age_min"])
-    assert max(ages) <= env.params.lab_delay_min + env.params.lab_interval_min
-    assert min(ages) == 0.0
+        values.append(info["state"]["lab_free_lime_pct"])
+    # Every hourly sample arrives, `delay` after it was taken.
+    assert max(ages[int(delay) + 2 :]) < env.params.lab_interval_min
+    assert len(set(values[int(delay) + 2 :])) >= 3
 
 
 def test_env_checkers_pass():

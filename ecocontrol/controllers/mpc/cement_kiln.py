@@ -395,7 +395,10 @@ class KilnMPC(RollingHorizonMPC):
     def _reset_estimates(self) -> None:
         self.lsf_est = self.p.lsf_ref
         self.bias_mw = 0.0
-        self._bz_hist: deque[float] = deque(maxlen=round(150 / self.kiln.dt_min))
+        p, dt = self.p, self.kiln.dt_min
+        self._lab_back = round((p.lab_delay_min + p.free_lime_lag_min) / dt)
+        self._lab_avg = max(1, round(10.0 / dt))  # average the BZ over 10 min before the sample
+        self._bz_hist: deque[float] = deque(maxlen=self._lab_back + self._lab_avg + 2)
         self._last_lab_age = np.inf
         self._pred: tuple[float, float] | None = None  # (bz before, model rate) last step
 
@@ -432,10 +435,11 @@ class KilnMPC(RollingHorizonMPC):
             self.bias_mw += 0.2 * (measured - rate - self.bias_mw)
         self._bz_hist.append(bz)
         age = float(st["lab_age_min"])
-        back = round((p.lab_delay_min + p.free_lime_lag_min) / self.kiln.dt_min)
+        back = self._lab_back
         if age < self._last_lab_age and len(self._bz_hist) > back:
             hist = list(self._bz_hist)
-            bz_then = float(np.mean(hist[max(0, len(hist) - back - 10) : len(hist) - back + 1]))
+            lo = max(0, len(hist) - back - self._lab_avg)
+            bz_then = float(np.mean(hist[lo : len(hist) - back]))
             lab = max(float(st["lab_free_lime_pct"]), 0.05)
             lsf = p.lsf_ref + (
                 np.log(lab / p.free_lime_ref_pct)
@@ -450,13 +454,15 @@ class KilnMPC(RollingHorizonMPC):
         action = super().act(obs, info)
         st = info["state"]
         physical, _ = self.kiln.scaler.to_physical(action)
+        lhv, lsf = self._assumed_fuels()
         out = self.lin.outputs(
             self._u(physical),
             float(info["forecast"]["feed"][0]),
-            self.lsf_est,
+            lsf,
             float(st["bz_c"]),
             self._pipe0(st),
             float(st["calciner_c"]),
+            lhv,
         )
         self._pred = (float(st["bz_c"]), out["rhs"])
         return action
@@ -467,7 +473,16 @@ class KilnMPC(RollingHorizonMPC):
         loops.calciner_sp = float(row[1])
         loops.o2_sp = float(row[3])
         a = loops.physical_action(info)
+        loops.kiln.reset(float(row[0]))  # a fallback to the rule starts from the plan (bumpless)
         return np.array([row[0], a[1], self.af_share, a[3]])
+
+    def _assumed_fuels(self) -> tuple[tuple[float, float], float]:
+        """(coal, AF heating value factors) and the LSF the model assumes now."""
+        if self.perfect_forecast:
+            k = self.kiln
+            exo = k.true_window(k.t, 1)
+            return (float(exo["coal_lhv"][0]), float(exo["af_lhv"][0])), float(exo["lsf"][0])
+        return (1.0, 1.0), self.lsf_est
 
     # -- the LP ---------------------------------------------------------------------------------
     def _lsf_profile(self, n_b: int) -> np.ndarray:
@@ -490,17 +505,13 @@ class KilnMPC(RollingHorizonMPC):
         bz0, tc0 = float(st["bz_c"]), float(st["calciner_c"])
         o20 = float(st.get("kiln_o2_pct", p.kiln_o2_nominal_pct))
         plan = np.asarray(info["forecast"]["feed"], dtype=float)
-        if self.perfect_forecast or len(plan) < n * spp:
+        if self.perfect_forecast:
             plan = k.true_window(k.t, n * spp)["feed"]
+        # Beyond the published plan (60 min) the last planned rate is assumed to hold.
         feed = plan[: n * spp : spp]
         if len(feed) < n:
             feed = np.concatenate([feed, np.full(n - len(feed), feed[-1])])
-        if self.perfect_forecast:
-            exo = k.true_window(k.t, 1)
-            lhv = (float(exo["coal_lhv"][0]), float(exo["af_lhv"][0]))
-            lsf_now = float(exo["lsf"][0])
-        else:
-            lhv, lsf_now = (1.0, 1.0), self.lsf_est
+        lhv, lsf_now = self._assumed_fuels()
         pipe0 = self._pipe0(st)
         f0 = float(feed[0])
 
@@ -591,7 +602,8 @@ class KilnMPC(RollingHorizonMPC):
 
         def per_mw(role: str, lhv_j: float) -> float:
             fuel = p.fuel(role).fuel
-            co2 = fuel.co2_t_per_gj * (1.0 - fuel.biogenic_share)
+            biogenic = p.af_biogenic_share if role == "alternative_fuel" else 0.0
+            co2 = fuel.co2_t_per_gj * (1.0 - biogenic)
             return sec * (p.price_cny_per_mj(role) + carbon * co2 * lhv_j / 1000.0)
 
         values["p_qk"] = per_mw("kiln_fuel", lhv[0])
@@ -643,8 +655,9 @@ def make_kiln_oracle(
 ) -> KilnMPC:
     """Reference with perfect foresight: the same LP to the episode's end on true disturbances.
 
-    The LP linearises a nonlinear plant, so it re-plans every ``replan_min`` (shrinking
-    horizon) and is a reference, not a bound.
+    The LP linearises a nonlinear plant, so it re-plans every ``replan_min`` with a horizon of
+    one episode (reaching past its end, where the last disturbance values are held); it is a
+    reference, not a bound.
     """
     kiln = env.unwrapped
     if not isinstance(kiln, CementKilnEnv):
