@@ -1,28 +1,32 @@
 """Benchmark controllers on an env's test windows: a tidy table and a summary.
 
-``python -m ecocontrol.benchmark --env park`` (or ``ecocontrol-benchmark``) runs a plant's rule,
-MPC, MPC with perfect forecasts and the oracle on its test windows and prints the summary.
-The Hydra pipeline will grow this entry point; the functions below are what it calls.
+``python -m ecocontrol.benchmark env=park`` (or ``ecocontrol-benchmark``, Hydra overrides)
+runs a plant's rule, MPC, MPC with perfect forecasts and the oracle on its test windows,
+writes the table (CSV and Parquet), a Markdown summary, plots and the resolved config, and
+prints the summary. See ``configs/benchmark.yaml``.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
+import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import hydra
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 import ecocontrol  # noqa: F401  (registers the envs)
-from ecocontrol.controllers import make_controller
+from ecocontrol.config import ConfigError, benchmark_config, build_env
+from ecocontrol.controllers import available_controllers, make_controller
 from ecocontrol.controllers.base import plant_of
 from ecocontrol.evaluation import run_episode
 
@@ -69,6 +73,8 @@ def benchmark(
     windows: Sequence[int] | None = None,
     seed: int = 0,
     progress: bool = True,
+    skip: set[tuple[str, int]] | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """Run every controller on every window; one row per (controller, window).
 
@@ -77,13 +83,16 @@ def benchmark(
     ``solver_failures``, ``error``; for MPCs also ``solves``, ``solves_time_limited``,
     ``solve_ms_median`` and ``solve_ms_p95`` (latency of the decisions that solved). A
     controller that raises on a window gets a row with the error and the benchmark goes on.
+    ``skip`` lists (label, window) pairs already done (resume); ``on_row`` sees each new row
+    as soon as it is finished (to write it out).
     """
     plant = plant_of(env)
     if windows is None:
         windows = range(plant.n_windows)
     rows: list[dict[str, Any]] = []
     built = {spec.label: make_controller(spec.name, env, **spec.kwargs) for spec in controllers}
-    jobs = [(spec, w) for w in windows for spec in controllers]
+    done = skip or set()
+    jobs = [(spec, w) for w in windows for spec in controllers if (spec.label, int(w)) not in done]
     for spec, w in tqdm(jobs, desc="benchmark", disable=not progress, unit="episode"):
         row: dict[str, Any] = {"controller": spec.label, "window": int(w), "seed": seed + int(w)}
         try:
@@ -92,6 +101,8 @@ def benchmark(
             log.exception("controller %s failed on window %s", spec.label, w)
             row["error"] = repr(exc)
             rows.append(row)
+            if on_row is not None:
+                on_row(row)
             continue
         row.update({f"cost_{k}": v for k, v in r.cost.items()})
         row.update({f"co2_{k}": v for k, v in r.emissions.items()})
@@ -105,6 +116,8 @@ def benchmark(
             error="",
         )
         rows.append(row)
+        if on_row is not None:
+            on_row(row)
     return pd.DataFrame(rows)
 
 
@@ -177,7 +190,8 @@ def plot_summary(table: pd.DataFrame, path: Path) -> None:
         axes[2].axhline(0, color="k", lw=0.8)
         axes[2].set_xlabel("test window")
         axes[2].set_ylabel("saving vs rule [%]")
-        axes[2].legend()
+        if len(labels) > 1:
+            axes[2].legend()
     for ax in axes[:2]:
         ax.tick_params(axis="x", rotation=30)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,13 +199,21 @@ def plot_summary(table: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def write_atomic(df: pd.DataFrame, path: Path) -> None:
-    """Write a CSV atomically (temp file, then rename), so a crash never leaves half a file."""
+def write_atomic(df: pd.DataFrame | str, path: Path) -> None:
+    """Write a CSV, Parquet (by suffix) or text atomically: temp file, then rename.
+
+    A crash never leaves half a file, and an earlier version stays intact until replaced.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        df.to_csv(tmp, index=False)
+        if isinstance(df, str):
+            Path(tmp).write_text(df)
+        elif path.suffix == ".parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     finally:
@@ -199,43 +221,103 @@ def write_atomic(df: pd.DataFrame, path: Path) -> None:
             os.remove(tmp)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: benchmark the park's controllers on its test windows."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--env", default="park", choices=sorted(ENV_IDS))
-    ap.add_argument(
-        "--windows", type=int, default=None, help="number of test windows (default: all)"
-    )
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--controllers",
-        default=None,
-        help="comma-separated labels out of the plant's defaults (default: all of them)",
-    )
-    ap.add_argument("--out", type=Path, default=Path("outputs"))
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    env = gym.make(ENV_IDS[args.env], split="test")
-    n = plant_of(env).n_windows
-    if args.windows is not None and not 1 <= args.windows <= n:
-        ap.error(f"--windows={args.windows}; allowed: 1..{n}")
-    windows = range(n if args.windows is None else args.windows)
-    specs = default_controllers(args.env)
-    by_label = {c.label: c for c in specs}
-    chosen = args.controllers or ",".join(by_label)
-    labels = [x.strip() for x in chosen.split(",") if x.strip()]
-    unknown = [x for x in labels if x not in by_label]
-    if unknown or not labels:
-        ap.error(f"--controllers={args.controllers!r}; allowed: a subset of {sorted(by_label)}")
-    table = benchmark(env, [by_label[x] for x in labels], windows=windows, seed=args.seed)
+def resolve_controllers(plant: str, labels: Sequence[str]) -> list[ControllerSpec]:
+    """Controller specs for ``labels`` on ``plant`` (empty: the plant's defaults).
+
+    A label is one of the plant's default labels or any controller name registered for it.
+
+    Raises:
+        ConfigError: naming ``controllers`` and the allowed labels.
+    """
+    specs = {c.label: c for c in default_controllers(plant)}
+    for name in available_controllers(plant):
+        specs.setdefault(name, ControllerSpec(name, name))
+    if not labels:
+        return list(default_controllers(plant))
+    unknown = [x for x in labels if x not in specs]
+    if unknown:
+        raise ConfigError(
+            f"config key controllers={list(labels)!r} has unknown {unknown} for plant "
+            f"{plant!r}; allowed: {sorted(specs)}"
+        )
+    return [specs[x] for x in labels]
+
+
+def run(cfg: DictConfig) -> Path:
+    """Validate ``cfg``, run the benchmark, write table, summary, plots; return ``out_dir``.
+
+    Files in ``out_dir``: ``benchmark_<plant>.csv`` and ``.parquet`` (one row per controller
+    and window), ``summary_<plant>.md`` and ``.csv``, ``benchmark_<plant>.png`` and the
+    resolved ``config.yaml``. With ``resume`` the rows already in the CSV are kept.
+    """
+    settings = benchmark_config(cfg)
+    env = build_env(cfg["env"])
+    plant = plant_of(env)
+    specs = resolve_controllers(plant.plant_name, settings.controllers)
+    n = plant.n_windows
+    if settings.windows is not None and settings.windows > n:
+        raise ConfigError(
+            f"config key windows={settings.windows} exceeds the {n} test windows of "
+            f"{plant.plant_name!r}; allowed: 1..{n} or null"
+        )
+    out = Path(settings.out_dir)
+    name = plant.plant_name
+    table_path = out / f"benchmark_{name}.csv"
+    write_atomic(OmegaConf.to_yaml(cfg, resolve=True), out / "config.yaml")
+    previous = pd.DataFrame()
+    if settings.resume and table_path.exists():
+        previous = pd.read_csv(table_path, keep_default_na=False)
+        previous = previous[previous["error"].astype(str) == ""]
+        log.info("resuming: %d finished rows in %s", len(previous), table_path)
+    done = {
+        (str(c), int(w))
+        for c, w in zip(previous.get("controller", []), previous.get("window", []), strict=True)
+    }
+    rows = [previous] if len(previous) else []
+
+    def save(row: dict[str, Any]) -> None:
+        rows.append(pd.DataFrame([row]))
+        write_atomic(pd.concat(rows, ignore_index=True), table_path)
+
+    windows = range(n if settings.windows is None else settings.windows)
+    benchmark(env, specs, windows=windows, seed=settings.seed, skip=done, on_row=save)
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    order = {s.label: i for i, s in enumerate(specs)}
+    table = table[table["controller"].isin(order)]
+    table = table.sort_values(
+        ["controller", "window"], key=lambda c: c.map(order) if c.name == "controller" else c
+    ).reset_index(drop=True)
+    table["error"] = table["error"].fillna("").astype(str)
+    write_atomic(table, table_path)
+    write_atomic(table, out / f"benchmark_{name}.parquet")
     summary = summarize(table)
-    out_csv = args.out / f"benchmark_{args.env}.csv"
-    write_atomic(table, out_csv)
-    write_atomic(summary.reset_index(), args.out / f"summary_{args.env}.csv")
-    print(f"\n{args.env}: {len(windows)} test windows, mean over windows\n")
-    print(summary.to_markdown(floatfmt=".2f"))
-    plot_summary(table, args.out / f"benchmark_{args.env}.png")
-    print(f"\nper-window table: {out_csv}\nplot: {args.out / f'benchmark_{args.env}.png'}")
+    write_atomic(summary.reset_index(), out / f"summary_{name}.csv")
+    text = summary.to_markdown(floatfmt=".2f")
+    write_atomic(
+        f"# {name}: {len(windows)} test windows, mean over windows\n\n{text}\n",
+        out / f"summary_{name}.md",
+    )
+    print(f"\n{name}: {len(windows)} test windows, mean over windows\n")
+    print(text)
+    if settings.plots:
+        plot_summary(table, out / f"benchmark_{name}.png")
+    print(f"\nresults: {out.resolve()} (table, summary, plots, config.yaml)")
+    return out
+
+
+@hydra.main(config_path="pkg://ecocontrol.configs", config_name="benchmark", version_base=None)
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        run(cfg)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    """Console entry point ``ecocontrol-benchmark`` (Hydra overrides on the command line)."""
+    logging.basicConfig(level=logging.WARNING)
+    _hydra_main()
 
 
 if __name__ == "__main__":

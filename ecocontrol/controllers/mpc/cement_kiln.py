@@ -358,9 +358,8 @@ class KilnMPC(RollingHorizonMPC):
             p, self.horizon_periods, self.dead_periods, self.period_min, self.cfg
         )
         self.loops = KilnRuleController(env)
-        # A fresh HiGHS interface per solve: with APPSI's incremental updates of this LP's
-        # changing coefficients, a benchmark window went from 0.82 to 2.9 MCNY (a corrupted
-        # persistent model); rebuilding the interface from the same Pyomo model is exact.
+        # A fresh HiGHS interface per solve (the core's default; see its docstring): with
+        # APPSI's incremental updates a benchmark window went from 0.82 to 2.9 MCNY.
         super().__init__(
             env,
             model,
