@@ -251,6 +251,7 @@ def run(cfg: DictConfig) -> Path:
     resolved ``config.yaml``. With ``resume`` the rows already in the CSV are kept.
     """
     settings = benchmark_config(cfg)
+    logging.getLogger("pyomo").setLevel(logging.WARNING)  # HiGHS logs every solve at INFO
     env = build_env(cfg["env"])
     plant = plant_of(env)
     specs = resolve_controllers(plant.plant_name, settings.controllers)
