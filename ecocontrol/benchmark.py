@@ -267,8 +267,9 @@ def run(cfg: DictConfig) -> Path:
     write_atomic(OmegaConf.to_yaml(cfg, resolve=True), out / "config.yaml")
     previous = pd.DataFrame()
     if settings.resume and table_path.exists():
-        previous = pd.read_csv(table_path, keep_default_na=False)
-        previous = previous[previous["error"].astype(str) == ""]
+        previous = pd.read_csv(table_path)
+        previous["error"] = previous["error"].fillna("").astype(str)
+        previous = previous[previous["error"] == ""]
         log.info("resuming: %d finished rows in %s", len(previous), table_path)
     done = {
         (str(c), int(w))

@@ -31,6 +31,10 @@ def test_benchmark_writes_documented_files_and_resumes(tmp_path):
     run(_cfg("env=park", "controllers=[rule,oracle]", "windows=2", f"out_dir={tmp_path}"))
     table = pd.read_csv(out / "benchmark_park.csv", keep_default_na=False)
     assert list(table["controller"]) == ["rule", "rule", "oracle", "oracle"]
+    # A third run resumes a table with empty solver columns in the rule rows.
+    run(_cfg("env=park", "controllers=[rule,mpc,oracle]", "windows=1", f"out_dir={tmp_path}"))
+    summary = pd.read_csv(out / "summary_park.csv")
+    assert list(summary["controller"]) == ["rule", "mpc", "oracle"]
     pd.testing.assert_series_equal(
         table["decision_ms_median"][:2], before["decision_ms_median"], check_names=False
     )
