@@ -60,13 +60,25 @@ def test_gap_ladder_holds_on_test_windows(park_env):
     assert mean["oracle"] <= mean["mpc_perfect"] <= mean["mpc"] <= mean["rule"] < mean["zero"]
 
 
+def _patch_solve(mpc, solve):
+    """Every HiGHS interface the MPC builds (one per solve) uses ``solve``."""
+    new = mpc._new_solver
+
+    def patched():
+        solver = new()
+        solver.solve = solve
+        return solver
+
+    mpc._new_solver = patched
+
+
 def test_mpc_falls_back_to_rule_when_the_solver_raises(park_env):
     mpc = make_controller("mpc", park_env)
 
     def boom(model):
         raise RuntimeError("solver crashed")
 
-    mpc.solver.solve = boom
+    _patch_solve(mpc, boom)
     res = run_episode(park_env, mpc, seed=0, window=0)
     rule = run_episode(park_env, ParkRuleController(park_env), seed=0, window=0)
     assert res.n_steps == park_env.unwrapped.episode_steps
@@ -76,7 +88,7 @@ def test_mpc_falls_back_to_rule_when_the_solver_raises(park_env):
 
 def test_mpc_plays_the_shifted_plan_after_a_failure(park_env):
     mpc = make_controller("mpc", park_env)
-    real = mpc.solver.solve
+    real = mpc._new_solver().solve
     calls = {"n": 0}
 
     def first_only(model):
@@ -85,7 +97,7 @@ def test_mpc_plays_the_shifted_plan_after_a_failure(park_env):
             raise RuntimeError("solver crashed")
         return real(model)
 
-    mpc.solver.solve = first_only
+    _patch_solve(mpc, first_only)
     res = run_episode(park_env, mpc, seed=0, window=0)
     assert res.solver_failures == res.n_steps - 1
     # the first plan covers the horizon; after it runs out the rule takes over
