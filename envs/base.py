@@ -223,6 +223,14 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self.window_index = 0
         self.window_start = 0
 
+    @staticmethod
+    def _params_or_default(params: Any, cls: type[Any]) -> Any:
+        """``params``, or ``cls()`` when ``None``; anything else is refused naming ``params``."""
+        value = cls() if params is None else params
+        if not isinstance(value, cls):
+            raise ValueError(f"params={params!r}; allowed: a {cls.__name__}")
+        return value
+
     # -- to implement in a plant ------------------------------------------------------------
     def _reset_plant(self) -> dict[str, Any]:
         """Set the initial physical state; return the state part of ``info``."""

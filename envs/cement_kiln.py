@@ -1159,9 +1159,7 @@ class CementKilnEnv(EcoEnv):
             reward_scale_cny=reward_scale_cny,
             cost_terms=("fuel", "energy", "penalty"),
         )
-        self.params = params if params is not None else CementKilnParams()
-        if not isinstance(self.params, CementKilnParams):
-            raise ValueError(f"params={params!r}; allowed: a CementKilnParams")
+        self.params: CementKilnParams = self._params_or_default(params, CementKilnParams)
         p = self.params
         require_finite_range("dt_min", dt_min, 0.25, 10.0)
         if p.dead_time_min < dt_min:

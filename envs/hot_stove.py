@@ -823,9 +823,7 @@ class HotStoveEnv(EcoEnv):
             reward_scale_cny=reward_scale_cny,
             cost_terms=("fuel", "penalty", "inventory"),
         )
-        self.params = params if params is not None else HotStoveParams()
-        if not isinstance(self.params, HotStoveParams):
-            raise ValueError(f"params={params!r}; allowed: a HotStoveParams")
+        self.params: HotStoveParams = self._params_or_default(params, HotStoveParams)
         p = self.params
         require_finite_range("dt_min", dt_min, 0.5, 10.0)
         for name, value in (

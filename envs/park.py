@@ -708,9 +708,7 @@ class WindSolarStorageEnv(EcoEnv):
         require_finite_range("episode_days", episode_days, 1, 121)
         require_finite_range("forecast_horizon_h", forecast_horizon_h, dt_h, 24.0 * 7)
         require_finite_range("forecast_noise_scale", forecast_noise_scale, 0.0, 10.0)
-        self.params = params if params is not None else ParkParams()
-        if not isinstance(self.params, ParkParams):
-            raise ValueError(f"params={params!r}; allowed: a ParkParams")
+        self.params: ParkParams = self._params_or_default(params, ParkParams)
         self.dt_h = float(dt_h)
         if isinstance(weather, pd.DataFrame):
             w, self.site = load_weather(weather, latitude=latitude, longitude=longitude)

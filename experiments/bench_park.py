@@ -11,11 +11,11 @@ import argparse
 import json
 import platform
 import statistics
-import time
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from bench_plant import env_steps_per_second as plant_steps_per_second
 
 import ecocontrol
 from ecocontrol.controllers import make_controller
@@ -25,18 +25,7 @@ PARK = "ecocontrol/WindSolarStorage-v0"
 
 
 def env_steps_per_second(n_steps: int, repeats: int, **kwargs) -> float:
-    env = gym.make(PARK, split="train", **kwargs)
-    rates = []
-    for r in range(repeats):
-        env.reset(seed=r)
-        actions = np.random.default_rng(r).uniform(-1, 1, (n_steps, 2)).astype(np.float32)
-        t0 = time.perf_counter()
-        for a in actions:
-            _, _, term, trunc, _ = env.step(a)
-            if term or trunc:
-                env.reset()
-        rates.append(n_steps / (time.perf_counter() - t0))
-    return statistics.median(rates)
+    return plant_steps_per_second(PARK, n_steps, repeats, **kwargs)
 
 
 def mpc_latency(windows: int, **kwargs) -> dict[str, float]:
