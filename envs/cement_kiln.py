@@ -539,18 +539,25 @@ def calciner_balance(
     q_in = sum(heat_in.values())
     co2_per_kg = NM3_PER_KMOL / M_CACO3  # Nm3 CO2 per kg CaCO3
     ua = d.calciner_ua_mw_per_k
-    t = np.asarray(guess_c, dtype=np.float64).copy()
-    for _ in range(iterations):
+
+    def outlet(t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, dict[str, FloatArray]]:
+        """(degree, its derivative, outlet gas, heat flows out) at outlet temperature ``t``."""
         a, da = p.calcination(t)
         gas = gas0.copy()
         gas[2] += a * caco3_kg_s * co2_per_kg
         solids = meal_kg_s - a * caco3_kg_s * CO2_PER_CACO3
-        out = (
-            a * caco3_kg_s * p.calcination_mj_per_kg
-            + gas_enthalpy_kw(gas, t) / 1000.0
-            + solids * cp_s * (t - 25.0)
-            + ua * (t - 25.0)
-        )
+        heat_out = {
+            "calcination": a * caco3_kg_s * p.calcination_mj_per_kg,
+            "gas": gas_enthalpy_kw(gas, t) / 1000.0,
+            "solids": solids * cp_s * (t - 25.0),
+            "wall": ua * (t - 25.0),
+        }
+        return a, da, gas, heat_out
+
+    t = np.asarray(guess_c, dtype=np.float64).copy()
+    for _ in range(iterations):
+        a, da, gas, terms = outlet(t)
+        solids = meal_kg_s - a * caco3_kg_s * CO2_PER_CACO3
         cp_gas = (gas_enthalpy_kw(gas, t + 0.5) - gas_enthalpy_kw(gas, t - 0.5)) / 1000.0
         dout = (
             da * caco3_kg_s * (p.calcination_mj_per_kg - CO2_PER_CACO3 * cp_s * (t - 25.0))
@@ -558,17 +565,8 @@ def calciner_balance(
             + solids * cp_s
             + ua
         )
-        t = np.clip(t - (out - q_in) / dout, 500.0, 1400.0)
-    a, _ = p.calcination(t)
-    gas = gas0.copy()
-    gas[2] += a * caco3_kg_s * co2_per_kg
-    solids = meal_kg_s - a * caco3_kg_s * CO2_PER_CACO3
-    heat_out = {
-        "calcination": a * caco3_kg_s * p.calcination_mj_per_kg,
-        "gas": gas_enthalpy_kw(gas, t) / 1000.0,
-        "solids": solids * cp_s * (t - 25.0),
-        "wall": ua * (t - 25.0),
-    }
+        t = np.clip(t - (sum(terms.values()) - q_in) / dout, 500.0, 1400.0)
+    a, _, gas, heat_out = outlet(t)
     return CalcinerBalance(t, a, gas, _o2_dry_pct(gas), heat_in, heat_out)
 
 
@@ -740,11 +738,6 @@ class KilnState:
         """A deep copy."""
         return KilnState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
-    @property
-    def pipe_caco3_kg(self) -> FloatArray:
-        """Uncalcined CaCO3 in the kiln pipeline [kg per minute-step of pipeline] summed."""
-        return np.asarray(self.pipe_caco3.sum(axis=1))
-
 
 @dataclass
 class KilnFlows:
@@ -882,7 +875,7 @@ def kiln_step(
 
 
 def kiln_accounts(
-    flows: KilnFlows, state: KilnState, p: CementKilnParams, dt_min: float, carbon_price: float
+    flows: KilnFlows, state: KilnState, p: CementKilnParams, dt_min: float
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
     """(tCO2 by source, CNY by term except carbon, violations) of one step, each ``(B,)``."""
     dt_s = 60.0 * dt_min
@@ -905,7 +898,9 @@ def kiln_accounts(
         "biogenic": biogenic,
     }
     prices = dict(p.fuel_price_cny_per_t)
-    fuel_cost = sum(prices[name] * kg * dt_s / 1000.0 for name, kg in flows.fuel_kg_s.items())
+    fuel_cost = np.zeros_like(fossil)
+    for name, kg in flows.fuel_kg_s.items():
+        fuel_cost = fuel_cost + prices[name] * kg * dt_s / 1000.0
     fl_lo, fl_hi = p.free_lime_band_pct
     fl = state.free_lime_pct
     fl_out = np.maximum(fl - fl_hi, 0.0) + np.maximum(fl_lo - fl, 0.0)
@@ -924,7 +919,7 @@ def kiln_accounts(
         + p.penalty_nox_cny_per_mg_min * nox_excess * dt_min
     )
     costs = {
-        "fuel": np.asarray(fuel_cost + 0.0 * fossil, dtype=np.float64),
+        "fuel": fuel_cost,
         "energy": fan_mwh * p.electricity_cny_per_mwh,
         "penalty": penalty,
     }
@@ -1195,6 +1190,8 @@ class CementKilnEnv(EcoEnv):
         self._leads = np.array([round(m / dt_min) for m in OBS_LEADS_MIN])
         self.state = initial_state(p, self.dt_min, 1.0, p.lsf_ref)
         self._flows: KilnFlows | None = None
+        self._plan_key: tuple[int, int] | None = None
+        self._plan: FloatArray = np.ones(self.forecast_steps + 1)
 
     @property
     def t(self) -> int:
@@ -1253,9 +1250,7 @@ class CementKilnEnv(EcoEnv):
             self.state, physical_action[None, :], exo, p, self.dt_min, bool(sample)
         )
         self._flows = flows
-        emissions, costs, violations = kiln_accounts(
-            flows, self.state, p, self.dt_min, self.carbon_price_cny_per_t
-        )
+        emissions, costs, violations = kiln_accounts(flows, self.state, p, self.dt_min)
         state = self._state_info()
         state["feed"] = float(exo["feed"][0])
         return PlantStep(
@@ -1267,10 +1262,9 @@ class CementKilnEnv(EcoEnv):
 
     def _observe(self) -> NDArray[np.float32]:
         p, s, f = self.params, self.state, self._flows
-        d = kiln_design(p)
-        feed = self.disturbances.window(self.t, self.forecast_steps + 1)["feed"]
-        if f is None:
-            kiln_gas, o2k, o2c, co, nox = kiln_gas_temp(s.bz_c, p)[0], 3.0, 2.5, 111.0, 320.0
+        feed = self._feed_plan()
+        if f is None:  # at reset: the nominal point's readings
+            kiln_gas = kiln_gas_temp(s.bz_c, p)[0]
             o2k, o2c = p.kiln_o2_nominal_pct, p.calciner_o2_nominal_pct
             nox, co = p.nox_ref_mg_nm3, p.co_floor_ppm
         else:
@@ -1301,11 +1295,16 @@ class CementKilnEnv(EcoEnv):
                 self.step_index / self.episode_steps,
             ]
         )
-        del d
         return np.clip(obs, -1.0, 10.0).astype(np.float32)
+
+    def _feed_plan(self) -> FloatArray:
+        """The production plan from the coming step, 60 min ahead (cut once per step)."""
+        key = (self.window_start, self.step_index)
+        if self._plan_key != key:
+            self._plan_key = key
+            self._plan = self.disturbances.window(self.t, self.forecast_steps + 1)["feed"]
+        return self._plan
 
     def _extra_info(self) -> dict[str, Any]:
         # The production plan is known ahead (lead 0 = the coming step).
-        return {
-            "forecast": {"feed": self.disturbances.window(self.t, self.forecast_steps + 1)["feed"]}
-        }
+        return {"forecast": {"feed": self._feed_plan().copy()}}
