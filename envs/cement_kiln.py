@@ -570,6 +570,22 @@ def calciner_balance(
     return CalcinerBalance(t, a, gas, _o2_dry_pct(gas), heat_in, heat_out)
 
 
+def calciner_discharge(
+    meal_kg_s: Any, caco3_kg_s: Any, degree: Any, temp_c: Any
+) -> tuple[Any, Any, Any, Any]:
+    """Material leaving the calciner for the kiln, floats or arrays.
+
+    Returns (solids [kg/s], CaCO3 still to calcine [kg/s], temperature [degC], clinker it will
+    make [kg/s]).
+    """
+    return (
+        meal_kg_s - degree * caco3_kg_s * CO2_PER_CACO3,
+        (1.0 - degree) * caco3_kg_s,
+        temp_c,
+        meal_kg_s - caco3_kg_s * CO2_PER_CACO3,
+    )
+
+
 def kiln_gas_temp(bz_c: FloatArray, p: CementKilnParams) -> FloatArray:
     """Kiln exit gas temperature [degC] (linear in the burning zone)."""
     return np.asarray(p.kiln_gas_ref_c + p.kiln_gas_slope * (np.asarray(bz_c) - p.bz_nominal_c))
@@ -819,13 +835,9 @@ def kiln_step(
     lag = math.exp(-dt_min / p.free_lime_lag_min)
     free_lime = f_eq + (state.free_lime_pct - f_eq) * lag
     # Pipeline: drop the oldest, append what leaves the calciner now.
-    new = {
-        "pipe_solids": meal - cal.degree * caco3 * CO2_PER_CACO3,
-        "pipe_caco3": (1.0 - cal.degree) * caco3,
-        "pipe_temp": cal.temp_c,
-        "pipe_clinker": meal - caco3 * CO2_PER_CACO3,
-        "pipe_lsf": exo["lsf"],
-    }
+    keys = ("pipe_solids", "pipe_caco3", "pipe_temp", "pipe_clinker")
+    new = dict(zip(keys, calciner_discharge(meal, caco3, cal.degree, cal.temp_c), strict=True))
+    new["pipe_lsf"] = exo["lsf"]
     pipes = {
         k: np.concatenate([getattr(state, k)[:, 1:], v[:, None]], axis=1) for k, v in new.items()
     }
@@ -950,17 +962,18 @@ def initial_state(p: CementKilnParams, dt_min: float, feed: float, lsf: float) -
     n = max(1, round(p.dead_time_min / dt_min))
     meal = feed * p.meal_kg_s
     caco3 = meal * float(p.caco3_share(lsf))
-    a, _ = p.calcination(p.calciner_nominal_c)
+    a = float(p.calcination(p.calciner_nominal_c)[0])
+    solids, caco3_left, temp, clinker = calciner_discharge(meal, caco3, a, p.calciner_nominal_c)
     row = lambda v: np.full((1, n), float(v))  # noqa: E731
     fl = float(p.free_lime_eq(p.bz_nominal_c, lsf))
     return KilnState(
         bz_c=np.array([p.bz_nominal_c]),
         calciner_c=np.array([p.calciner_nominal_c]),
         free_lime_pct=np.array([fl]),
-        pipe_solids=row(meal - float(a) * caco3 * CO2_PER_CACO3),
-        pipe_caco3=row((1.0 - float(a)) * caco3),
-        pipe_temp=row(p.calciner_nominal_c),
-        pipe_clinker=row(meal - caco3 * CO2_PER_CACO3),
+        pipe_solids=row(solids),
+        pipe_caco3=row(caco3_left),
+        pipe_temp=row(temp),
+        pipe_clinker=row(clinker),
         pipe_lsf=row(lsf),
         lab_pending_pct=np.full((1, lab_slots(p)), fl),
         lab_pending_left_min=np.full((1, lab_slots(p)), np.inf),

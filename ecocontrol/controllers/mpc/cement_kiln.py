@@ -38,7 +38,6 @@ from ecocontrol.controllers.mpc.core import RollingHorizonMPC
 from ecocontrol.controllers.rules import KilnRuleController
 from ecocontrol.emissions import require_finite_range
 from ecocontrol.envs.cement_kiln import (
-    CO2_PER_CACO3,
     M_CACO3,
     NM3_PER_KMOL,
     CementKilnEnv,
@@ -47,6 +46,7 @@ from ecocontrol.envs.cement_kiln import (
     KilnDesign,
     burning_zone_terms,
     calciner_balance,
+    calciner_discharge,
     kiln_combustion,
     kiln_design,
     kiln_gas_temp,
@@ -66,6 +66,32 @@ class KilnModel:
         self.p = p
         self.d: KilnDesign = kiln_design(p)
 
+    def _kiln(
+        self, u: np.ndarray, bz: float, pipe0: tuple[float, float, float, float], lhv: float
+    ) -> tuple[Any, float]:
+        """Kiln combustion and the burning zone's heat rate [MW] for LP inputs ``u``."""
+        p, d = self.p, self.d
+        one = np.ones(1)
+        fan = u[3] * one
+        solids, caco3_left, temp, clinker = pipe0
+        kiln = kiln_combustion(
+            u[0] * lhv * one, fan, caco3_left * NM3_PER_KMOL / M_CACO3 * one, p, d
+        )
+        bz_in, bz_out = burning_zone_terms(
+            bz * one, kiln, fan, solids * one, caco3_left * one, temp * one, clinker * one, p, d
+        )
+        return kiln, float((sum(bz_in.values()) - sum(bz_out.values()))[0])
+
+    def bz_rate(
+        self,
+        u: np.ndarray,
+        bz: float,
+        pipe0: tuple[float, float, float, float],
+        lhv: tuple[float, float] = (1.0, 1.0),
+    ) -> float:
+        """The burning zone's heat rate [MW] only (no calciner solve)."""
+        return self._kiln(u, bz, pipe0, lhv[0])[1]
+
     def outputs(
         self,
         u: np.ndarray,
@@ -84,19 +110,14 @@ class KilnModel:
             calciner_main=u[1] * lhv[0] * one,
             calciner_af=u[2] * lhv[1] * one,
         )
-        fan = u[3] * one
-        solids, caco3_left, temp, clinker = pipe0
-        kiln = kiln_combustion(heats.kiln, fan, caco3_left * NM3_PER_KMOL / M_CACO3 * one, p, d)
-        bz_in, bz_out = burning_zone_terms(
-            bz * one, kiln, fan, solids * one, caco3_left * one, temp * one, clinker * one, p, d
-        )
+        kiln, rhs = self._kiln(u, bz, pipe0, lhv[0])
         meal = feed * p.meal_kg_s
         caco3 = meal * float(p.caco3_share(lsf))
         cal = calciner_balance(
             meal * one,
             caco3 * one,
             heats,
-            fan,
+            u[3] * one,
             kiln,
             kiln_gas_temp(bz * one, p),
             tc_guess * one,
@@ -106,7 +127,7 @@ class KilnModel:
         return {
             "tc": float(cal.temp_c[0]),
             "alpha": float(cal.degree[0]),
-            "rhs": float((sum(bz_in.values()) - sum(bz_out.values()))[0]),
+            "rhs": rhs,
             "o2k": float(kiln.o2_pct[0]),
             "o2c": float(cal.o2_pct[0]),
             "nox": float(nox_mg_nm3(kiln.flame_c, kiln.o2_pct, p, d)[0]),
@@ -118,12 +139,7 @@ class KilnModel:
         meal = feed * p.meal_kg_s
         caco3 = meal * float(p.caco3_share(lsf))
         a = float(p.calcination(tc)[0])
-        return (
-            meal - a * caco3 * CO2_PER_CACO3,
-            (1.0 - a) * caco3,
-            tc,
-            meal - caco3 * CO2_PER_CACO3,
-        )
+        return calciner_discharge(meal, caco3, a, tc)
 
 
 def build_kiln_model(
@@ -453,17 +469,9 @@ class KilnMPC(RollingHorizonMPC):
         action = super().act(obs, info)
         st = info["state"]
         physical, _ = self.kiln.scaler.to_physical(action)
-        lhv, lsf = self._assumed_fuels()
-        out = self.lin.outputs(
-            self._u(physical),
-            float(info["forecast"]["feed"][0]),
-            lsf,
-            float(st["bz_c"]),
-            self._pipe0(st),
-            float(st["calciner_c"]),
-            lhv,
-        )
-        self._pred = (float(st["bz_c"]), out["rhs"])
+        lhv, _ = self._assumed_fuels()
+        rate = self.lin.bz_rate(self._u(physical), float(st["bz_c"]), self._pipe0(st), lhv)
+        self._pred = (float(st["bz_c"]), rate)
         return action
 
     def _to_action(self, row: np.ndarray, info: dict[str, Any]) -> np.ndarray:
@@ -514,12 +522,7 @@ class KilnMPC(RollingHorizonMPC):
         pipe0 = self._pipe0(st)
         f0 = float(feed[0])
 
-        def out(
-            u: np.ndarray,
-            feed: float = f0,
-            bz: float = bz0,
-            pipe0: tuple[float, float, float, float] = pipe0,
-        ) -> dict[str, float]:
+        def out(u: np.ndarray, feed: float = f0, bz: float = bz0) -> dict[str, float]:
             return self.lin.outputs(u, feed, lsf_now, bz, pipe0, tc0, lhv)
 
         base = out(u0)
@@ -557,10 +560,10 @@ class KilnMPC(RollingHorizonMPC):
         for b in range(dp):
             i = min(b * spp + spp // 2, len(pipes[0]) - 1)
             entry = (float(pipes[0][i]), float(pipes[1][i]), float(pipes[2][i]), float(pipes[3][i]))
-            known[b] = out(u0, pipe0=entry)["rhs"] - base["rhs"]
-        r_mat0 = out(u0, pipe0=self.lin.material(tc0, f0, lsf_now))["rhs"]
-        r_t = out(u0, pipe0=self.lin.material(tc0 + 2.0, f0, lsf_now))["rhs"]
-        r_f = out(u0, pipe0=self.lin.material(tc0, f0 + df, lsf_now))["rhs"]
+            known[b] = self.lin.bz_rate(u0, bz0, entry, lhv) - base["rhs"]
+        r_mat0 = self.lin.bz_rate(u0, bz0, self.lin.material(tc0, f0, lsf_now), lhv)
+        r_t = self.lin.bz_rate(u0, bz0, self.lin.material(tc0 + 2.0, f0, lsf_now), lhv)
+        r_f = self.lin.bz_rate(u0, bz0, self.lin.material(tc0, f0 + df, lsf_now), lhv)
 
         values = {
             "qk0": u0[0],
