@@ -8,7 +8,6 @@ their own validation errors are re-raised naming the config key.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -122,22 +121,12 @@ def build_env(env_cfg: DictConfig | Mapping[str, Any], key: str = "env") -> gym.
         raise ConfigError(f"config key {key}: {cause}") from exc
     if not isinstance(env, gym.Env):
         raise _fail(key, type(env).__name__, "a Gymnasium env")
-    carbon = getattr(env.unwrapped, "carbon_price_cny_per_t", 0.0)
-    if not math.isfinite(carbon):
-        raise _fail(f"{key}.carbon_price_cny_per_t", carbon, "a finite price")
     return env
 
 
 def _plain(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
-    """A plain dict of ``cfg``'s top level (``env`` left as is)."""
-    if isinstance(cfg, DictConfig):
-        out = {}
-        for k in cfg:
-            v = cfg[k]
-            out[str(k)] = (
-                OmegaConf.to_container(v, resolve=True) if isinstance(v, DictConfig | list) else v
-            )
-            if k != "env" and OmegaConf.is_list(v):
-                out[str(k)] = OmegaConf.to_container(v, resolve=True)
-        return out
-    return dict(cfg)
+    """A plain dict of ``cfg``'s top level, nested configs resolved to containers."""
+    return {
+        str(k): OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+        for k, v in cfg.items()
+    }
