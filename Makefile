@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --upgrade pip setuptools wheel
 	# torch first, pinned to the CPU build, so nothing pulls the CUDA wheels.
 	$(PY) -m pip install -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -c constraints.txt -e '.[dev,optuna]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -8,12 +8,12 @@ prints the summary. See ``configs/benchmark.yaml``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-import os
 import sys
-import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,16 @@ import gymnasium as gym
 import hydra
 import numpy as np
 import pandas as pd
+from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 import ecocontrol  # noqa: F401  (registers the envs)
 from ecocontrol.config import ConfigError, benchmark_config, build_env
 from ecocontrol.controllers import available_controllers, make_controller
-from ecocontrol.controllers.base import plant_of
+from ecocontrol.controllers.base import Controller, plant_of
 from ecocontrol.evaluation import run_episode
+from ecocontrol.io import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +43,70 @@ ENV_IDS = {
 
 @dataclass(frozen=True)
 class ControllerSpec:
-    """A controller to benchmark: its label in the table, registry name and keyword args."""
+    """A controller to benchmark: its label in the table and how to build it.
+
+    Attributes:
+        label: the controller's name in the table.
+        name: registry name for ``make_controller`` (used when ``factory`` is None).
+        kwargs: keyword arguments for the factory.
+        factory: builds the controller as ``factory(env=env, **kwargs)`` (a config's
+            ``_target_``); None: the registry's ``name``.
+        config_hash: short hash of the env and controller configs (resume matches on it).
+        train: for an agent without a ``path``: the training config to run first.
+    """
 
     label: str
-    name: str
+    name: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
+    factory: Callable[..., Controller] | None = None
+    config_hash: str = ""
+    train: dict[str, Any] | None = None
+
+    def build(self, env: gym.Env[Any, Any]) -> Controller:
+        """The controller for ``env``."""
+        if self.factory is not None:
+            return self.factory(env=env, **self.kwargs)
+        return make_controller(self.name or self.label, env, **self.kwargs)
 
 
+#: Labels benchmarked when ``controllers`` is empty, in the gap-ladder order.
+DEFAULT_LABELS: tuple[str, ...] = ("oracle", "mpc_perfect", "mpc", "ppo", "rule")
+#: Extra default labels per plant.
+EXTRA_LABELS: dict[str, tuple[str, ...]] = {
+    # The kiln MPC at the rule's alternative-fuel share: what control alone saves.
+    "cement_kiln": ("mpc_af_rule",),
+}
+#: Specs of the default controllers without a config (library use of :func:`benchmark`).
 DEFAULT_CONTROLLERS: tuple[ControllerSpec, ...] = (
     ControllerSpec("rule", "rule"),
     ControllerSpec("mpc", "mpc"),
     ControllerSpec("mpc_perfect", "mpc", {"perfect_forecast": True}),
     ControllerSpec("oracle", "oracle"),
 )
-#: Extra default controllers per plant.
-EXTRA_CONTROLLERS: dict[str, tuple[ControllerSpec, ...]] = {
-    # The kiln MPC at the rule's alternative-fuel share: what control alone saves.
-    "cement_kiln": (ControllerSpec("mpc_af_rule", "mpc", {"af_share": "rule"}),),
-}
 
 
-def default_controllers(env_name: str) -> tuple[ControllerSpec, ...]:
-    """The default controllers benchmarked on ``env_name``."""
-    return DEFAULT_CONTROLLERS + EXTRA_CONTROLLERS.get(env_name, ())
+def default_labels(env_name: str) -> tuple[str, ...]:
+    """The controller labels benchmarked on ``env_name`` by default."""
+    return DEFAULT_LABELS + EXTRA_LABELS.get(env_name, ())
+
+
+def build_controllers(
+    env: gym.Env[Any, Any], specs: Sequence[ControllerSpec]
+) -> dict[str, Controller]:
+    """Build every controller before any episode runs.
+
+    Raises:
+        ConfigError: naming ``controller_defs.<label>`` if one cannot be built.
+    """
+    built = {}
+    for spec in specs:
+        try:
+            built[spec.label] = spec.build(env)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"config key controller_defs.{spec.label}: {exc}") from exc
+    return built
 
 
 def benchmark(
@@ -75,6 +118,8 @@ def benchmark(
     progress: bool = True,
     skip: set[tuple[str, int]] | None = None,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    built: Mapping[str, Controller] | None = None,
+    trajectories: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Run every controller on every window; one row per (controller, window).
 
@@ -84,19 +129,32 @@ def benchmark(
     ``solve_ms_median`` and ``solve_ms_p95`` (latency of the decisions that solved). A
     controller that raises on a window gets a row with the error and the benchmark goes on.
     ``skip`` lists (label, window) pairs already done (resume); ``on_row`` sees each new row
-    as soon as it is finished (to write it out).
+    as soon as it is finished (to write it out); ``built`` holds controllers already built
+    (by label), the others are built from their specs first. If ``trajectories`` is given,
+    each controller's per-step record of the first window run is put there by label.
     """
     plant = plant_of(env)
     if windows is None:
         windows = range(plant.n_windows)
     rows: list[dict[str, Any]] = []
-    built = {spec.label: make_controller(spec.name, env, **spec.kwargs) for spec in controllers}
+    missing = [s for s in controllers if built is None or s.label not in built]
+    built = {**(built or {}), **build_controllers(env, missing)}
     done = skip or set()
     jobs = [(spec, w) for w in windows for spec in controllers if (spec.label, int(w)) not in done]
     for spec, w in tqdm(jobs, desc="benchmark", disable=not progress, unit="episode"):
-        row: dict[str, Any] = {"controller": spec.label, "window": int(w), "seed": seed + int(w)}
+        row: dict[str, Any] = {
+            "controller": spec.label,
+            "window": int(w),
+            "seed": seed + int(w),
+            "config_hash": spec.config_hash,
+        }
         try:
-            r = run_episode(env, built[spec.label], seed=seed + int(w), window=int(w))
+            record = trajectories is not None and spec.label not in trajectories
+            r = run_episode(
+                env, built[spec.label], seed=seed + int(w), window=int(w), record=record
+            )
+            if record and trajectories is not None:
+                trajectories[spec.label] = pd.DataFrame(r.trajectory)
         except Exception as exc:
             log.exception("controller %s failed on window %s", spec.label, w)
             row["error"] = repr(exc)
@@ -134,10 +192,25 @@ def _solve_stats(controller: Any) -> dict[str, float]:
     }
 
 
+def ladder_order(labels: Sequence[str]) -> list[str]:
+    """The gap ladder: oracle, MPC with perfect forecasts, MPC, the others (agents), rule."""
+    head = [x for x in ("oracle", "mpc_perfect", "mpc") if x in labels]
+    tail = ["rule"] if "rule" in labels else []
+    return head + [x for x in labels if x not in head and x not in tail] + tail
+
+
 def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     """Mean cost and tCO2 per controller, gap to ``reference`` and saving against ``rule``.
 
-    Also the median solve latency of MPCs and the mean of every violation that occurred.
+    Also the median solve latency of MPCs, the mean of every violation that occurred, and,
+    when the oracle, ``mpc_perfect`` and ``mpc`` were all run, each controller's gap to the
+    oracle split into parts that sum to it [% of the oracle's cost]:
+
+    * ``gap_horizon_pct``: perfect-forecast MPC minus oracle (the finite horizon);
+    * ``gap_forecast_pct``: MPC minus perfect-forecast MPC (forecast errors);
+    * ``gap_policy_pct``: the controller minus the MPC (its policy against the MPC's).
+
+    Rows are in the ladder order of :func:`ladder_order`.
     """
     ok = table[table["error"].fillna("") == ""]
     g = ok.groupby("controller", sort=False)
@@ -147,23 +220,37 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
             "cost_mean_cny": g["cost_total"].mean(),
             "cost_ci95_cny": g["cost_total"].std(ddof=1) * 1.96 / np.sqrt(g.size()),
             "co2_mean_t": g["co2_total"].mean(),
+            "co2_ci95_t": g["co2_total"].std(ddof=1) * 1.96 / np.sqrt(g.size()),
             "decision_ms_median": g["decision_ms_median"].median(),
+            "decision_ms_p95": g["decision_ms_p95"].median(),
             "solver_failures": g["solver_failures"].sum(),
         }
     )
+    if "cost_carbon" in ok:
+        out["cost_ex_carbon_mean_cny"] = g["cost_total"].mean() - g["cost_carbon"].mean()
     for col in ("solve_ms_median", "solve_ms_p95"):
         if col in ok:
             out[col] = g[col].median()
     for col in ok.columns:
         if col.startswith("viol_") and ok[col].abs().sum() > 0:
             out[col + "_mean"] = g[col].mean()
+    cost = out["cost_mean_cny"]
     if reference in out.index:
-        ref = float(out["cost_mean_cny"][reference])
-        out["gap_to_oracle_pct"] = 100.0 * (out["cost_mean_cny"] - ref) / ref
+        ref = float(cost[reference])
+        out["gap_to_oracle_pct"] = 100.0 * (cost - ref) / ref
+        if {"mpc_perfect", "mpc"} <= set(out.index):
+            horizon = 100.0 * (float(cost["mpc_perfect"]) - ref) / ref
+            forecast = 100.0 * (float(cost["mpc"]) - float(cost["mpc_perfect"])) / ref
+            part = {reference: (0.0, 0.0), "mpc_perfect": (horizon, 0.0)}
+            out["gap_horizon_pct"] = [part.get(c, (horizon, forecast))[0] for c in out.index]
+            out["gap_forecast_pct"] = [part.get(c, (horizon, forecast))[1] for c in out.index]
+            out["gap_policy_pct"] = (
+                out["gap_to_oracle_pct"] - out["gap_horizon_pct"] - out["gap_forecast_pct"]
+            )
     if "rule" in out.index:
-        base = float(out["cost_mean_cny"]["rule"])
-        out["saving_vs_rule_pct"] = 100.0 * (base - out["cost_mean_cny"]) / base
-    return out
+        base = float(cost["rule"])
+        out["saving_vs_rule_pct"] = 100.0 * (base - cost) / base
+    return out.loc[ladder_order(list(out.index))]
 
 
 def plot_summary(table: pd.DataFrame, path: Path) -> None:
@@ -199,48 +286,98 @@ def plot_summary(table: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def write_atomic(df: pd.DataFrame | str, path: Path) -> None:
-    """Write a CSV, Parquet (by suffix) or text atomically: temp file, then rename.
+def plot_trajectories(paths: Mapping[str, pd.DataFrame], path: Path) -> None:
+    """PNG: cumulative cost and tCO2 over one window, one line per controller."""
+    import matplotlib
 
-    A crash never leaves half a file, and an earlier version stays intact until replaced.
-    """
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
+    for label, df in paths.items():
+        if len(df) == 0:
+            continue
+        axes[0].plot(df["step"], df["cost_total"].cumsum() / 1e3, label=label)
+        axes[1].plot(df["step"], df["co2_total"].cumsum(), label=label)
+    axes[0].set_ylabel("cumulative cost [k CNY]")
+    axes[1].set_ylabel("cumulative CO2 [t]")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.legend()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        if isinstance(df, str):
-            Path(tmp).write_text(df)
-        elif path.suffix == ".parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
-def resolve_controllers(plant: str, labels: Sequence[str]) -> list[ControllerSpec]:
+def _config_hash(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def resolve_controllers(
+    plant: str,
+    labels: Sequence[str],
+    defs: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    env_cfg: Any = None,
+) -> list[ControllerSpec]:
     """Controller specs for ``labels`` on ``plant`` (empty: the plant's defaults).
 
-    A label is one of the plant's default labels or any controller name registered for it.
+    A label is a key of ``defs`` (controller configs: ``_target_`` plus keyword arguments,
+    a ``train`` block for agents to train first) or a controller name registered for the
+    plant. The default labels missing from both are left out.
 
     Raises:
-        ConfigError: naming ``controllers`` and the allowed labels.
+        ConfigError: naming ``controllers`` (unknown label) or ``controller_defs.<label>``.
     """
-    specs = {c.label: c for c in default_controllers(plant)}
-    for name in available_controllers(plant):
-        specs.setdefault(name, ControllerSpec(name, name))
+    defs = dict(defs or {})
+    known = set(defs) | set(available_controllers(plant))
     if not labels:
-        return list(default_controllers(plant))
-    unknown = [x for x in labels if x not in specs]
+        labels = [x for x in default_labels(plant) if x in known]
+    unknown = [x for x in labels if x not in known]
     if unknown:
         raise ConfigError(
             f"config key controllers={list(labels)!r} has unknown {unknown} for plant "
-            f"{plant!r}; allowed: {sorted(specs)}"
+            f"{plant!r}; allowed: {sorted(known)}"
         )
-    return [specs[x] for x in labels]
+    specs = []
+    for label in labels:
+        if label not in defs:
+            specs.append(ControllerSpec(label, label, config_hash=_config_hash(env_cfg, label)))
+            continue
+        d = {k: v for k, v in defs[label].items() if k not in ("_target_", "_partial_", "train")}
+        try:
+            factory = get_method(str(defs[label]["_target_"]))
+        except Exception as exc:
+            raise ConfigError(
+                f"config key controller_defs.{label}._target_="
+                f"{defs[label]['_target_']!r} cannot be imported; allowed: a class or "
+                "function taking env= and returning a controller"
+            ) from exc
+        train = defs[label].get("train")
+        if train is not None:
+            train = dict(train)
+        specs.append(
+            ControllerSpec(
+                label,
+                str(d.get("name", label)),
+                d,
+                factory=factory,
+                config_hash=_config_hash(env_cfg, defs[label]),
+                train=train,
+            )
+        )
+    return specs
+
+
+def _needs_training(spec: ControllerSpec) -> bool:
+    return spec.train is not None and spec.kwargs.get("path") is None
+
+
+def _train_settings(spec: ControllerSpec, env_cfg: Any, run_dir: Path) -> dict[str, Any]:
+    """The training config of an agent to train first (validated, nothing run)."""
+    assert spec.train is not None
+    return {"env": env_cfg, **spec.train, "run_dir": str(run_dir), "resume": True}
 
 
 def run(cfg: DictConfig) -> Path:
@@ -248,13 +385,20 @@ def run(cfg: DictConfig) -> Path:
 
     Files in ``out_dir``: ``benchmark_<plant>.csv`` and ``.parquet`` (one row per controller
     and window), ``summary_<plant>.md`` and ``.csv``, ``benchmark_<plant>.png`` and the
-    resolved ``config.yaml``. With ``resume`` the rows already in the CSV are kept.
+    resolved ``config.yaml``; ``agents/<label>/`` holds agents trained for the benchmark.
+    With ``resume`` the rows already in the CSV with the same config hash are kept.
+    Every key is checked and every controller built before anything is written.
     """
+    from ecocontrol.config import agent_spec, train_config
+
     settings = benchmark_config(cfg)
     logging.getLogger("pyomo").setLevel(logging.WARNING)  # HiGHS logs every solve at INFO
     env = build_env(cfg["env"])
     plant = plant_of(env)
-    specs = resolve_controllers(plant.plant_name, settings.controllers)
+    env_cfg = OmegaConf.to_container(cfg["env"], resolve=True)
+    specs = resolve_controllers(
+        plant.plant_name, settings.controllers, settings.controller_defs, env_cfg=env_cfg
+    )
     n = plant.n_windows
     if settings.windows is not None and settings.windows > n:
         raise ConfigError(
@@ -262,14 +406,42 @@ def run(cfg: DictConfig) -> Path:
             f"{plant.plant_name!r}; allowed: 1..{n} or null"
         )
     out = Path(settings.out_dir)
+    to_train = [s for s in specs if _needs_training(s)]
+    for spec in to_train:
+        try:
+            train_config(_train_settings(spec, env_cfg, out / "agents" / spec.label))
+            agent_spec((spec.train or {}).get("agent", {}), env.action_space)
+        except ConfigError as exc:
+            raise ConfigError(f"in controller_defs.{spec.label}.train: {exc}") from exc
+    built = build_controllers(env, [s for s in specs if not _needs_training(s)])
     name = plant.plant_name
     table_path = out / f"benchmark_{name}.csv"
     write_atomic(OmegaConf.to_yaml(cfg, resolve=True), out / "config.yaml")
+    for spec in to_train:
+        from ecocontrol.train import train
+
+        log.warning("training agent %r for the benchmark (%s)", spec.label, out / "agents")
+        path = train(_train_settings(spec, env_cfg, out / "agents" / spec.label))
+        trained = replace(spec, kwargs={**spec.kwargs, "path": str(path)})
+        built.update(build_controllers(env, [trained]))
     previous = pd.DataFrame()
     if settings.resume and table_path.exists():
-        previous = pd.read_csv(table_path)
-        previous["error"] = previous["error"].fillna("").astype(str)
-        previous = previous[previous["error"] == ""]
+        previous = pd.read_csv(table_path, dtype={"error": str, "config_hash": str})
+        for col in ("error", "config_hash"):
+            previous[col] = previous.get(col, pd.Series("", index=previous.index)).fillna("")
+        hashes = {s.label: s.config_hash for s in specs}
+        same = np.array(
+            [
+                hashes.get(str(c)) == str(h)
+                for c, h in zip(
+                    previous["controller"],
+                    previous["config_hash"],
+                    strict=True,
+                )
+            ],
+            dtype=bool,
+        )
+        previous = previous[(previous["error"].astype(str) == "") & same]
         log.info("resuming: %d finished rows in %s", len(previous), table_path)
     done = {
         (str(c), int(w))
@@ -282,7 +454,17 @@ def run(cfg: DictConfig) -> Path:
         write_atomic(pd.concat(rows, ignore_index=True), table_path)
 
     windows = range(n if settings.windows is None else settings.windows)
-    benchmark(env, specs, windows=windows, seed=settings.seed, skip=done, on_row=save)
+    paths: dict[str, pd.DataFrame] = {}
+    benchmark(
+        env,
+        specs,
+        windows=windows,
+        seed=settings.seed,
+        skip=done,
+        on_row=save,
+        built=built,
+        trajectories=paths,
+    )
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     order = {s.label: i for i, s in enumerate(specs)}
     table = table[table["controller"].isin(order)]
@@ -303,6 +485,8 @@ def run(cfg: DictConfig) -> Path:
     print(text)
     if settings.plots:
         plot_summary(table, out / f"benchmark_{name}.png")
+        if paths:
+            plot_trajectories(paths, out / f"trajectories_{name}.png")
     print(f"\nresults: {out.resolve()} (table, summary, plots, config.yaml)")
     return out
 

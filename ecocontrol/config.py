@@ -55,6 +55,7 @@ class BenchmarkConfig:
 
     Attributes:
         controllers: labels to run (empty: the plant's defaults).
+        controller_defs: controller configs by label (``_target_`` plus keyword arguments).
         windows: number of test windows from the first (``None``: all).
         seed: window ``w`` runs with ``seed + w``.
         out_dir: where the table, summary, plots and resolved config go.
@@ -63,6 +64,7 @@ class BenchmarkConfig:
     """
 
     controllers: tuple[str, ...]
+    controller_defs: dict[str, dict[str, Any]]
     windows: int | None
     seed: int
     out_dir: str
@@ -70,7 +72,16 @@ class BenchmarkConfig:
     plots: bool
 
 
-BENCHMARK_KEYS = ("env", "controllers", "windows", "seed", "out_dir", "resume", "plots")
+BENCHMARK_KEYS = (
+    "env",
+    "controllers",
+    "controller_defs",
+    "windows",
+    "seed",
+    "out_dir",
+    "resume",
+    "plots",
+)
 
 
 def benchmark_config(cfg: DictConfig | Mapping[str, Any]) -> BenchmarkConfig:
@@ -91,6 +102,12 @@ def benchmark_config(cfg: DictConfig | Mapping[str, Any]) -> BenchmarkConfig:
             raise _fail("controllers", controllers, "non-empty label strings")
     if len(set(controllers)) != len(controllers):
         raise _fail("controllers", controllers, "labels without repeats")
+    defs = raw.get("controller_defs") or {}
+    if not isinstance(defs, dict):
+        raise _fail("controller_defs", defs, "a mapping of label to controller config")
+    for label, d in defs.items():
+        if not isinstance(d, dict) or not isinstance(d.get("_target_"), str):
+            raise _fail(f"controller_defs.{label}", d, "a controller config with a _target_")
     out_dir = raw.get("out_dir")
     if not isinstance(out_dir, str) or not out_dir:
         raise _fail("out_dir", out_dir, "a directory path")
@@ -98,12 +115,163 @@ def benchmark_config(cfg: DictConfig | Mapping[str, Any]) -> BenchmarkConfig:
     assert seed is not None
     return BenchmarkConfig(
         controllers=tuple(controllers),
+        controller_defs=defs,
         windows=_int(raw, "windows", 1, optional=True),
         seed=seed,
         out_dir=out_dir,
         resume=_bool(raw, "resume"),
         plots=_bool(raw, "plots"),
     )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training settings besides the env and the agent.
+
+    Attributes:
+        total_timesteps: env steps to train in all (over all ``n_envs``).
+        n_envs: parallel copies of the plant.
+        vec_env: ``dummy`` (one process) or ``subproc`` (one process per env).
+        seed: seeds the agent, the envs (env ``i`` gets ``seed + i``) and torch.
+        normalize_obs: running observation normalisation (saved with the model).
+        normalize_reward: running reward normalisation (training only).
+        eval_every: env steps between evaluations on the validation windows (0: none).
+        eval_episodes: validation episodes per evaluation.
+        checkpoint_every: env steps between checkpoints (0: none).
+        resume: continue the run in ``run_dir`` from its newest checkpoint.
+        run_dir: the run directory.
+        progress_bar: show a progress bar.
+        device: torch device (``cpu``, ``cuda`` or ``auto``).
+    """
+
+    total_timesteps: int
+    n_envs: int
+    vec_env: str
+    seed: int
+    normalize_obs: bool
+    normalize_reward: bool
+    eval_every: int
+    eval_episodes: int
+    checkpoint_every: int
+    resume: bool
+    run_dir: str
+    progress_bar: bool
+    device: str
+
+
+TRAIN_KEYS = ("env", "agent", *TrainConfig.__dataclass_fields__)
+
+
+def train_config(cfg: DictConfig | Mapping[str, Any]) -> TrainConfig:
+    """Validate the composed training config (all keys but ``env`` and ``agent``).
+
+    Raises:
+        ConfigError: naming the first bad key.
+    """
+    raw = _plain(cfg)
+    _check_keys(raw, TRAIN_KEYS, "train config")
+    ints = {
+        "total_timesteps": _int(raw, "total_timesteps", 1),
+        "n_envs": _int(raw, "n_envs", 1),
+        "seed": _int(raw, "seed", 0),
+        "eval_every": _int(raw, "eval_every", 0),
+        "eval_episodes": _int(raw, "eval_episodes", 1),
+        "checkpoint_every": _int(raw, "checkpoint_every", 0),
+    }
+    flags = {
+        k: _bool(raw, k) for k in ("normalize_obs", "normalize_reward", "resume", "progress_bar")
+    }
+    choices = {"vec_env": ("dummy", "subproc"), "device": ("cpu", "cuda", "auto")}
+    for key, allowed in choices.items():
+        if raw.get(key) not in allowed:
+            raise _fail(key, raw.get(key), " or ".join(allowed))
+    run_dir = raw.get("run_dir")
+    if not isinstance(run_dir, str) or not run_dir:
+        raise _fail("run_dir", run_dir, "a directory path")
+    return TrainConfig(
+        **{k: v for k, v in ints.items() if v is not None},  # type: ignore[arg-type]
+        **flags,
+        vec_env=raw["vec_env"],
+        device=raw["device"],
+        run_dir=run_dir,
+    )
+
+
+#: Action spaces each stable-baselines3 algorithm supports (SB3 2.x documentation).
+SB3_ACTION_SPACES: dict[str, tuple[type[gym.Space[Any]], ...]] = {
+    "PPO": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "A2C": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "SAC": (gym.spaces.Box,),
+    "TD3": (gym.spaces.Box,),
+    "DDPG": (gym.spaces.Box,),
+    "DQN": (gym.spaces.Discrete,),
+}
+#: Hyper-parameters checked before training: (low, high, low inclusive).
+_HYPER_RANGES: dict[str, tuple[float, float, bool]] = {
+    "learning_rate": (0.0, 1.0, False),
+    "gamma": (0.0, 1.0, False),
+    "gae_lambda": (0.0, 1.0, True),
+    "clip_range": (0.0, 1.0, False),
+    "ent_coef": (0.0, 1.0, True),
+    "vf_coef": (0.0, 10.0, True),
+    "tau": (0.0, 1.0, False),
+    "n_steps": (1, 1e7, True),
+    "batch_size": (1, 1e7, True),
+    "n_epochs": (1, 1e4, True),
+    "buffer_size": (1, 1e9, True),
+    "learning_starts": (0, 1e9, True),
+}
+
+
+def agent_spec(
+    agent_cfg: DictConfig | Mapping[str, Any], action_space: gym.Space[Any]
+) -> tuple[type[Any], dict[str, Any]]:
+    """The agent's SB3 class and keyword arguments, checked against the env's action space.
+
+    Raises:
+        ConfigError: naming ``agent`` or ``agent.<key>``.
+    """
+    from hydra.utils import get_class
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    if not isinstance(agent_cfg, DictConfig | Mapping) or "_target_" not in agent_cfg:
+        raise _fail("agent", agent_cfg, "an agent config with a _target_ (agent=ppo|sac|...)")
+    raw = _plain(agent_cfg)
+    target = raw.pop("_target_")
+    try:
+        cls = get_class(str(target))
+    except Exception as exc:
+        raise _fail("agent._target_", target, "an importable SB3 algorithm class") from exc
+    if not (isinstance(cls, type) and issubclass(cls, BaseAlgorithm)):
+        raise _fail("agent._target_", target, "a stable-baselines3 algorithm class")
+    spaces = SB3_ACTION_SPACES.get(cls.__name__)
+    if spaces is not None and not isinstance(action_space, spaces):
+        fits = sorted(n for n, sp in SB3_ACTION_SPACES.items() if isinstance(action_space, sp))
+        raise ConfigError(
+            f"config key agent={cls.__name__} does not support the env's action space "
+            f"{type(action_space).__name__}; allowed agents: {fits}"
+        )
+    if "policy" not in raw or not isinstance(raw["policy"], str):
+        raise _fail("agent.policy", raw.get("policy"), "a policy name, e.g. MlpPolicy")
+    for key, (low, high, inclusive) in _HYPER_RANGES.items():
+        value = raw.get(key)
+        if value is None or (key == "ent_coef" and str(value).startswith("auto")):
+            continue  # SAC's automatic entropy coefficient ("auto", "auto_0.1")
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and (low <= value if inclusive else low < value) and value <= high
+        if not ok:
+            bracket = "[" if inclusive else "("
+            raise _fail(f"agent.{key}", value, f"a number in {bracket}{low}, {high}]")
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    unknown = sorted(k for k in raw if k not in params)
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise ConfigError(
+            f"unknown config key(s) {['agent.' + k for k in unknown]} for {cls.__name__}; "
+            f"allowed: {sorted(k for k in params if k not in ('self', 'env'))}"
+        )
+    return cls, raw
 
 
 def build_env(env_cfg: DictConfig | Mapping[str, Any], key: str = "env") -> gym.Env[Any, Any]:

@@ -53,7 +53,8 @@ class EpisodeResult:
         return float(np.percentile(self.decision_times_s, 95)) if self.n_steps else 0.0
 
 
-def _add(acc: dict[str, float], step: dict[str, float]) -> None:
+def accumulate(acc: dict[str, float], step: dict[str, float]) -> None:
+    """Add each of ``step``'s values to ``acc`` (missing keys start at 0)."""
     for k, v in step.items():
         acc[k] = acc.get(k, 0.0) + float(v)
 
@@ -95,9 +96,9 @@ def run_episode(
         times.append(time.perf_counter() - t0)
         obs, reward, terminated, truncated, info = env.step(action)
         total_reward += float(reward)
-        _add(cost, info["costs"])
-        _add(emissions, info["emissions"])
-        _add(violations, info["constraint_violations"])
+        accumulate(cost, info["costs"])
+        accumulate(emissions, info["emissions"])
+        accumulate(violations, info["constraint_violations"])
         if record:
             trajectory.append(
                 {

@@ -21,10 +21,25 @@ def test_benchmark_writes_documented_files_and_resumes(tmp_path):
     out = run(_cfg("env=park", "controllers=[rule]", "windows=2", f"out_dir={tmp_path}"))
     table = pd.read_csv(out / "benchmark_park.csv", keep_default_na=False)
     assert list(table["controller"]) == ["rule", "rule"]
-    for col in ("cost_total", "co2_total", "decision_ms_median", "decision_ms_p95", "error"):
+    for col in (
+        "cost_total",
+        "co2_total",
+        "decision_ms_median",
+        "decision_ms_p95",
+        "solver_failures",
+        "seed",
+        "config_hash",
+        "error",
+    ):
         assert col in table
     assert pd.read_parquet(out / "benchmark_park.parquet").shape == table.shape
-    for name in ("summary_park.md", "summary_park.csv", "benchmark_park.png", "config.yaml"):
+    for name in (
+        "summary_park.md",
+        "summary_park.csv",
+        "benchmark_park.png",
+        "trajectories_park.png",
+        "config.yaml",
+    ):
         assert (out / name).stat().st_size > 0
     # Resume: the finished rule rows are kept as they are, only the oracle runs.
     before = table.copy()
@@ -34,10 +49,23 @@ def test_benchmark_writes_documented_files_and_resumes(tmp_path):
     # A third run resumes a table with empty solver columns in the rule rows.
     run(_cfg("env=park", "controllers=[rule,mpc,oracle]", "windows=1", f"out_dir={tmp_path}"))
     summary = pd.read_csv(out / "summary_park.csv")
-    assert list(summary["controller"]) == ["rule", "mpc", "oracle"]
+    assert list(summary["controller"]) == ["oracle", "mpc", "rule"]  # the gap ladder
     pd.testing.assert_series_equal(
         table["decision_ms_median"][:2], before["decision_ms_median"], check_names=False
     )
+    # A changed config (carbon price) changes the hash: the rule row is recomputed.
+    run(
+        _cfg(
+            "env=park",
+            "controllers=[rule]",
+            "windows=1",
+            "env.carbon_price_cny_per_t=300",
+            f"out_dir={tmp_path}",
+        )
+    )
+    again = pd.read_csv(out / "benchmark_park.csv", keep_default_na=False)
+    assert len(again) == 1 and again["cost_total"][0] > before["cost_total"][0]
+    assert again["config_hash"][0] != before["config_hash"][0]
 
 
 MALFORMED = [
@@ -58,6 +86,21 @@ MALFORMED = [
     (("env=cement_kiln", "env.params.af_biogenic_share=1.5"), "af_biogenic_share"),
     (("env=cement_kiln", "env.episode_h=0"), "episode_h"),
     (("env=park", "env.split=holdout"), "split"),
+    (("env=park", "controllers=[rule,ppo]", "controller_defs.ppo.path=/no/such/run"), "path"),
+    (("env=park", "controllers=[ppo]", "controller_defs.ppo.train.n_envs=0"), "n_envs"),
+    (("env=park", "controllers=[ppo]", "controller_defs.ppo.train.total_timesteps=-1"), "total"),
+    (
+        (
+            "env=park",
+            "controllers=[ppo]",
+            "controller_defs.ppo.train.agent._target_=stable_baselines3.DQN",
+        ),
+        "DQN",
+    ),
+    (("env=park", "controllers=[mpc]", "+controller_defs.mpc.horizon_h=-2"), "controller_defs.mpc"),
+    (("env=park", "controllers=[mine]", "+controller_defs.mine._target_=no.such.Thing"), "mine"),
+    (("env=park", "controllers=[constant]", "controller_defs.constant.action=3"), "constant"),
+    (("env=park", "controllers=[mpc_af_rule]"), "controller_defs.mpc_af_rule"),
 ]
 
 
@@ -101,3 +144,74 @@ def test_console_entry_point_runs_outside_the_repo(tmp_path):
         timeout=300,
     )
     assert bad.returncode == 2 and "windows" in bad.stderr
+
+
+TINY_PPO = (
+    "controller_defs.ppo.train.total_timesteps=512",
+    "controller_defs.ppo.train.agent.n_steps=128",
+    "controller_defs.ppo.train.agent.batch_size=64",
+    "controller_defs.ppo.train.agent.n_epochs=2",
+    "controller_defs.ppo.train.eval_every=256",
+    "controller_defs.ppo.train.eval_episodes=1",
+)
+
+
+def test_benchmark_trains_an_agent_first_and_reuses_it_on_resume(tmp_path):
+    args = ("env=park", "controllers=[rule,ppo,constant]", "windows=1", *TINY_PPO)
+    out = run(_cfg(*args, f"out_dir={tmp_path}"))
+    model = out / "agents" / "ppo" / "model.zip"
+    assert model.exists() and (out / "agents" / "ppo" / "best" / "best_model.zip").exists()
+    table = pd.read_csv(out / "benchmark_park.csv", keep_default_na=False)
+    assert list(table["controller"]) == ["rule", "ppo", "constant"]
+    assert (table["error"] == "").all()
+    # The naive constant policy (battery idle, no curtailment) is beaten by the rule.
+    cost = table.set_index("controller")["cost_total"]
+    assert cost["rule"] < cost["constant"]
+    stamp = model.stat().st_mtime_ns
+    run(_cfg(*args, f"out_dir={tmp_path}"))
+    assert model.stat().st_mtime_ns == stamp  # not retrained
+    # An agent from a run directory, by path.
+    run(
+        _cfg(
+            "env=park",
+            "controllers=[ppo]",
+            "windows=1",
+            f"controller_defs.ppo.path={out / 'agents' / 'ppo'}",
+            "controller_defs.ppo.which=final",
+            f"out_dir={tmp_path / 'by_path'}",
+        )
+    )
+    assert (tmp_path / "by_path" / "benchmark_park.parquet").exists()
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_multirun_carbon_sweep_with_launchers_writes_the_pareto_plot(launcher, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecocontrol.benchmark",
+            "--multirun",
+            f"hydra/launcher={launcher}",
+            "env=park",
+            "controllers=[rule,oracle]",
+            "windows=1",
+            "plots=false",
+            "env.carbon_price_cny_per_t=0,500",
+            f"hydra.sweep.dir={sweep}",
+            *(["hydra.launcher.timeout_min=10"] if launcher == "submitit_local" else []),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = pd.read_csv(sweep / "sweep_summary.csv")
+    assert sorted(table["carbon_price_cny_per_t"].unique()) == [0, 500]
+    assert len(table) == 4
+    assert (sweep / "pareto_park.png").stat().st_size > 10_000
+    # A carbon price makes the oracle emit less (it shifts load and storage to clean hours).
+    oracle = table[table.controller == "oracle"].set_index("carbon_price_cny_per_t")
+    assert oracle.loc[500, "co2_mean_t"] < oracle.loc[0, "co2_mean_t"]

@@ -72,3 +72,27 @@ def make_controller(name: str, env: gym.Env[Any, Any], **kwargs: Any) -> Control
             f"{available_controllers(plant)}"
         )
     return factory(env, **kwargs)
+
+
+class ConstantController:
+    """A naive baseline: the same normalised action every step (default: mid-range).
+
+    Args:
+        env: the env (its action space sets the action's shape).
+        action: the normalised action in [-1, 1], one value for all or one per dimension.
+    """
+
+    def __init__(self, env: gym.Env[Any, Any], action: float | list[float] = 0.0) -> None:
+        space = env.action_space
+        shape = space.shape or ()
+        a = np.broadcast_to(np.asarray(action, dtype=np.float32), shape).copy()
+        if not np.all(np.isfinite(a)) or np.any(np.abs(a) > 1.0):
+            raise ValueError(f"action={action!r}; allowed: finite values in [-1, 1]")
+        self.action = a
+
+    def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
+        """Nothing to reset."""
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        """The constant action."""
+        return self.action.copy()

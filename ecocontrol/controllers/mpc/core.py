@@ -6,7 +6,9 @@ interface. By default the HiGHS model is rebuilt from the Pyomo model at every s
 incremental (persistent) updates were measured to corrupt the HiGHS model over an episode
 (the park MPC's 11-window mean cost was 1.818 MCNY and differed between identical runs,
 against a reproducible 1.732 MCNY with a fresh interface; the kiln LP degraded the same way).
-``persistent=True`` keeps the faster incremental path for experiments. If the solver
+``persistent=True`` keeps the faster incremental path for experiments. ``warm_start=True``
+hands HiGHS the previous solution, moved ahead by the plant's own :meth:`_shift_solution`, as
+a MIP start (HiGHS completes it by an LP over the continuous variables). If the solver
 fails or times out, the controller plays the previous plan shifted by the steps since it was
 made, and if none is left it asks its fallback (the plant's rule controller). Every failure
 is counted and logged; a failure never stops an episode.
@@ -59,9 +61,13 @@ class RollingHorizonMPC:
         mip_gap: float | None = None,
         replan_every: int = 1,
         persistent: bool = False,
+        warm_start: bool = False,
+        first_time_limit_s: float | None = None,
     ) -> None:
         require_finite_range("time_limit_s", time_limit_s, 0.0, 3600.0, low_inclusive=False)
         require_finite_range("replan_every", replan_every, 1, 10**9)
+        if first_time_limit_s is not None:
+            require_finite_range("first_time_limit_s", first_time_limit_s, 0.0, 3600.0)
         if mip_gap is not None:
             require_finite_range("mip_gap", mip_gap, 0.0, 1.0)
         self.env = plant_of(env)
@@ -69,9 +75,11 @@ class RollingHorizonMPC:
         self.fallback = fallback
         self.replan_every = int(replan_every)
         self.persistent = persistent
+        self.warm_start = warm_start
         self.mip_gap = mip_gap
         self.solver = self._new_solver()
         self.time_limit_s = float(time_limit_s)
+        self.first_time_limit_s = first_time_limit_s
         self._plan: np.ndarray | None = None
         self._plan_age = 0
         self._since_attempt = 10**9
@@ -89,6 +97,12 @@ class RollingHorizonMPC:
     def _read_plan(self) -> np.ndarray:
         raise NotImplementedError
 
+    def _shift_solution(self, steps: int) -> None:
+        """Move the last solution's variable values ``steps`` env steps ahead (MIP start).
+
+        Called before a warm-started solve; the default leaves the values as they are.
+        """
+
     def _to_action(self, row: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """Physical action for one plan row (identity; a plan of set points overrides it)."""
         return row
@@ -98,6 +112,7 @@ class RollingHorizonMPC:
         solver.config.load_solution = False
         if self.mip_gap is not None:
             solver.config.mip_gap = self.mip_gap
+        solver.config.warmstart = self.warm_start
         return solver
 
     # -- shared ------------------------------------------------------------------------------
@@ -124,7 +139,8 @@ class RollingHorizonMPC:
         self.n_solves += 1
         if not self.persistent:
             self.solver = self._new_solver()
-        self.solver.config.time_limit = self.time_limit_s
+        first = self.n_solves == 1 and self.first_time_limit_s is not None
+        self.solver.config.time_limit = self.first_time_limit_s if first else self.time_limit_s
         t0 = time.perf_counter()
         try:
             res = self.solver.solve(self.model)
@@ -156,6 +172,8 @@ class RollingHorizonMPC:
         if self._since_attempt >= self.replan_every or (no_plan and self._since_attempt > 1):
             self._since_attempt = 0
             self._update(obs, info)
+            if self.warm_start and self._plan is not None:
+                self._shift_solution(self._plan_age + 1)
             if self.solve():
                 self._plan = self._read_plan()
                 self._plan_age = 0

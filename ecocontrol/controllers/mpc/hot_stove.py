@@ -555,6 +555,22 @@ class HotStoveMPC(RollingHorizonMPC):
         m.p_deficit, m.p_surplus = (v * 1e3 for v in plant.inventory_value_cny_per_mj)
         m.e_ref = float(st["stored0_mj"]) / 1e3
 
+    def _shift_solution(self, steps: int) -> None:
+        """Move the last plan ``steps // steps_per_period`` periods ahead, holding its end."""
+        shift = steps // self.steps_per_period
+        if shift <= 0:
+            return
+        m, n_t = self.model, self.horizon_periods
+        for var in (m.b, m.g, m.u, m.v, m.w, m.q, m.r, m.d, m.E, m.R):
+            last = max(t for _, t in var.index_set())
+            for s in m.S:
+                vals = [var[s, t].value for t in range(last + 1)]
+                for t in range(last + 1):
+                    var[s, t].set_value(vals[min(t + shift, last)], skip_validation=True)
+        vals = [m.short[t].value for t in range(n_t)]
+        for t in range(n_t):
+            m.short[t].set_value(vals[min(t + shift, n_t - 1)], skip_validation=True)
+
     def _read_plan(self) -> np.ndarray:
         m, p = self.model, self.plant.params
         n, k, n_t = p.n_stoves, self.steps_per_period, self.horizon_periods

@@ -1,0 +1,127 @@
+"""After a ``--multirun`` benchmark sweep: one table of every job's summary, and plots.
+
+:class:`SweepSummary` is a Hydra callback (``configs/benchmark.yaml`` registers it) that runs
+in the launching process once every job has finished, whatever the launcher (basic, joblib,
+submitit). It reads each job's ``summary_<plant>.csv`` and its overrides, writes
+``sweep_summary.csv`` and ``.md`` in the sweep directory, and, when the sweep varied the
+carbon price, ``pareto_<plant>.png``: each controller's mean operating cost (without the
+carbon charge) against its mean tCO2, one point per carbon price. ``collect`` and
+``plot_pareto`` also work on a finished sweep directory from Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from ecocontrol.io import write_atomic
+
+log = logging.getLogger(__name__)
+
+CARBON_KEY = "env.carbon_price_cny_per_t"
+
+
+def collect(sweep_dir: str | Path) -> pd.DataFrame:
+    """Every job's summary rows under ``sweep_dir``.
+
+    Added columns: ``job``, ``plant``, the job's overrides (``override:<key>``) and its
+    carbon price.
+    """
+    frames = []
+    for summary in sorted(Path(sweep_dir).glob("*/summary_*.csv")):
+        job = summary.parent
+        df = pd.read_csv(summary)
+        df.insert(0, "plant", summary.stem.removeprefix("summary_"))
+        df.insert(0, "job", job.name)
+        overrides = job / ".hydra" / "overrides.yaml"
+        if overrides.exists():
+            items = OmegaConf.to_container(OmegaConf.load(overrides))
+            for item in items if isinstance(items, list) else []:
+                key, _, value = str(item).partition("=")
+                df[f"override:{key}"] = value
+        config = job / "config.yaml"
+        if config.exists():
+            loaded = OmegaConf.to_container(OmegaConf.load(config))
+            env = loaded.get("env", {}) if isinstance(loaded, dict) else {}
+            df["carbon_price_cny_per_t"] = env.get("carbon_price_cny_per_t")
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def plot_pareto(table: pd.DataFrame, path: Path, plant: str) -> None:
+    """PNG: operating cost without carbon against tCO2, per controller across carbon prices."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = table[table["plant"] == plant].sort_values("carbon_price_cny_per_t")
+    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
+    for label, g in df.groupby("controller", sort=False):
+        ax.plot(g["co2_mean_t"], g["cost_ex_carbon_mean_cny"] / 1e3, marker="o", label=label)
+        for _, r in g.iterrows():
+            ax.annotate(
+                f"{r['carbon_price_cny_per_t']:g}",
+                (r["co2_mean_t"], r["cost_ex_carbon_mean_cny"] / 1e3),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=7,
+            )
+    ax.set_xlabel("mean tCO2 per episode")
+    ax.set_ylabel("mean operating cost without carbon [k CNY / episode]")
+    ax.set_title(f"{plant}: cost against emissions as the carbon price rises (CNY/t labels)")
+    ax.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def summarize_sweep(sweep_dir: str | Path) -> pd.DataFrame:
+    """Write ``sweep_summary.csv``/``.md`` (and Pareto plots) in ``sweep_dir``; return the table."""
+    sweep_dir = Path(sweep_dir)
+    table = collect(sweep_dir)
+    if table.empty:
+        log.warning("no job summaries under %s", sweep_dir)
+        return table
+    write_atomic(table, sweep_dir / "sweep_summary.csv")
+    cols = [
+        c
+        for c in (
+            "job",
+            "plant",
+            "controller",
+            "carbon_price_cny_per_t",
+            "cost_mean_cny",
+            "co2_mean_t",
+            "gap_to_oracle_pct",
+            "saving_vs_rule_pct",
+        )
+        if c in table
+    ]
+    write_atomic(
+        table[cols].to_markdown(index=False, floatfmt=".2f") + "\n", sweep_dir / "sweep_summary.md"
+    )
+    print(f"\nsweep: {len(table)} rows from {table['job'].nunique()} jobs")
+    print(table[cols].to_markdown(index=False, floatfmt=".2f"))
+    for plant, g in table.groupby("plant"):
+        if g["carbon_price_cny_per_t"].nunique() > 1 and "cost_ex_carbon_mean_cny" in g:
+            plot_pareto(table, sweep_dir / f"pareto_{plant}.png", str(plant))
+            print(f"Pareto plot: {(sweep_dir / f'pareto_{plant}.png').resolve()}")
+    print(f"sweep summary: {(sweep_dir / 'sweep_summary.csv').resolve()}")
+    return table
+
+
+class SweepSummary(Callback):
+    """Hydra callback: :func:`summarize_sweep` on the sweep directory after a multirun."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Summarise the finished sweep (a failure here never fails the sweep)."""
+        try:
+            summarize_sweep(config.hydra.sweep.dir)
+        except Exception:
+            log.exception("sweep summary failed")

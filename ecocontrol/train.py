@@ -1,0 +1,303 @@
+"""Train a stable-baselines3 agent: ``ecocontrol-train`` or ``python -m ecocontrol.train``.
+
+One run directory holds everything of a run::
+
+    config.yaml             the resolved config (written before training starts)
+    checkpoints/            model_<steps>_steps.zip (+ vecnormalize_/replay_buffer_) every N steps
+    best/                   best_model.zip (+ vecnormalize.pkl) by mean validation reward
+    eval/evaluations.npz    validation rewards over training
+    tb/<ALGO>_1/            TensorBoard: SB3's scalars, kpi/* per-episode KPIs, hparams
+    model.zip               the final model (+ vecnormalize.pkl when normalising)
+
+Training runs ``n_envs`` copies of the plant on its train split (random windows, seeded), and
+evaluates on the validation split's windows in turn. ``resume=true`` on the same run
+directory continues from the newest checkpoint: same step count, same TensorBoard run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import hydra
+import numpy as np
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from stable_baselines3.common.callbacks import (
+    BaseCallback,
+    CallbackList,
+    CheckpointCallback,
+    EvalCallback,
+)
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import HParam
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
+
+import ecocontrol  # noqa: F401  (registers the envs)
+from ecocontrol.config import ConfigError, TrainConfig, agent_spec, build_env, train_config
+from ecocontrol.evaluation import accumulate
+from ecocontrol.io import write_atomic
+
+log = logging.getLogger(__name__)
+
+CHECKPOINTS = "checkpoints"
+_CKPT = re.compile(r"model_(\d+)_steps\.zip$")
+
+
+class EpisodeKpis(gym.Wrapper[Any, Any, Any, Any]):
+    """Sums each step's costs, tCO2 and violations; puts the totals in the last step's info.
+
+    At the end of an episode ``info["episode_kpis"]`` holds ``cost_<term>`` [CNY],
+    ``co2_<source>`` [t] and ``viol_<name>`` (summed over the episode).
+    """
+
+    def __init__(self, env: gym.Env[Any, Any]) -> None:
+        super().__init__(env)
+        self._kpis: dict[str, float] = {}
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Reset the env and the episode sums."""
+        self._kpis = {}
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        """Step and add the step's costs, emissions and violations to the sums."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        for prefix, key in (("cost_", "costs"), ("co2_", "emissions")):
+            accumulate(self._kpis, {prefix + k: v for k, v in info[key].items()})
+        viol = info["constraint_violations"]
+        accumulate(self._kpis, {"viol_" + k: v for k, v in viol.items()})
+        if terminated or truncated:
+            info = {**info, "episode_kpis": dict(self._kpis)}
+        return obs, reward, terminated, truncated, info
+
+
+class CycleWindows(gym.Wrapper[Any, Any, Any, Any]):
+    """Resets go through the split's windows in turn (deterministic validation)."""
+
+    def __init__(self, env: gym.Env[Any, Any]) -> None:
+        super().__init__(env)
+        self._next = 0
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Reset on the next window of the split."""
+        n = self.env.unwrapped.n_windows  # type: ignore[attr-defined]
+        options = {**(kwargs.pop("options", None) or {}), "window": self._next % n}
+        self._next += 1
+        return self.env.reset(options=options, **kwargs)
+
+
+class KpiCallback(BaseCallback):
+    """TensorBoard: per-episode KPIs and the run's hyper-parameters.
+
+    ``kpi/<name>`` is the mean over the episodes that ended in each log interval; the
+    hyper-parameters go to TensorBoard's HPARAMS tab.
+    """
+
+    def __init__(self, hparams: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.hparams = {
+            k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in hparams.items()
+        }
+
+    def _on_training_start(self) -> None:
+        metrics = {"rollout/ep_rew_mean": 0.0, "eval/mean_reward": 0.0}
+        self.logger.record(
+            "hparams", HParam(self.hparams, metrics), exclude=("stdout", "log", "json", "csv")
+        )
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", []):
+            kpis = info.get("episode_kpis")
+            if kpis:
+                for k, v in kpis.items():
+                    self.logger.record_mean(f"kpi/{k}", float(v))
+        return True
+
+
+class SaveNormalizationOnBest(BaseCallback):
+    """Saves the observation-normalisation statistics beside a new best model."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def _on_step(self) -> bool:
+        venv = self.model.get_vec_normalize_env()
+        if venv is not None:
+            venv.save(str(self.path))
+        return True
+
+
+def last_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
+    """The newest ``model_<steps>_steps.zip`` in ``run_dir/checkpoints`` and its steps."""
+    found = []
+    for p in (run_dir / CHECKPOINTS).glob("model_*_steps.zip"):
+        m = _CKPT.search(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    if not found:
+        return None
+    steps, path = max(found)
+    return path, steps
+
+
+def _make_venv(
+    env_cfg: Any, split: str, n_envs: int, seed: int, vec_env: str, cycle: bool = False
+) -> VecEnv:
+    def make() -> gym.Env[Any, Any]:
+        env = instantiate(env_cfg, split=split)
+        env = EpisodeKpis(env)
+        return CycleWindows(env) if cycle else env
+
+    cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
+    return make_vec_env(make, n_envs=n_envs, seed=seed, vec_env_cls=cls)
+
+
+def _normalized(venv: VecEnv, s: TrainConfig, stats: Path | None, training: bool) -> VecEnv:
+    if not (s.normalize_obs or s.normalize_reward):
+        return venv
+    if stats is not None and stats.exists():
+        norm = VecNormalize.load(str(stats), venv)
+    else:
+        norm = VecNormalize(venv, norm_obs=s.normalize_obs, norm_reward=s.normalize_reward)
+    norm.training = training
+    if not training:
+        norm.norm_reward = False
+    return norm
+
+
+def train(cfg: DictConfig | Mapping[str, Any]) -> Path:
+    """Validate ``cfg`` (keys of ``configs/train.yaml``), train, save; return the run dir.
+
+    Raises:
+        ConfigError: naming the first bad key, before anything is written.
+    """
+    s = train_config(cfg)
+    env_cfg = cfg["env"]
+    probe = build_env(env_cfg)  # validates the env parameters
+    algo, kwargs = agent_spec(cfg["agent"], probe.action_space)
+    probe.close()
+    run_dir = Path(s.run_dir)
+    ckpt = last_checkpoint(run_dir)
+    if ckpt is not None and not s.resume:
+        raise ConfigError(
+            f"config key resume=false, but run_dir {run_dir} already holds checkpoints; "
+            "allowed: resume=true to continue that run, or a new run_dir"
+        )
+    if s.resume and (run_dir / "model.zip").exists() and ckpt is None:
+        log.info("run in %s already finished", run_dir)
+        return run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if ckpt is None:
+        write_atomic(
+            OmegaConf.to_yaml(OmegaConf.create(dict(cfg)), resolve=True), run_dir / "config.yaml"
+        )
+    set_random_seed(s.seed)
+    venv = _make_venv(env_cfg, "train", s.n_envs, s.seed, s.vec_env)
+    stats = None
+    if ckpt is not None:
+        stats = ckpt[0].with_name(f"model_vecnormalize_{ckpt[1]}_steps.pkl")
+    venv = _normalized(venv, s, stats, training=True)
+    tb = str(run_dir / "tb")
+    if ckpt is None:
+        model = algo(env=venv, seed=s.seed, device=s.device, tensorboard_log=tb, **kwargs)
+    else:
+        path, steps = ckpt
+        log.info("resuming from %s (%d steps)", path, steps)
+        model = algo.load(str(path), env=venv, device=s.device, tensorboard_log=tb)
+        buffer = path.with_name(f"model_replay_buffer_{steps}_steps.pkl")
+        if isinstance(model, OffPolicyAlgorithm) and buffer.exists():
+            model.load_replay_buffer(str(buffer))
+    callbacks: list[BaseCallback] = [KpiCallback({"algo": algo.__name__, **kwargs, **asdict(s)})]
+    if s.checkpoint_every > 0:
+        callbacks.append(
+            CheckpointCallback(
+                save_freq=max(s.checkpoint_every // s.n_envs, 1),
+                save_path=str(run_dir / CHECKPOINTS),
+                name_prefix="model",
+                save_replay_buffer=True,
+                save_vecnormalize=True,
+            )
+        )
+    if s.eval_every > 0:
+        eval_env = _normalized(
+            _make_venv(env_cfg, "val", 1, s.seed + 10_000, "dummy", cycle=True), s, None, False
+        )
+        callbacks.append(
+            EvalCallback(
+                eval_env,
+                callback_on_new_best=SaveNormalizationOnBest(run_dir / "best" / "vecnormalize.pkl"),
+                n_eval_episodes=s.eval_episodes,
+                eval_freq=max(s.eval_every // s.n_envs, 1),
+                best_model_save_path=str(run_dir / "best"),
+                log_path=str(run_dir / "eval"),
+                deterministic=True,
+                verbose=0,
+            )
+        )
+    remaining = s.total_timesteps - model.num_timesteps
+    if remaining > 0:
+        model.learn(
+            total_timesteps=remaining,
+            callback=CallbackList(callbacks),
+            tb_log_name=algo.__name__,
+            reset_num_timesteps=ckpt is None,
+            progress_bar=s.progress_bar,
+        )
+    model.save(str(run_dir / "model.zip"))
+    norm = model.get_vec_normalize_env()
+    if norm is not None:
+        norm.save(str(run_dir / "vecnormalize.pkl"))
+    (run_dir / "train_summary.json").write_text(
+        json.dumps(
+            {
+                "num_timesteps": int(model.num_timesteps),
+                "algo_target": f"{algo.__module__}.{algo.__name__}",
+            },
+            indent=2,
+        )
+    )
+    venv.close()
+    print(f"model: {(run_dir / 'model.zip').resolve()}  ({model.num_timesteps} steps)")
+    print(f"TensorBoard: tensorboard --logdir {(run_dir / 'tb').resolve()}")
+    return run_dir
+
+
+def best_validation_reward(run_dir: Path) -> float:
+    """The best mean validation reward of a run (NaN if it was never evaluated)."""
+    evals = run_dir / "eval" / "evaluations.npz"
+    if evals.exists():
+        results = np.load(evals)["results"]
+        if len(results):
+            return float(results.mean(axis=1).max())
+    return float("nan")
+
+
+@hydra.main(config_path="pkg://ecocontrol.configs", config_name="train", version_base=None)
+def _hydra_main(cfg: DictConfig) -> float:
+    """Train; return the best validation reward (the Optuna sweeper's objective)."""
+    try:
+        return best_validation_reward(train(cfg))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    """Console entry point ``ecocontrol-train`` (Hydra overrides on the command line)."""
+    logging.basicConfig(level=logging.WARNING)
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
