@@ -208,7 +208,11 @@ def test_changed_parameters_reach_the_env():
 def test_mpc_beats_rule_on_a_window_and_meets_demand():
     env = gym.make(STOVE, split="test", episode_h=4)
     rule = run_episode(env, make_controller("rule", env), seed=0, window=0)
-    mpc = run_episode(env, make_controller("mpc", env, time_limit_s=1.0), seed=0, window=0)
+    # A gap the solver reaches well within the limit: the result does not depend on the
+    # machine's load (time-limited solves would).
+    mpc_ctl = make_controller("mpc", env, time_limit_s=20.0, mip_gap=0.01)
+    mpc = run_episode(env, mpc_ctl, seed=0, window=0)
+    assert mpc_ctl.n_time_limited == 0
     assert mpc.solver_failures == 0
     assert mpc.violations["blast_shortfall_k_min"] <= rule.violations["blast_shortfall_k_min"]
     assert mpc.cost["total"] < rule.cost["total"]

@@ -398,6 +398,9 @@ class HotStoveMPC(RollingHorizonMPC):
             above 1 the set point acts as a near-hard constraint (the operators' priority).
         outlet_margin_k: back-off [K] on the linearised outlet constraint, covering the
             lumped model's fit error.
+        warm_start: start each solve from the previous plan moved ahead (a MIP start).
+        first_time_limit_s: HiGHS time limit of the episode's first solve (default:
+            ``time_limit_s``).
     """
 
     def __init__(
@@ -413,6 +416,8 @@ class HotStoveMPC(RollingHorizonMPC):
         replan_every: int | None = None,
         shortfall_weight: float = 30.0,
         outlet_margin_k: float = 20.0,
+        warm_start: bool = False,
+        first_time_limit_s: float | None = None,
     ) -> None:
         require_finite_range("shortfall_weight", shortfall_weight, 0.0, 1e6)
         require_finite_range("outlet_margin_k", outlet_margin_k, 0.0, 200.0)
@@ -455,8 +460,11 @@ class HotStoveMPC(RollingHorizonMPC):
             time_limit_s=time_limit_s,
             mip_gap=mip_gap,
             replan_every=self.steps_per_period if replan_every is None else replan_every,
+            warm_start=warm_start,
+            first_time_limit_s=first_time_limit_s,
         )
         self._plant_mode = np.zeros(p.n_stoves, dtype=np.int64)
+        self._masked_from = self.horizon_periods
 
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Forget the plan, counters and the rich-gas tally."""
@@ -550,10 +558,41 @@ class HotStoveMPC(RollingHorizonMPC):
             m.live[t] = live
         for t in range(n_t + 1):
             m.end_w[t] = float(t == end)
+        self._mask_tail(end)
         m.c_lean = p.lean_price_cny_per_gj + carbon * p.lean_co2_t_per_gj
         m.c_rich = p.rich_price_cny_per_gj + carbon * p.rich_co2_t_per_gj
         m.p_deficit, m.p_surplus = (v * 1e3 for v in plant.inventory_value_cny_per_mj)
         m.e_ref = float(st["stored0_mj"]) / 1e3
+
+    def _mask_tail(self, end: int) -> None:
+        """Drop the periods past the episode's end from the MILP.
+
+        Their constraints are deactivated and their variables fixed at 0, so HiGHS sees
+        only the live periods (the oracle's model shrinks as the episode runs out).
+        """
+        if end == self._masked_from:
+            return
+        m = self.model
+        for con in m.component_objects(pyo.Constraint, active=None):
+            if not con.is_indexed():
+                continue
+            for idx in con:
+                t = idx[-1] if isinstance(idx, tuple) else idx
+                # These two look one period ahead: at the last live period they would tie
+                # the plan to the (dropped) next one, so they go with it, as at the horizon.
+                nxt = t + 1 if con.local_name in ("no_reblast", "co_purpose") else t
+                con[idx].activate() if nxt < end else con[idx].deactivate()
+        for var in (m.b, m.g, m.u, m.v, m.w, m.q, m.r, m.d, m.E, m.R):
+            for idx in var:
+                t = idx[-1]
+                live = t <= end if var.local_name in ("E", "R") else t < end
+                if live:
+                    var[idx].unfix()
+                else:
+                    var[idx].fix(0.0)
+        for t in m.T:
+            m.short[t].unfix() if t < end else m.short[t].fix(0.0)
+        self._masked_from = end
 
     def _shift_solution(self, steps: int) -> None:
         """Move the last plan ``steps // steps_per_period`` periods ahead, holding its end."""
@@ -566,10 +605,12 @@ class HotStoveMPC(RollingHorizonMPC):
             for s in m.S:
                 vals = [var[s, t].value for t in range(last + 1)]
                 for t in range(last + 1):
-                    var[s, t].set_value(vals[min(t + shift, last)], skip_validation=True)
+                    if not var[s, t].fixed:
+                        var[s, t].set_value(vals[min(t + shift, last)], skip_validation=True)
         vals = [m.short[t].value for t in range(n_t)]
         for t in range(n_t):
-            m.short[t].set_value(vals[min(t + shift, n_t - 1)], skip_validation=True)
+            if not m.short[t].fixed:
+                m.short[t].set_value(vals[min(t + shift, n_t - 1)], skip_validation=True)
 
     def _read_plan(self) -> np.ndarray:
         m, p = self.model, self.plant.params
@@ -602,14 +643,19 @@ def make_hot_stove_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> HotStoveMPC:
 
 @register_controller("hot_stove", "oracle")
 def make_hot_stove_oracle(
-    env: gym.Env[Any, Any], time_limit_s: float = 4.0, replan_every: int | None = None
+    env: gym.Env[Any, Any],
+    time_limit_s: float = 4.0,
+    first_time_limit_s: float = 30.0,
+    mip_gap: float = 0.005,
+    replan_every: int | None = None,
 ) -> HotStoveMPC:
     """Perfect-foresight reference: the same MILP over the whole episode on the true demand.
 
     It re-plans every MILP period (``replan_every`` steps if given) with the horizon reaching
-    the episode's end (shrinking), so the lumped model's mismatch is corrected by feedback as
-    in the MPC. The MILP approximates the nonlinear plant and is solved under a time limit,
-    so this is a reference, not a proven bound.
+    the episode's end (the periods past it are dropped), so the lumped model's mismatch is
+    corrected by feedback as in the MPC. The first solve gets ``first_time_limit_s``; every
+    later one starts from the previous plan (a MIP start) and gets ``time_limit_s``. The
+    MILP approximates the nonlinear plant, so this is a reference, not a proven bound.
     """
     plant = env.unwrapped
     if not isinstance(plant, HotStoveEnv):
@@ -621,6 +667,8 @@ def make_hot_stove_oracle(
         horizon_periods=periods,
         perfect_forecast=True,
         time_limit_s=time_limit_s,
-        mip_gap=0.01,
+        first_time_limit_s=first_time_limit_s,
+        warm_start=True,
+        mip_gap=mip_gap,
         replan_every=replan_every,
     )
