@@ -250,7 +250,24 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     if "rule" in out.index:
         base = float(cost["rule"])
         out["saving_vs_rule_pct"] = 100.0 * (base - cost) / base
-    return out.loc[ladder_order(list(out.index))]
+    first = [
+        c
+        for c in (
+            "episodes",
+            "cost_mean_cny",
+            "cost_ci95_cny",
+            "co2_mean_t",
+            "co2_ci95_t",
+            "gap_to_oracle_pct",
+            "gap_horizon_pct",
+            "gap_forecast_pct",
+            "gap_policy_pct",
+            "saving_vs_rule_pct",
+        )
+        if c in out
+    ]
+    columns = first + [c for c in out.columns if c not in first]
+    return out.loc[ladder_order(list(out.index)), columns]
 
 
 def plot_summary(table: pd.DataFrame, path: Path) -> None:

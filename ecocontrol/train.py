@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import re
 import sys
+import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -138,17 +140,36 @@ class SaveNormalizationOnBest(BaseCallback):
         return True
 
 
-def last_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
-    """The newest ``model_<steps>_steps.zip`` in ``run_dir/checkpoints`` and its steps."""
+def _loads(path: Path) -> bool:
+    """True if ``path`` is a complete zip (model) or pickle (statistics, buffer)."""
+    try:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as z:
+                return z.testzip() is None
+        with path.open("rb") as f:
+            pickle.load(f)
+        return True
+    except Exception:
+        return False
+
+
+def last_checkpoint(run_dir: Path, normalized: bool = False) -> tuple[Path, int] | None:
+    """The newest complete ``model_<steps>_steps.zip`` in ``run_dir/checkpoints``.
+
+    Complete: the zip reads back and, if ``normalized``, its normalisation statistics do too.
+    A checkpoint cut short by a kill is skipped in favour of the one before it.
+    """
     found = []
     for p in (run_dir / CHECKPOINTS).glob("model_*_steps.zip"):
         m = _CKPT.search(p.name)
         if m:
             found.append((int(m.group(1)), p))
-    if not found:
-        return None
-    steps, path = max(found)
-    return path, steps
+    for steps, path in sorted(found, reverse=True):
+        stats = path.with_name(f"model_vecnormalize_{steps}_steps.pkl")
+        if _loads(path) and (not normalized or _loads(stats)):
+            return path, steps
+        log.warning("skipping incomplete checkpoint %s", path)
+    return None
 
 
 def _make_venv(
@@ -184,11 +205,13 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Path:
     """
     s = train_config(cfg)
     env_cfg = cfg["env"]
+    if OmegaConf.is_config(env_cfg):  # DictConfig stops here: plain containers from now on
+        env_cfg = OmegaConf.to_container(env_cfg, resolve=True)
     probe = build_env(env_cfg)  # validates the env parameters
     algo, kwargs = agent_spec(cfg["agent"], probe.action_space)
     probe.close()
     run_dir = Path(s.run_dir)
-    ckpt = last_checkpoint(run_dir)
+    ckpt = last_checkpoint(run_dir, normalized=s.normalize_obs or s.normalize_reward)
     if ckpt is not None and not s.resume:
         raise ConfigError(
             f"config key resume=false, but run_dir {run_dir} already holds checkpoints; "
@@ -216,7 +239,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Path:
         log.info("resuming from %s (%d steps)", path, steps)
         model = algo.load(str(path), env=venv, device=s.device, tensorboard_log=tb)
         buffer = path.with_name(f"model_replay_buffer_{steps}_steps.pkl")
-        if isinstance(model, OffPolicyAlgorithm) and buffer.exists():
+        if isinstance(model, OffPolicyAlgorithm) and _loads(buffer):
             model.load_replay_buffer(str(buffer))
     callbacks: list[BaseCallback] = [KpiCallback({"algo": algo.__name__, **kwargs, **asdict(s)})]
     if s.checkpoint_every > 0:

@@ -61,12 +61,12 @@ def test_every_config_group_composes_and_instantiates():
     """Every env x agent composes into train.yaml, every controller builds on every plant
     it applies to, every experiment overlay and launcher/sweeper preset composes."""
     import gymnasium as gym
-    from ecocontrol.config import ConfigError, agent_spec, build_env
-    from ecocontrol.controllers.base import plant_of
     from hydra import initialize_config_module
     from stable_baselines3.common.base_class import BaseAlgorithm
 
     from ecocontrol.benchmark import build_controllers, resolve_controllers
+    from ecocontrol.config import ConfigError, agent_spec, build_env
+    from ecocontrol.controllers.base import plant_of
 
     assert set(_groups("env")) == {"park", "hot_stove", "cement_kiln"}
     assert set(_groups("agent")) >= {"ppo", "sac", "td3", "a2c", "dqn"}

@@ -61,21 +61,17 @@ def test_gap_ladder_holds_on_test_windows(park_env):
 
 
 def _patch_solve(mpc, solve):
-    """Every HiGHS interface the MPC builds (one per solve) uses ``solve``."""
-    new = mpc._new_solver
+    """The MPC's HiGHS model solves with ``solve(time_limit_s, mip_gap, warm_start)``."""
+    from ecocontrol.controllers.mpc.direct import DirectHighs
 
-    def patched():
-        solver = new()
-        solver.solve = solve
-        return solver
-
-    mpc._new_solver = patched
+    mpc._direct = DirectHighs(mpc.model)
+    mpc._direct.solve = solve
 
 
 def test_mpc_falls_back_to_rule_when_the_solver_raises(park_env):
     mpc = make_controller("mpc", park_env)
 
-    def boom(model):
+    def boom(*args, **kwargs):
         raise RuntimeError("solver crashed")
 
     _patch_solve(mpc, boom)
@@ -88,14 +84,16 @@ def test_mpc_falls_back_to_rule_when_the_solver_raises(park_env):
 
 def test_mpc_plays_the_shifted_plan_after_a_failure(park_env):
     mpc = make_controller("mpc", park_env)
-    real = mpc._new_solver().solve
+    from ecocontrol.controllers.mpc.direct import DirectHighs
+
+    real = DirectHighs(mpc.model).solve
     calls = {"n": 0}
 
-    def first_only(model):
+    def first_only(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] > 1:
             raise RuntimeError("solver crashed")
-        return real(model)
+        return real(*args, **kwargs)
 
     _patch_solve(mpc, first_only)
     res = run_episode(park_env, mpc, seed=0, window=0)
@@ -120,3 +118,45 @@ def test_many_persistent_solves_do_not_time_out():
         res = run_episode(env, mpc, seed=w, window=w)
         total += res.solver_failures
     assert sum(mpc.solve_times_s) > 0 and total == 0
+
+
+def test_direct_highs_matches_a_fresh_appsi_build_over_an_episode(park_env):
+    """The in-place HiGHS updates give the same episode as rebuilding HiGHS at every solve."""
+    costs = {}
+    for backend in ("appsi", "direct"):
+        mpc = make_controller("mpc", park_env)
+        mpc.backend = backend
+        costs[backend] = run_episode(park_env, mpc, seed=0, window=0).cost["total"]
+        assert mpc.n_failures == 0
+    assert costs["direct"] == pytest.approx(costs["appsi"], rel=1e-9)
+
+
+def test_direct_highs_updates_zero_coefficients_fixed_variables_and_inactive_rows():
+    import pyomo.environ as pyo
+
+    from ecocontrol.controllers.mpc.direct import DirectHighs
+
+    m = pyo.ConcreteModel()
+    m.a = pyo.Param(mutable=True, initialize=0.0)  # a coefficient that starts at zero
+    m.cap = pyo.Param(mutable=True, initialize=1.0)
+    m.x = pyo.Var(bounds=(0, 10))
+    m.y = pyo.Var(bounds=(0, m.cap))
+    m.z = pyo.Var(within=pyo.Binary)
+    m.need = pyo.Constraint(expr=m.a * m.x + m.y + m.z >= 2)
+    m.cut = pyo.Constraint(expr=m.x <= 1)
+    m.obj = pyo.Objective(expr=m.x + 5 * m.y + 10 * m.z)
+    d = DirectHighs(m)
+    r = d.solve(5.0)  # x is useless at a = 0
+    assert r.ok and pyo.value(m.z) == pytest.approx(1) and r.objective == pytest.approx(15)
+    m.a = 1.0
+    r = d.solve(5.0)
+    assert r.ok and pyo.value(m.x) == pytest.approx(1) and r.objective == pytest.approx(6)
+    m.cut.deactivate()
+    r = d.solve(5.0)
+    assert r.ok and pyo.value(m.x) == pytest.approx(2) and r.objective == pytest.approx(2)
+    m.x.fix(0.0)
+    m.cap = 3.0
+    r = d.solve(5.0)
+    assert r.ok and pyo.value(m.y) == pytest.approx(2) and r.objective == pytest.approx(10)
+    m.x.unfix()
+    assert d.solve(5.0).objective == pytest.approx(2)

@@ -81,11 +81,15 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     ]
     proc = subprocess.Popen(args, cwd=tmp_path, start_new_session=True)
     deadline = time.time() + 240
-    while last_checkpoint(run_dir) is None and time.time() < deadline and proc.poll() is None:
+    while (
+        last_checkpoint(run_dir, normalized=True) is None
+        and time.time() < deadline
+        and proc.poll() is None
+    ):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    found = last_checkpoint(run_dir)
+    found = last_checkpoint(run_dir, normalized=True)
     assert found is not None and found[1] < 20000
     assert not (run_dir / "model.zip").exists()
     steps_at_kill = found[1]

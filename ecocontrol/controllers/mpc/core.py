@@ -1,14 +1,22 @@
 """Rolling-horizon MPC machinery shared by every plant's Pyomo model.
 
 One Pyomo model is built once per controller; each decision pushes the changed mutable
-parameters (state, forecasts, prices) and solves it with HiGHS through Pyomo's APPSI
-interface. By default the HiGHS model is rebuilt from the Pyomo model at every solve: APPSI's
-incremental (persistent) updates were measured to corrupt the HiGHS model over an episode
-(the park MPC's 11-window mean cost was 1.818 MCNY and differed between identical runs,
-against a reproducible 1.732 MCNY with a fresh interface; the kiln LP degraded the same way).
-``persistent=True`` keeps the faster incremental path for experiments. ``warm_start=True``
-hands HiGHS the previous solution, moved ahead by the plant's own :meth:`_shift_solution`, as
-a MIP start (HiGHS completes it by an LP over the continuous variables). If the solver
+parameters (state, forecasts, prices) and solves it with HiGHS. Two backends:
+
+* ``direct`` (default): the Pyomo model is compiled once into a highspy model whose
+  parameter-dependent coefficients, bounds and costs are re-evaluated and changed in place at
+  every solve (:mod:`ecocontrol.controllers.mpc.direct`); HiGHS keeps its basis. It gives
+  the same episodes as a fresh build (tested) at a fraction of the time (park MPC 1.75 ms
+  against 20.5 ms median per solve).
+* ``appsi``: Pyomo's APPSI interface; the HiGHS model is rebuilt from the Pyomo model at
+  every solve, because APPSI's incremental (persistent) updates were measured to corrupt the
+  HiGHS model over an episode (the park MPC's 11-window mean cost was 1.818 MCNY and
+  differed between identical runs, against a reproducible 1.732 MCNY with a fresh
+  interface). ``persistent=True`` keeps that incremental path for experiments.
+
+``warm_start=True`` hands HiGHS the previous solution, moved ahead by the plant's own
+:meth:`_shift_solution`, as a MIP start (HiGHS completes it by an LP over the continuous
+variables). If the solver
 fails or times out, the controller plays the previous plan shifted by the steps since it was
 made, and if none is left it asks its fallback (the plant's rule controller). Every failure
 is counted and logged; a failure never stops an episode.
@@ -30,6 +38,7 @@ from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
 from ecocontrol.controllers.base import Controller, plant_of
+from ecocontrol.controllers.mpc.direct import DirectHighs
 from ecocontrol.emissions import require_finite_range
 
 log = logging.getLogger(__name__)
@@ -63,6 +72,7 @@ class RollingHorizonMPC:
         persistent: bool = False,
         warm_start: bool = False,
         first_time_limit_s: float | None = None,
+        backend: str = "direct",
     ) -> None:
         require_finite_range("time_limit_s", time_limit_s, 0.0, 3600.0, low_inclusive=False)
         require_finite_range("replan_every", replan_every, 1, 10**9)
@@ -74,7 +84,11 @@ class RollingHorizonMPC:
         self.model = model
         self.fallback = fallback
         self.replan_every = int(replan_every)
+        if backend not in ("direct", "appsi"):
+            raise ValueError(f"backend={backend!r}; allowed: 'direct' or 'appsi'")
+        self.backend = backend
         self.persistent = persistent
+        self._direct: DirectHighs | None = None
         self.warm_start = warm_start
         self.mip_gap = mip_gap
         self.solver = self._new_solver()
@@ -137,10 +151,14 @@ class RollingHorizonMPC:
         successive runs at 1 s each, while ``getRunTime`` accumulates).
         """
         self.n_solves += 1
+        first = self.n_solves == 1 and self.first_time_limit_s is not None
+        limit = self.first_time_limit_s if first else self.time_limit_s
+        assert limit is not None
+        if self.backend == "direct":
+            return self._solve_direct(limit)
         if not self.persistent:
             self.solver = self._new_solver()
-        first = self.n_solves == 1 and self.first_time_limit_s is not None
-        self.solver.config.time_limit = self.first_time_limit_s if first else self.time_limit_s
+        self.solver.config.time_limit = limit
         t0 = time.perf_counter()
         try:
             res = self.solver.solve(self.model)
@@ -154,6 +172,25 @@ class RollingHorizonMPC:
                 self.objective_value = float(res.best_feasible_objective)
             else:
                 log.warning("%s: solver ended with %s", type(self).__name__, tc)
+        except Exception as exc:  # a solver crash must not end the benchmark
+            log.warning("%s: solver raised %r", type(self).__name__, exc)
+            ok = False
+        self.solve_times_s.append(time.perf_counter() - t0)
+        return ok
+
+    def _solve_direct(self, limit: float) -> bool:
+        t0 = time.perf_counter()
+        try:
+            if self._direct is None:
+                self._direct = DirectHighs(self.model)
+            warm = self.warm_start and self._plan is not None
+            res = self._direct.solve(limit, self.mip_gap, warm_start=warm)
+            self.n_time_limited += int(res.time_limited)
+            ok = res.ok
+            if ok:
+                self.objective_value = res.objective
+            else:
+                log.warning("%s: HiGHS ended with %s", type(self).__name__, res.status)
         except Exception as exc:  # a solver crash must not end the benchmark
             log.warning("%s: solver raised %r", type(self).__name__, exc)
             ok = False

@@ -1,0 +1,219 @@
+"""A HiGHS model compiled once from a Pyomo model, updated in place at every solve.
+
+The Pyomo model stays the single source of the formulation. :class:`DirectHighs` walks it
+once: every variable becomes a HiGHS column, every constraint a row, with the linear
+coefficients kept *symbolic* (``generate_standard_repn(compute_values=False)``), so a
+coefficient, bound or cost that depends on a mutable parameter is recorded with its Pyomo
+expression. Each solve re-evaluates only those expressions and pushes the values with
+``changeCoeff``/``changeRowBounds``/``changeColBounds``/``changeColCost``; fixed variables and
+deactivated constraints are honoured. HiGHS keeps its basis between solves (an LP warm
+start), and a MIP start can be passed. This replaces APPSI's incremental updates, which were
+measured to corrupt the model over an episode (``core`` module docstring): here nothing is
+dropped because a coefficient happened to be zero when the model was built.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.expr.numvalue import is_constant
+from pyomo.repn import generate_standard_repn
+
+INF = highspy.kHighsInf
+
+
+def _num(x: Any) -> float:
+    """A bound or coefficient's value (None: unbounded)."""
+    if x is None:
+        return math.nan
+    return float(pyo.value(x))
+
+
+@dataclass
+class DirectResult:
+    """Outcome of one :meth:`DirectHighs.solve`.
+
+    Attributes:
+        ok: a usable solution was loaded into the Pyomo variables.
+        time_limited: the time limit stopped the search (with ``ok``: the incumbent).
+        objective: objective value of the loaded solution (None if not ok).
+        status: HiGHS model status text.
+    """
+
+    ok: bool
+    time_limited: bool
+    objective: float | None
+    status: str
+
+
+class DirectHighs:
+    """Compile ``model`` (linear, minimised) into a highspy model kept for every solve."""
+
+    def __init__(self, model: pyo.ConcreteModel) -> None:
+        self.model = model
+        self.vars = list(model.component_data_objects(pyo.Var, descend_into=True))
+        col = {id(v): j for j, v in enumerate(self.vars)}
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        n = len(self.vars)
+        # Column bounds: constant ones once, mutable ones re-evaluated per solve.
+        self.col_lb = np.full(n, -INF)
+        self.col_ub = np.full(n, INF)
+        self.mut_col: list[tuple[int, Any, Any]] = []
+        integer = []
+        for j, v in enumerate(self.vars):
+            lo, up = v.lower, v.upper
+            if (lo is not None and not is_constant(lo)) or (up is not None and not is_constant(up)):
+                self.mut_col.append((j, lo, up))
+            self.col_lb[j] = -INF if lo is None else _num(lo)
+            self.col_ub[j] = INF if up is None else _num(up)
+            if v.is_integer() or v.is_binary():
+                integer.append(j)
+        self.h.addVars(n, self.col_lb, self.col_ub)
+        self.is_mip = bool(integer)
+        if integer:
+            idx = np.array(integer, dtype=np.int32)
+            self.h.changeColsIntegrality(
+                len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger)
+            )
+        fixed = [v for v in self.vars if v.fixed]
+        for v in fixed:  # fixed variables must stay columns, not constants
+            v.unfix()
+        try:
+            self._add_rows(col)
+            self._set_objective(col)
+        finally:
+            for v in fixed:
+                v.fix()
+        self._active = np.ones(len(self.cons), dtype=bool)
+        self._fixed = np.zeros(n, dtype=bool)
+
+    def _add_rows(self, col: dict[int, int]) -> None:
+        self.cons = list(self.model.component_data_objects(pyo.Constraint, descend_into=True))
+        self.mut_coef: list[tuple[int, int, Any]] = []
+        self.mut_row: list[tuple[int, Any, Any, Any]] = []
+        self.row_lb = np.empty(len(self.cons))
+        self.row_ub = np.empty(len(self.cons))
+        for i, con in enumerate(self.cons):
+            repn = generate_standard_repn(con.body, compute_values=False, quadratic=False)
+            if repn.nonlinear_expr is not None or repn.quadratic_vars:
+                raise ValueError(f"constraint {con.name} is not linear")
+            cols, vals = [], []
+            for v, c in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+                j = col[id(v)]
+                cols.append(j)
+                vals.append(_num(c))
+                if not is_constant(c):
+                    self.mut_coef.append((i, j, c))
+            const = repn.constant
+            lo, up = con.lower, con.upper
+            if not all(x is None or is_constant(x) for x in (lo, up, const)):
+                self.mut_row.append((i, lo, up, const))
+            self.row_lb[i], self.row_ub[i] = self._row_bounds(lo, up, const)
+            self.h.addRow(
+                self.row_lb[i],
+                self.row_ub[i],
+                len(cols),
+                np.array(cols, dtype=np.int32),
+                np.array(vals, dtype=float),
+            )
+
+    def _set_objective(self, col: dict[int, int]) -> None:
+        n = len(self.vars)
+        (obj,) = list(self.model.component_data_objects(pyo.Objective, active=True))
+        if obj.sense != pyo.minimize:
+            raise ValueError("DirectHighs minimises; the objective must be minimised")
+        repn = generate_standard_repn(obj.expr, compute_values=False, quadratic=False)
+        if repn.nonlinear_expr is not None or repn.quadratic_vars:
+            raise ValueError("the objective is not linear")
+        self.cost = np.zeros(n)
+        self.mut_cost: list[tuple[int, list[Any]]] = []
+        terms: dict[int, list[Any]] = {}
+        for v, c in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+            terms.setdefault(col[id(v)], []).append(c)
+        for j, cs in terms.items():
+            self.cost[j] = sum(_num(c) for c in cs)
+            if not all(is_constant(c) for c in cs):
+                self.mut_cost.append((j, cs))
+        self.obj_const = repn.constant
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), self.cost)
+
+    @staticmethod
+    def _row_bounds(lo: Any, up: Any, const: Any) -> tuple[float, float]:
+        c = _num(const) if const is not None else 0.0
+        return (
+            -INF if lo is None else _num(lo) - c,
+            INF if up is None else _num(up) - c,
+        )
+
+    def update(self) -> None:
+        """Push every value that may have changed since the last solve."""
+        h = self.h
+        for i, j, c in self.mut_coef:
+            h.changeCoeff(i, j, _num(c))
+        for i, lo, up, const in self.mut_row:
+            self.row_lb[i], self.row_ub[i] = self._row_bounds(lo, up, const)
+        for j, lo, up in self.mut_col:
+            self.col_lb[j] = -INF if lo is None else _num(lo)
+            self.col_ub[j] = INF if up is None else _num(up)
+        for j, cs in self.mut_cost:
+            self.cost[j] = sum(_num(c) for c in cs)
+        if self.mut_cost:
+            idx = np.array([j for j, _ in self.mut_cost], dtype=np.int32)
+            h.changeColsCost(len(idx), idx, self.cost[idx])
+        h.changeObjectiveOffset(_num(self.obj_const) if self.obj_const is not None else 0.0)
+        # Rows: deactivated constraints are free rows.
+        active = np.array([c.active for c in self.cons], dtype=bool)
+        lb = np.where(active, self.row_lb, -INF)
+        ub = np.where(active, self.row_ub, INF)
+        rows = np.arange(len(self.cons), dtype=np.int32)
+        if self.mut_row or not np.array_equal(active, self._active):
+            h.changeRowsBounds(len(rows), rows, lb, ub)  # type: ignore[attr-defined]
+        self._active = active
+        # Columns: fixed variables sit at their value.
+        fixed = np.array([v.fixed for v in self.vars], dtype=bool)
+        if self.mut_col or fixed.any() or self._fixed.any():
+            val = np.array([v.value if v.fixed else 0.0 for v in self.vars], dtype=float)
+            clb = np.where(fixed, val, self.col_lb)
+            cub = np.where(fixed, val, self.col_ub)
+            cols = np.arange(len(self.vars), dtype=np.int32)
+            h.changeColsBounds(len(cols), cols, clb, cub)
+        self._fixed = fixed
+
+    def set_start(self) -> None:
+        """Hand HiGHS the variables' current values as a MIP start."""
+        sol = highspy.HighsSolution()
+        sol.col_value = [0.0 if v.value is None else float(v.value) for v in self.vars]
+        sol.value_valid = True
+        self.h.setSolution(sol)
+
+    def solve(
+        self, time_limit_s: float, mip_gap: float | None = None, warm_start: bool = False
+    ) -> DirectResult:
+        """Update, solve, and load a usable solution into the Pyomo variables."""
+        h = self.h
+        self.update()
+        h.setOptionValue("time_limit", float(time_limit_s))
+        if mip_gap is not None:
+            h.setOptionValue("mip_rel_gap", float(mip_gap))
+        if self.is_mip:
+            h.clearSolver()  # a MIP starts afresh from the updated model (and the MIP start)
+        if warm_start:
+            self.set_start()
+        h.run()
+        status = h.getModelStatus()
+        text = h.modelStatusToString(status)
+        limited = status == highspy.HighsModelStatus.kTimeLimit
+        has_solution = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
+        ok = status == highspy.HighsModelStatus.kOptimal or (limited and has_solution)
+        if not ok:
+            return DirectResult(False, limited, None, text)
+        x = h.getSolution().col_value
+        for v, val in zip(self.vars, x, strict=True):
+            v.set_value(val, skip_validation=True)
+        return DirectResult(True, limited, float(h.getInfo().objective_function_value), text)
