@@ -21,6 +21,7 @@ run: install
 
 test: install
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q --nbmake notebooks
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -28,6 +29,7 @@ lint: install
 	$(VENV)/bin/mypy
 
 bench: install
+	$(PY) experiments/perf/run.py
 	$(PY) experiments/bench_park.py
 	$(PY) experiments/bench_plant.py --env hot_stove
 	$(PY) experiments/bench_plant.py --env cement_kiln

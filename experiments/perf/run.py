@@ -1,0 +1,260 @@
+"""Performance report: env throughput, MPC decision latency, oracle time, PPO env overhead.
+
+    .venv/bin/python experiments/perf/run.py            # ~10 min on 2 cores
+    .venv/bin/python experiments/perf/run.py --quick    # fewer repeats, ~3 min
+
+Writes ``experiments/perf/results.json`` and ``experiments/perf/report.md``. Every figure is
+a median over repeats on this machine; the targets are those of the performance issue and
+are reported against, never asserted in tests.
+
+* env steps/s: one env through ``gymnasium.make``, random actions (one core).
+* plant-steps/s with N envs: SB3's ``DummyVecEnv`` of N copies (the plants have no batched
+  physics yet, so this is the Python-loop baseline the batched envs must beat).
+* MPC latency per plant and horizon, per backend: ``solve`` = the HiGHS call (with the
+  in-place update for ``direct``); ``decision`` = the whole ``act`` of the decisions that
+  solved (parameter update, successive linearisation for the kiln, solve, plan read-out).
+* oracle: wall time of its solves per episode.
+* PPO: training steps/s on each plant and on a zero-cost env with identical spaces; the
+  env overhead share is ``1 - t_zero / t_plant``.
+* peak memory: the process's maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+import ecocontrol
+from ecocontrol.controllers import make_controller
+from ecocontrol.evaluation import run_episode
+
+HERE = Path(__file__).parent
+PLANTS = {
+    "park": ("ecocontrol/WindSolarStorage-v0", {}),
+    "hot_stove": ("ecocontrol/HotStove-v0", {}),
+    "cement_kiln": ("ecocontrol/CementKiln-v0", {}),
+}
+#: (plant, label, controller kwargs, env kwargs for the latency episodes)
+MPC_CASES = [
+    ("park", "24 h hourly (24 steps)", {"horizon_h": 24.0}, {}),
+    ("park", "48 h hourly (48 steps), perfect", {"horizon_h": 48.0, "perfect_forecast": True}, {}),
+    ("cement_kiln", "90 min (30 steps)", {}, {"episode_h": 6.0}),
+    ("cement_kiln", "150 min (50 steps)", {"horizon_min": 150.0}, {"episode_h": 6.0}),
+    ("hot_stove", "2.5 h (15 MILP periods)", {}, {"episode_h": 4.0}),
+]
+
+
+def env_steps_per_second(env_id: str, n_steps: int, repeats: int) -> float:
+    env = gym.make(env_id, split="train")
+    n = env.action_space.shape[0]
+    rates = []
+    for r in range(repeats):
+        env.reset(seed=r)
+        actions = np.random.default_rng(r).uniform(-1, 1, (n_steps, n)).astype(np.float32)
+        t0 = time.perf_counter()
+        for a in actions:
+            _, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                env.reset()
+        rates.append(n_steps / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def vec_steps_per_second(env_id: str, n_envs: int, n_steps: int) -> float:
+    venv = DummyVecEnv([lambda: gym.make(env_id, split="train") for _ in range(n_envs)])
+    venv.seed(0)
+    venv.reset()
+    rng = np.random.default_rng(0)
+    shape = (n_envs, *venv.action_space.shape)
+    t0 = time.perf_counter()
+    calls = max(1, n_steps // n_envs)
+    for _ in range(calls):
+        venv.step(rng.uniform(-1, 1, shape).astype(np.float32))
+    return calls * n_envs / (time.perf_counter() - t0)
+
+
+def mpc_latency(plant: str, kwargs: dict[str, Any], env_kwargs: dict[str, Any], backend: str):
+    env_id, _ = PLANTS[plant]
+    env = gym.make(env_id, split="test", **env_kwargs)
+    mpc = make_controller("mpc", env, **kwargs)
+    mpc.backend = backend
+    r = run_episode(env, mpc, seed=0, window=0)
+    solve = np.array(mpc.solve_times_s) * 1e3
+    # Decisions that solved: the longest ``len(solve)`` decision times.
+    decide = np.sort(r.decision_times_s * 1e3)[-len(solve) :]
+    return {
+        "backend": backend,
+        "solves": len(solve),
+        "solve_ms_median": float(np.median(solve)),
+        "solve_ms_p95": float(np.percentile(solve, 95)),
+        "decision_ms_median": float(np.median(decide)),
+        "decision_ms_p95": float(np.percentile(decide, 95)),
+        "time_limited": int(mpc.n_time_limited),
+        "failures": int(mpc.n_failures),
+        "episode_cost_cny": float(r.cost["total"]),
+    }
+
+
+def oracle_time(plant: str) -> dict[str, float]:
+    env_id, _ = PLANTS[plant]
+    env = gym.make(env_id, split="test")
+    oracle = make_controller("oracle", env)
+    t0 = time.perf_counter()
+    run_episode(env, oracle, seed=0, window=0)
+    return {
+        "episode_wall_s": time.perf_counter() - t0,
+        "solve_s_total": float(np.sum(oracle.solve_times_s)),
+        "solves": len(oracle.solve_times_s),
+        "episode_h": env.unwrapped.episode_steps * getattr(env.unwrapped, "dt_h", 1.0),
+    }
+
+
+class ZeroCost(gym.Env):
+    """Same spaces as a plant, no physics: what PPO costs without the env."""
+
+    def __init__(self, like: gym.Env, horizon: int) -> None:
+        self.observation_space = like.observation_space
+        self.action_space = like.action_space
+        self.horizon = horizon
+        self.t = 0
+        self._obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs, {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs, 0.0, False, self.t >= self.horizon, {}
+
+
+def ppo_throughput(plant: str, steps: int) -> dict[str, float]:
+    env_id, _ = PLANTS[plant]
+    rates = {}
+    for kind in ("plant", "zero_cost"):
+
+        def make(kind=kind):
+            env = gym.make(env_id, split="train")
+            return env if kind == "plant" else ZeroCost(env, env.unwrapped.episode_steps)
+
+        venv = DummyVecEnv([make, make])
+        model = PPO("MlpPolicy", venv, n_steps=512, batch_size=128, seed=0, device="cpu")
+        t0 = time.perf_counter()
+        model.learn(total_timesteps=steps)
+        rates[kind] = steps / (time.perf_counter() - t0)
+    return {
+        "ppo_steps_per_s": rates["plant"],
+        "ppo_zero_cost_steps_per_s": rates["zero_cost"],
+        "env_overhead_share": 1.0 - rates["plant"] / rates["zero_cost"],
+    }
+
+
+def report_md(res: dict[str, Any]) -> str:
+    lines = [
+        "# Performance report",
+        "",
+        f"Machine: {res['machine']}. Medians; targets from the performance issue.",
+        "",
+        "## Env throughput (target >= 20,000 steps/s single env; 1,000,000 batched park)",
+        "",
+        "| plant | single env steps/s | DummyVecEnv x1 | x64 | x1024 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for plant, r in res["env"].items():
+        v = r["vec_plant_steps_per_s"]
+        cells = [f"{v[n]:,.0f}" if n in v else "not run" for n in ("1", "64", "1024")]
+        lines.append(f"| {plant} | {r['single_steps_per_s']:,.0f} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## MPC decision latency (targets: park <= 2.5 ms, kiln <= 6 ms, hot stove <= 0.5 s)",
+        "",
+        "| plant | horizon | backend | solve median ms | solve p95 | decision median ms | "
+        "decision p95 | solves | time-limited | episode cost CNY |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in res["mpc"]:
+        lines.append(
+            f"| {r['plant']} | {r['horizon']} | {r['backend']} | {r['solve_ms_median']:.2f} | "
+            f"{r['solve_ms_p95']:.2f} | {r['decision_ms_median']:.2f} | "
+            f"{r['decision_ms_p95']:.2f} | {r['solves']} | {r['time_limited']} | "
+            f"{r['episode_cost_cny']:,.1f} |"
+        )
+    lines += ["", "## Oracle per episode", "", "| plant | solves | solve time s | wall s |"]
+    lines.append("|---|---:|---:|---:|")
+    for plant, r in res["oracle"].items():
+        lines.append(
+            f"| {plant} | {r['solves']} | {r['solve_s_total']:.2f} | {r['episode_wall_s']:.2f} |"
+        )
+    lines += [
+        "",
+        "## PPO training throughput (target: env overhead <= 10 %)",
+        "",
+        "| plant | PPO steps/s | zero-cost env steps/s | env overhead |",
+        "|---|---:|---:|---:|",
+    ]
+    for plant, r in res["ppo"].items():
+        lines.append(
+            f"| {plant} | {r['ppo_steps_per_s']:,.0f} | {r['ppo_zero_cost_steps_per_s']:,.0f} | "
+            f"{100 * r['env_overhead_share']:.0f} % |"
+        )
+    lines += ["", f"Peak memory: {res['peak_rss_mb']:.0f} MB.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer steps and repeats")
+    ap.add_argument("--out", type=Path, default=HERE)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    n_steps, repeats, ppo_steps = (2_000, 1, 2_048) if args.quick else (10_000, 3, 8_192)
+    res: dict[str, Any] = {
+        "machine": f"Python {platform.python_version()}, {platform.machine()}, "
+        f"ecocontrol {ecocontrol.__version__}",
+        "env": {},
+        "mpc": [],
+        "oracle": {},
+        "ppo": {},
+    }
+    for plant, (env_id, _) in PLANTS.items():
+        print(f"env throughput: {plant}", flush=True)
+        res["env"][plant] = {
+            "single_steps_per_s": env_steps_per_second(env_id, n_steps, repeats),
+            "vec_plant_steps_per_s": {
+                str(n): vec_steps_per_second(env_id, n, max(n_steps, n))
+                for n in ((1, 64, 1024) if plant == "park" else (1, 64))
+            },
+        }
+    for plant, label, kwargs, env_kwargs in MPC_CASES:
+        for backend in ("appsi", "direct"):
+            print(f"MPC latency: {plant} {label} {backend}", flush=True)
+            r = mpc_latency(plant, kwargs, env_kwargs, backend)
+            res["mpc"].append({"plant": plant, "horizon": label, **r})
+    for plant in PLANTS:
+        print(f"oracle: {plant}", flush=True)
+        res["oracle"][plant] = oracle_time(plant)
+    for plant in PLANTS:
+        print(f"PPO throughput: {plant}", flush=True)
+        res["ppo"][plant] = ppo_throughput(plant, ppo_steps)
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(res, indent=2))
+    (args.out / "report.md").write_text(report_md(res))
+    print(report_md(res))
+
+
+if __name__ == "__main__":
+    main()
