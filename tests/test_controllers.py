@@ -160,3 +160,26 @@ def test_direct_highs_updates_zero_coefficients_fixed_variables_and_inactive_row
     assert r.ok and pyo.value(m.y) == pytest.approx(2) and r.objective == pytest.approx(10)
     m.x.unfix()
     assert d.solve(5.0).objective == pytest.approx(2)
+
+
+def test_direct_highs_time_limit_holds_per_solve_over_many_lp_solves():
+    """HiGHS counts an LP's time limit on its accumulated run time; the limit must apply to
+    each solve, or a long benchmark's re-used model would "time out" at once."""
+    import pyomo.environ as pyo
+
+    from ecocontrol.controllers.mpc.direct import DirectHighs
+
+    m = pyo.ConcreteModel()
+    m.I = pyo.RangeSet(0, 199)
+    m.c = pyo.Param(m.I, mutable=True, initialize=1.0)
+    m.x = pyo.Var(m.I, bounds=(0, 1))
+    m.need = pyo.Constraint(m.I, rule=lambda m, i: m.x[i] + m.x[(i + 1) % 200] >= 1)
+    m.obj = pyo.Objective(expr=sum(m.c[i] * m.x[i] for i in m.I))
+    d = DirectHighs(m)
+    limit = 0.5
+    rng = np.random.default_rng(0)
+    while d.h.getRunTime() < 2 * limit:  # accumulate more run time than one limit
+        for i in m.I:
+            m.c[i] = float(rng.uniform(0.5, 1.5))
+        r = d.solve(limit)
+        assert r.ok and not r.time_limited
