@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,11 @@ def load_agent(
             "directory (with model.zip) or a model .zip"
         )
     model = _algo_of(model_path, algo).load(str(model_path), device="cpu")
-    stats = model_path.parent / (
-        "vecnormalize.pkl" if model_path.name in ("model.zip", "best_model.zip") else ""
-    )
+    steps = re.search(r"model_(\d+)_steps\.zip$", model_path.name)
+    if steps:  # a checkpoint: its statistics sit beside it
+        stats = model_path.with_name(f"model_vecnormalize_{steps.group(1)}_steps.pkl")
+    else:
+        stats = model_path.parent / "vecnormalize.pkl"
     norm = None
     if stats.is_file():
         norm = VecNormalize.load(str(stats), DummyVecEnv([_dummy_env(model)]))

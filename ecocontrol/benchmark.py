@@ -391,10 +391,57 @@ def _needs_training(spec: ControllerSpec) -> bool:
     return spec.train is not None and spec.kwargs.get("path") is None
 
 
+def _agent_dir(out: Path, spec: ControllerSpec) -> Path:
+    """Where an agent trained for the benchmark lives: by label and config hash.
+
+    A changed training config trains a new agent instead of reusing the old one.
+    """
+    return out / "agents" / f"{spec.label}-{spec.config_hash}"
+
+
 def _train_settings(spec: ControllerSpec, env_cfg: Any, run_dir: Path) -> dict[str, Any]:
     """The training config of an agent to train first (validated, nothing run)."""
     assert spec.train is not None
     return {"env": env_cfg, **spec.train, "run_dir": str(run_dir), "resume": True}
+
+
+def _selection(
+    df: pd.DataFrame, hashes: Mapping[str, str], windows: range, seed: int
+) -> np.ndarray:
+    """Rows of a run's selection: its controllers (same config hash), windows and seeds."""
+    if df.empty:
+        return np.zeros(0, dtype=bool)
+    return np.array(
+        [
+            hashes.get(str(c)) == str(h) and int(w) in windows and int(sd) == seed + int(w)
+            for c, h, w, sd in zip(
+                df["controller"], df["config_hash"], df["window"], df["seed"], strict=True
+            )
+        ],
+        dtype=bool,
+    )
+
+
+def _earlier_rows(
+    table_path: Path, current: Callable[[pd.DataFrame], np.ndarray], resume: bool
+) -> tuple[pd.DataFrame, set[tuple[str, int]]]:
+    """The table's earlier rows to keep, and the (label, window) pairs already finished.
+
+    Every earlier row stays (other controllers, windows, configs); finished rows of this
+    selection are skipped with ``resume``, its failed rows (or all of it without) recomputed.
+    """
+    if not table_path.exists():
+        return pd.DataFrame(), set()
+    previous = pd.read_csv(table_path, dtype={"error": str, "config_hash": str})
+    for col in ("error", "config_hash"):
+        previous[col] = previous.get(col, pd.Series("", index=previous.index)).fillna("")
+    mine = current(previous)
+    failed = (previous["error"].astype(str) != "").to_numpy()
+    previous = previous[~mine | (~failed & resume)]
+    kept = previous[current(previous)]
+    done = {(str(c), int(w)) for c, w in zip(kept["controller"], kept["window"], strict=True)}
+    log.info("resuming: %d finished rows in %s", len(done), table_path)
+    return previous, done
 
 
 def run(cfg: DictConfig) -> Path:
@@ -426,7 +473,7 @@ def run(cfg: DictConfig) -> Path:
     to_train = [s for s in specs if _needs_training(s)]
     for spec in to_train:
         try:
-            train_config(_train_settings(spec, env_cfg, out / "agents" / spec.label))
+            train_config(_train_settings(spec, env_cfg, _agent_dir(out, spec)))
             agent_spec((spec.train or {}).get("agent", {}), env.action_space)
         except ConfigError as exc:
             raise ConfigError(f"in controller_defs.{spec.label}.train: {exc}") from exc
@@ -437,40 +484,23 @@ def run(cfg: DictConfig) -> Path:
     for spec in to_train:
         from ecocontrol.train import train
 
-        log.warning("training agent %r for the benchmark (%s)", spec.label, out / "agents")
-        path = train(_train_settings(spec, env_cfg, out / "agents" / spec.label))
+        log.warning("training agent %r for the benchmark (%s)", spec.label, _agent_dir(out, spec))
+        path = train(_train_settings(spec, env_cfg, _agent_dir(out, spec)))
         trained = replace(spec, kwargs={**spec.kwargs, "path": str(path)})
         built.update(build_controllers(env, [trained]))
-    previous = pd.DataFrame()
-    if settings.resume and table_path.exists():
-        previous = pd.read_csv(table_path, dtype={"error": str, "config_hash": str})
-        for col in ("error", "config_hash"):
-            previous[col] = previous.get(col, pd.Series("", index=previous.index)).fillna("")
-        hashes = {s.label: s.config_hash for s in specs}
-        same = np.array(
-            [
-                hashes.get(str(c)) == str(h)
-                for c, h in zip(
-                    previous["controller"],
-                    previous["config_hash"],
-                    strict=True,
-                )
-            ],
-            dtype=bool,
-        )
-        previous = previous[(previous["error"].astype(str) == "") & same]
-        log.info("resuming: %d finished rows in %s", len(previous), table_path)
-    done = {
-        (str(c), int(w))
-        for c, w in zip(previous.get("controller", []), previous.get("window", []), strict=True)
-    }
+    windows = range(n if settings.windows is None else settings.windows)
+    hashes = {s.label: s.config_hash for s in specs}
+
+    def current(df: pd.DataFrame) -> np.ndarray:
+        return _selection(df, hashes, windows, settings.seed)
+
+    previous, done = _earlier_rows(table_path, current, settings.resume)
     rows = [previous] if len(previous) else []
 
     def save(row: dict[str, Any]) -> None:
         rows.append(pd.DataFrame([row]))
         write_atomic(pd.concat(rows, ignore_index=True), table_path)
 
-    windows = range(n if settings.windows is None else settings.windows)
     paths: dict[str, pd.DataFrame] = {}
     benchmark(
         env,
@@ -482,14 +512,15 @@ def run(cfg: DictConfig) -> Path:
         built=built,
         trajectories=paths,
     )
-    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    full = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    full["error"] = full["error"].fillna("").astype(str)
+    full["config_hash"] = full["config_hash"].fillna("").astype(str)
+    write_atomic(full, table_path)  # everything, earlier selections included
     order = {s.label: i for i, s in enumerate(specs)}
-    table = table[table["controller"].isin(order)]
+    table = full[current(full)]
     table = table.sort_values(
         ["controller", "window"], key=lambda c: c.map(order) if c.name == "controller" else c
     ).reset_index(drop=True)
-    table["error"] = table["error"].fillna("").astype(str)
-    write_atomic(table, table_path)
     write_atomic(table, out / f"benchmark_{name}.parquet")
     summary = summarize(table)
     write_atomic(summary.reset_index(), out / f"summary_{name}.csv")

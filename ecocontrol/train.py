@@ -97,6 +97,40 @@ class CycleWindows(gym.Wrapper[Any, Any, Any, Any]):
         self._next += 1
         return self.env.reset(options=options, **kwargs)
 
+    def restart(self) -> None:
+        """The next reset is on the split's first window again."""
+        self._next = 0
+
+
+class Validation(EvalCallback):
+    """SB3's ``EvalCallback`` on the validation windows, the same ones at every evaluation.
+
+    Each evaluation starts again at the split's first window (so the best model and the
+    Optuna objective compare rewards on the same windows), and a resumed run continues the
+    evaluation history and the best score of ``eval/evaluations.npz``.
+    """
+
+    def __init__(self, eval_env: VecEnv, cycles: list[CycleWindows], **kwargs: Any) -> None:
+        super().__init__(eval_env, **kwargs)
+        self.cycles = cycles
+
+    def _init_callback(self) -> None:
+        super()._init_callback()
+        path = Path(f"{self.log_path}.npz") if self.log_path else None
+        if path is not None and path.exists():
+            data = np.load(path)
+            self.evaluations_timesteps = [int(t) for t in data["timesteps"]]
+            self.evaluations_results = [list(r) for r in data["results"]]
+            self.evaluations_length = [list(n) for n in data["ep_lengths"]]
+            if len(data["results"]):
+                self.best_mean_reward = float(np.mean(data["results"], axis=1).max())
+
+    def _on_step(self) -> bool:
+        if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
+            for cycle in self.cycles:
+                cycle.restart()
+        return super()._on_step()
+
 
 class KpiCallback(BaseCallback):
     """TensorBoard: per-episode KPIs and the run's hyper-parameters.
@@ -173,12 +207,26 @@ def last_checkpoint(run_dir: Path, normalized: bool = False) -> tuple[Path, int]
 
 
 def _make_venv(
-    env_cfg: Any, split: str, n_envs: int, seed: int, vec_env: str, cycle: bool = False
+    env_cfg: Any,
+    split: str,
+    n_envs: int,
+    seed: int,
+    vec_env: str,
+    cycles: list[CycleWindows] | None = None,
 ) -> VecEnv:
+    """``n_envs`` plants on ``split``.
+
+    With ``cycles`` (one process only) each env goes through the split's windows in turn and
+    its :class:`CycleWindows` is appended to that list.
+    """
+
     def make() -> gym.Env[Any, Any]:
-        env = instantiate(env_cfg, split=split)
-        env = EpisodeKpis(env)
-        return CycleWindows(env) if cycle else env
+        env = EpisodeKpis(instantiate(env_cfg, split=split))
+        if cycles is None:
+            return env
+        cycle = CycleWindows(env)
+        cycles.append(cycle)
+        return cycle
 
     cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
     return make_vec_env(make, n_envs=n_envs, seed=seed, vec_env_cls=cls)
@@ -195,6 +243,42 @@ def _normalized(venv: VecEnv, s: TrainConfig, stats: Path | None, training: bool
     if not training:
         norm.norm_reward = False
     return norm
+
+
+def _callbacks(
+    s: TrainConfig, env_cfg: Any, run_dir: Path, hparams: dict[str, Any]
+) -> list[BaseCallback]:
+    """KPIs and hyper-parameters to TensorBoard, checkpoints, validation with the best model."""
+    callbacks: list[BaseCallback] = [KpiCallback({**hparams, **asdict(s)})]
+    if s.checkpoint_every > 0:
+        callbacks.append(
+            CheckpointCallback(
+                save_freq=max(s.checkpoint_every // s.n_envs, 1),
+                save_path=str(run_dir / CHECKPOINTS),
+                name_prefix="model",
+                save_replay_buffer=True,
+                save_vecnormalize=True,
+            )
+        )
+    if s.eval_every > 0:
+        cycles: list[CycleWindows] = []
+        eval_env = _normalized(
+            _make_venv(env_cfg, "val", 1, s.seed + 10_000, "dummy", cycles), s, None, False
+        )
+        callbacks.append(
+            Validation(
+                eval_env,
+                cycles,
+                callback_on_new_best=SaveNormalizationOnBest(run_dir / "best" / "vecnormalize.pkl"),
+                n_eval_episodes=s.eval_episodes,
+                eval_freq=max(s.eval_every // s.n_envs, 1),
+                best_model_save_path=str(run_dir / "best"),
+                log_path=str(run_dir / "eval"),
+                deterministic=True,
+                verbose=0,
+            )
+        )
+    return callbacks
 
 
 def train(cfg: DictConfig | Mapping[str, Any]) -> Path:
@@ -239,35 +323,12 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Path:
         log.info("resuming from %s (%d steps)", path, steps)
         model = algo.load(str(path), env=venv, device=s.device, tensorboard_log=tb)
         buffer = path.with_name(f"model_replay_buffer_{steps}_steps.pkl")
-        if isinstance(model, OffPolicyAlgorithm) and _loads(buffer):
-            model.load_replay_buffer(str(buffer))
-    callbacks: list[BaseCallback] = [KpiCallback({"algo": algo.__name__, **kwargs, **asdict(s)})]
-    if s.checkpoint_every > 0:
-        callbacks.append(
-            CheckpointCallback(
-                save_freq=max(s.checkpoint_every // s.n_envs, 1),
-                save_path=str(run_dir / CHECKPOINTS),
-                name_prefix="model",
-                save_replay_buffer=True,
-                save_vecnormalize=True,
-            )
-        )
-    if s.eval_every > 0:
-        eval_env = _normalized(
-            _make_venv(env_cfg, "val", 1, s.seed + 10_000, "dummy", cycle=True), s, None, False
-        )
-        callbacks.append(
-            EvalCallback(
-                eval_env,
-                callback_on_new_best=SaveNormalizationOnBest(run_dir / "best" / "vecnormalize.pkl"),
-                n_eval_episodes=s.eval_episodes,
-                eval_freq=max(s.eval_every // s.n_envs, 1),
-                best_model_save_path=str(run_dir / "best"),
-                log_path=str(run_dir / "eval"),
-                deterministic=True,
-                verbose=0,
-            )
-        )
+        if isinstance(model, OffPolicyAlgorithm):
+            if _loads(buffer):
+                model.load_replay_buffer(str(buffer))
+            else:
+                log.warning("no readable replay buffer %s: resuming with an empty one", buffer)
+    callbacks = _callbacks(s, env_cfg, run_dir, {"algo": algo.__name__, **kwargs})
     remaining = s.total_timesteps - model.num_timesteps
     if remaining > 0:
         model.learn(

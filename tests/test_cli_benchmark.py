@@ -63,9 +63,18 @@ def test_benchmark_writes_documented_files_and_resumes(tmp_path):
             f"out_dir={tmp_path}",
         )
     )
-    again = pd.read_csv(out / "benchmark_park.csv", keep_default_na=False)
+    again = pd.read_parquet(out / "benchmark_park.parquet")  # this run's selection
     assert len(again) == 1 and again["cost_total"][0] > before["cost_total"][0]
     assert again["config_hash"][0] != before["config_hash"][0]
+    # The table keeps every earlier row (other configs, controllers, windows) ...
+    kept = pd.read_csv(out / "benchmark_park.csv", keep_default_na=False)
+    assert len(kept) == 6 and set(kept["controller"]) == {"rule", "oracle", "mpc"}
+    # ... while the summary covers only this run's selection.
+    summary = pd.read_csv(out / "summary_park.csv")
+    assert list(summary["controller"]) == ["rule"] and summary["episodes"][0] == 1
+    # Another seed is another selection: nothing is reused.
+    run(_cfg("env=park", "controllers=[rule]", "windows=1", "seed=5", f"out_dir={tmp_path}"))
+    assert pd.read_parquet(out / "benchmark_park.parquet")["seed"].tolist() == [5]
 
 
 MALFORMED = [
@@ -159,8 +168,9 @@ TINY_PPO = (
 def test_benchmark_trains_an_agent_first_and_reuses_it_on_resume(tmp_path):
     args = ("env=park", "controllers=[rule,ppo,constant]", "windows=1", *TINY_PPO)
     out = run(_cfg(*args, f"out_dir={tmp_path}"))
-    model = out / "agents" / "ppo" / "model.zip"
-    assert model.exists() and (out / "agents" / "ppo" / "best" / "best_model.zip").exists()
+    (agent_dir,) = (out / "agents").glob("ppo-*")  # by label and config hash
+    model = agent_dir / "model.zip"
+    assert model.exists() and (agent_dir / "best" / "best_model.zip").exists()
     table = pd.read_csv(out / "benchmark_park.csv", keep_default_na=False)
     assert list(table["controller"]) == ["rule", "ppo", "constant"]
     assert (table["error"] == "").all()
@@ -170,13 +180,16 @@ def test_benchmark_trains_an_agent_first_and_reuses_it_on_resume(tmp_path):
     stamp = model.stat().st_mtime_ns
     run(_cfg(*args, f"out_dir={tmp_path}"))
     assert model.stat().st_mtime_ns == stamp  # not retrained
+    # A changed training config trains a new agent (nothing stale is benchmarked).
+    run(_cfg(*args, "controller_defs.ppo.train.seed=1", f"out_dir={tmp_path}"))
+    assert len(list((out / "agents").glob("ppo-*"))) == 2
     # An agent from a run directory, by path.
     run(
         _cfg(
             "env=park",
             "controllers=[ppo]",
             "windows=1",
-            f"controller_defs.ppo.path={out / 'agents' / 'ppo'}",
+            f"controller_defs.ppo.path={agent_dir}",
             "controller_defs.ppo.which=final",
             f"out_dir={tmp_path / 'by_path'}",
         )

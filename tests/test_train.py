@@ -146,3 +146,19 @@ def test_agent_controller_refuses_a_missing_model_and_a_foreign_plant(tmp_path):
     kiln = build_env(_cfg("env=cement_kiln").env)
     with pytest.raises(ConfigError, match="path"):
         AgentController(kiln, run_dir)
+
+
+def test_resume_keeps_the_validation_history_and_best_score(tmp_path):
+    run_dir = tmp_path / "run"
+    train(_cfg(*TINY, f"run_dir={run_dir}"))  # evaluations at 256 and 512 steps
+    first = np.load(run_dir / "eval" / "evaluations.npz")["timesteps"].tolist()
+    assert first == [256, 512]
+    cfg = _cfg(*TINY, "total_timesteps=1024", "resume=true")
+    cfg.run_dir = str(run_dir)
+    train(cfg)
+    evals = np.load(run_dir / "eval" / "evaluations.npz")
+    assert evals["timesteps"].tolist() == [256, 512, 768, 1024]
+    # The best model is the best over the whole history, not since the resume.
+    from ecocontrol.train import best_validation_reward
+
+    assert best_validation_reward(run_dir) == pytest.approx(evals["results"].mean(axis=1).max())

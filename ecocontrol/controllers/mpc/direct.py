@@ -15,6 +15,7 @@ dropped because a coefficient happened to be zero when the model was built.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,11 @@ from pyomo.core.expr.numvalue import is_constant
 from pyomo.repn import generate_standard_repn
 
 INF = highspy.kHighsInf
+_RETRY = (
+    highspy.HighsModelStatus.kNotset,
+    highspy.HighsModelStatus.kSolveError,
+    highspy.HighsModelStatus.kUnknown,
+)
 
 
 _SUM = {"SumExpression", "LinearExpression", "NPV_SumExpression"}
@@ -55,14 +61,18 @@ class _Compiled:
                 self.slow.append((k, e))
         src = "def f(p):\n    return [\n" + ",\n".join(parts) + "]\n"
         ns: dict[str, Any] = {"inf": math.inf, "nan": math.nan}
-        exec(compile(src, "<direct-highs>", "exec"), ns)
-        self.fn = ns["f"]
+        try:
+            exec(compile(src, "<direct-highs>", "exec"), ns)
+            self.fn = ns["f"]
+        except (RecursionError, MemoryError, SyntaxError):  # too deep: evaluate one by one
+            self.fn = lambda p: [0.0] * len(exprs)
+            self.slow = list(enumerate(exprs))
 
     def _code(self, e: Any) -> str:
         if e is None:
             return "nan"
-        if isinstance(e, int | float):
-            return repr(float(e))
+        if isinstance(e, numbers.Real):
+            return f"({float(e)!r})"  # parenthesised: (-2.0)**p is not -2.0**p
         if e.is_expression_type():
             name = type(e).__name__
             args = [self._code(a) for a in e.args]
@@ -83,7 +93,7 @@ class _Compiled:
                 self.params.append(e)
             return f"p[{slot}]"
         if is_constant(e):
-            return repr(float(pyo.value(e)))
+            return f"({float(pyo.value(e))!r})"
         raise NotImplementedError(type(e).__name__)
 
     def __call__(self) -> np.ndarray:
@@ -159,6 +169,7 @@ class DirectHighs:
         self._active = np.ones(len(self.cons), dtype=bool)
         self._fixed = np.zeros(n, dtype=bool)
         self._compile()
+        self.n_cold_retries = 0
 
     def _add_rows(self, col: dict[int, int]) -> None:
         self.cons = list(self.model.component_data_objects(pyo.Constraint, descend_into=True))
@@ -256,7 +267,14 @@ class DirectHighs:
             k += len(idx)
         h.changeObjectiveOffset(float(v[k]))
         # Rows: deactivated constraints are free rows.
-        active = np.array([c.active for c in self.cons], dtype=bool)
+        # Active: the constraint and every block above it (a deactivated block's rows go too).
+        on = {
+            id(c)
+            for c in self.model.component_data_objects(
+                pyo.Constraint, active=True, descend_into=True
+            )
+        }
+        active = np.array([id(c) in on for c in self.cons], dtype=bool)
         lb = np.where(active, self.row_lb, -INF)
         ub = np.where(active, self.row_ub, INF)
         rows = np.arange(len(self.cons), dtype=np.int32)
@@ -299,6 +317,16 @@ class DirectHighs:
             self.set_start()
         run_status = h.run()
         status = h.getModelStatus()
+        if run_status == highspy.HighsStatus.kError or status in _RETRY:
+            # Seen on the kiln's whole-day LP: a warm (re-used basis) run ends in an error
+            # that a cold run of the same model does not. Retry once without the old basis.
+            self.n_cold_retries += 1
+            h.clearSolver()
+            h.setOptionValue("time_limit", (0.0 if self.is_mip else h.getRunTime()) + time_limit_s)
+            if warm_start:
+                self.set_start()
+            run_status = h.run()
+            status = h.getModelStatus()
         text = h.modelStatusToString(status)
         limited = status == highspy.HighsModelStatus.kTimeLimit
         has_solution = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
