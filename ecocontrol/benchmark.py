@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 import ecocontrol  # noqa: F401  (registers the envs)
-from ecocontrol.config import ConfigError, benchmark_config, build_env
+from ecocontrol.config import ConfigError, benchmark_config, build_env, run_or_exit
 from ecocontrol.controllers import available_controllers, make_controller
 from ecocontrol.controllers.base import Controller, plant_of
 from ecocontrol.evaluation import run_episode
@@ -541,11 +540,7 @@ def run(cfg: DictConfig) -> Path:
 
 @hydra.main(config_path="pkg://ecocontrol.configs", config_name="benchmark", version_base=None)
 def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        run(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_or_exit(run, cfg)
 
 
 def main() -> None:

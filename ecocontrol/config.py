@@ -8,18 +8,34 @@ their own validation errors are re-raised naming the config key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import gymnasium as gym
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+R = TypeVar("R")
+
 
 class ConfigError(ValueError):
     """A run config value is out of range; the message names the key."""
+
+
+def run_or_exit(fn: Callable[[Any], R], cfg: Any) -> R:
+    """``fn(cfg)`` for an entry point.
+
+    A ``ConfigError`` ends the process with its message on stderr and exit status 2 (no
+    traceback: the message names the key).
+    """
+    try:
+        return fn(cfg)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 def _fail(key: str, value: object, allowed: str) -> ConfigError:

@@ -20,7 +20,6 @@ import json
 import logging
 import pickle
 import re
-import sys
 import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -45,7 +44,14 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
 import ecocontrol  # noqa: F401  (registers the envs)
-from ecocontrol.config import ConfigError, TrainConfig, agent_spec, build_env, train_config
+from ecocontrol.config import (
+    ConfigError,
+    TrainConfig,
+    agent_spec,
+    build_env,
+    run_or_exit,
+    train_config,
+)
 from ecocontrol.evaluation import accumulate
 from ecocontrol.io import write_atomic
 
@@ -370,11 +376,7 @@ def best_validation_reward(run_dir: Path) -> float:
 @hydra.main(config_path="pkg://ecocontrol.configs", config_name="train", version_base=None)
 def _hydra_main(cfg: DictConfig) -> float:
     """Train; return the best validation reward (the Optuna sweeper's objective)."""
-    try:
-        return best_validation_reward(train(cfg))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    return best_validation_reward(run_or_exit(train, cfg))
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ import argparse
 import json
 import platform
 import resource
-import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,9 @@ from ecocontrol.controllers import make_controller
 from ecocontrol.evaluation import run_episode
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from bench_plant import env_steps_per_second  # noqa: E402  (one steps/s loop for all benches)
+
 PLANTS = {
     "park": ("ecocontrol/WindSolarStorage-v0", {}),
     "hot_stove": ("ecocontrol/HotStove-v0", {}),
@@ -54,22 +57,6 @@ MPC_CASES = [
     ("cement_kiln", "150 min (50 steps)", {"horizon_min": 150.0}, {"episode_h": 6.0}),
     ("hot_stove", "2.5 h (15 MILP periods)", {}, {"episode_h": 4.0}),
 ]
-
-
-def env_steps_per_second(env_id: str, n_steps: int, repeats: int) -> float:
-    env = gym.make(env_id, split="train")
-    n = env.action_space.shape[0]
-    rates = []
-    for r in range(repeats):
-        env.reset(seed=r)
-        actions = np.random.default_rng(r).uniform(-1, 1, (n_steps, n)).astype(np.float32)
-        t0 = time.perf_counter()
-        for a in actions:
-            _, _, term, trunc, _ = env.step(a)
-            if term or trunc:
-                env.reset()
-        rates.append(n_steps / (time.perf_counter() - t0))
-    return statistics.median(rates)
 
 
 def vec_steps_per_second(env_id: str, n_envs: int, n_steps: int) -> float:
