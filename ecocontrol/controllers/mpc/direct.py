@@ -130,8 +130,9 @@ class DirectResult:
 class DirectHighs:
     """Compile ``model`` (linear, minimised) into a highspy model kept for every solve."""
 
-    def __init__(self, model: pyo.ConcreteModel) -> None:
+    def __init__(self, model: pyo.ConcreteModel, warm_basis: bool = True) -> None:
         self.model = model
+        self.warm_basis = warm_basis
         self.vars = list(model.component_data_objects(pyo.Var, descend_into=True))
         col = {id(v): j for j, v in enumerate(self.vars)}
         self.h = highspy.Highs()
@@ -311,8 +312,10 @@ class DirectHighs:
         h.setOptionValue("time_limit", offset + float(time_limit_s))
         if mip_gap is not None:
             h.setOptionValue("mip_rel_gap", float(mip_gap))
-        if self.is_mip:
-            h.clearSolver()  # a MIP starts afresh from the updated model (and the MIP start)
+        if self.is_mip or not self.warm_basis:
+            # A MIP starts afresh from the updated model (and the MIP start); an LP keeps its
+            # basis unless told not to (with ties, another basis can pick another optimum).
+            h.clearSolver()
         if warm_start:
             self.set_start()
         run_status = h.run()
