@@ -40,6 +40,10 @@ _NEG = {"NegationExpression", "NPV_NegationExpression"}
 _POW = {"PowExpression", "NPV_PowExpression"}
 
 
+class _Uncompilable(Exception):
+    """An expression node the code generator does not translate (evaluated by Pyomo)."""
+
+
 class _Compiled:
     """Evaluates many parameter expressions at once: one generated Python function.
 
@@ -56,7 +60,7 @@ class _Compiled:
         for k, e in enumerate(exprs):
             try:
                 parts.append(self._code(e))
-            except (NotImplementedError, RecursionError):
+            except (_Uncompilable, RecursionError):
                 parts.append("0.0")
                 self.slow.append((k, e))
         src = "def f(p):\n    return [\n" + ",\n".join(parts) + "]\n"
@@ -86,7 +90,7 @@ class _Compiled:
                 return f"(-{args[0]})"
             if name in _POW:
                 return f"({args[0]}**{args[1]})"
-            raise NotImplementedError(name)
+            raise _Uncompilable(name)
         if e.is_parameter_type() and e.parent_component().mutable:
             slot = self._slot.setdefault(id(e), len(self.params))
             if slot == len(self.params):
@@ -94,7 +98,7 @@ class _Compiled:
             return f"p[{slot}]"
         if is_constant(e):
             return f"({float(pyo.value(e))!r})"
-        raise NotImplementedError(type(e).__name__)
+        raise _Uncompilable(type(e).__name__)
 
     def __call__(self) -> np.ndarray:
         out = np.array(self.fn([q.value for q in self.params]), dtype=float)
