@@ -18,6 +18,8 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ecocontrol.emissions import require_finite_range
+
 R = TypeVar("R")
 
 
@@ -273,11 +275,12 @@ def agent_spec(
         value = raw.get(key)
         if value is None or (key == "ent_coef" and str(value).startswith("auto")):
             continue  # SAC's automatic entropy coefficient ("auto", "auto_0.1")
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and (low <= value if inclusive else low < value) and value <= high
-        if not ok:
-            bracket = "[" if inclusive else "("
-            raise _fail(f"agent.{key}", value, f"a number in {bracket}{low}, {high}]")
+        try:
+            if isinstance(value, bool):
+                raise ValueError(f"agent.{key}={value!r} is not a number")
+            require_finite_range(f"agent.{key}", value, low, high, low_inclusive=inclusive)
+        except ValueError as exc:
+            raise ConfigError(f"config key {exc}") from None
     import inspect
 
     params = inspect.signature(cls.__init__).parameters
