@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -285,15 +286,29 @@ class EmissionLedger:
         for k, v in (*em.items(), *co.items()):
             if not math.isfinite(v):
                 raise FloatingPointError(f"ledger entry {k}={v} is not finite")
-        co["carbon"] = self.carbon_cost(em)
-        for k, v in em.items():
-            self._emissions[k] += v
-        for k, v in co.items():
-            self._costs[k] += v
+        em, co = self.price(em, co)
+        for s in EMISSION_SOURCES:
+            self._emissions[s] += em[s]
+        for t in (*self.cost_terms, "carbon"):
+            self._costs[t] += co[t]
         self.n_steps += 1
+        return StepAccount(emissions=em, costs=co)
+
+    def price(
+        self, emissions: Mapping[str, Any], costs: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One step's complete accounts, for floats or for arrays over a batch of plants.
+
+        Missing sources and terms are 0; adds the ``carbon`` cost and both ``total`` entries
+        (the emissions total excludes biogenic CO2). Records nothing: :meth:`record` and the
+        batched envs both price through here.
+        """
+        em = {s: emissions.get(s, 0.0) for s in EMISSION_SOURCES}
+        co = {t: costs.get(t, 0.0) for t in self.cost_terms}
+        co["carbon"] = self.carbon_price_cny_per_t * sum(em[s] for s in PRICED_SOURCES)
         em["total"] = sum(em[s] for s in PRICED_SOURCES)
         co["total"] = sum(co.values())
-        return StepAccount(emissions=em, costs=co)
+        return em, co
 
     def empty_account(self) -> StepAccount:
         """An account of zeros with every key a recorded step has."""

@@ -5,7 +5,8 @@ from gymnasium.envs.registration import register, registry
 from .base import ActionScaler, EcoEnv, ForecastErrorModel, ScenarioWindows
 from .cement_kiln import CementKilnEnv, CementKilnParams
 from .hot_stove import HotStoveEnv, HotStoveParams
-from .park import ParkParams, WindSolarStorageEnv
+from .park import ParkParams, ParkVectorEnv, WindSolarStorageEnv
+from .vector import BatchedEcoEnv
 
 _ENTRY_POINTS: dict[str, str] = {
     "ecocontrol/WindSolarStorage-v0": "ecocontrol.envs.park:WindSolarStorageEnv",
@@ -14,13 +15,24 @@ _ENTRY_POINTS: dict[str, str] = {
 }
 ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 
+#: Native batched envs (``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``).
+_VECTOR_ENTRY_POINTS: dict[str, str] = {
+    "ecocontrol/WindSolarStorage-v0": "ecocontrol.envs.park:ParkVectorEnv",
+}
+
 for _id, _entry in _ENTRY_POINTS.items():
     if _id not in registry:
-        register(id=_id, entry_point=_entry, disable_env_checker=False)
+        register(
+            id=_id,
+            entry_point=_entry,
+            vector_entry_point=_VECTOR_ENTRY_POINTS.get(_id),
+            disable_env_checker=False,
+        )
 
 __all__ = [
     "ENV_IDS",
     "ActionScaler",
+    "BatchedEcoEnv",
     "CementKilnEnv",
     "CementKilnParams",
     "EcoEnv",
@@ -28,6 +40,7 @@ __all__ = [
     "HotStoveEnv",
     "HotStoveParams",
     "ParkParams",
+    "ParkVectorEnv",
     "ScenarioWindows",
     "WindSolarStorageEnv",
 ]

@@ -122,7 +122,35 @@ class ForecastErrorModel:
         if self.is_perfect:
             return truth.copy()
         w = rng.normal(0.0, self.std_per_sqrt_h * math.sqrt(dt_h), size=truth.shape)
-        return np.maximum(truth * (1.0 + self.bias + np.cumsum(w, axis=-1)), 0.0)
+        return self.perturb(truth, np.cumsum(w, axis=-1))
+
+    def perturb(self, truth: FloatArray, error: FloatArray) -> FloatArray:
+        """``max(0, truth * (1 + bias + error))`` for a cumulative relative ``error``."""
+        return np.maximum(truth * (1.0 + self.bias + error), 0.0)
+
+
+def episode_forecast_errors(
+    models: tuple[ForecastErrorModel, ...],
+    n_steps: int,
+    n_leads: int,
+    dt_h: float,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """Cumulative relative errors ``e[step, series, lead]`` of a whole episode's forecasts.
+
+    Draws the same normal variates, in the same order, as calling :meth:`ForecastErrorModel.
+    apply` for each noisy series at each step (perfect series draw nothing and get zeros), so
+    an env that draws its episode's errors at reset reproduces one that draws step by step,
+    and a batch of envs draws each member's errors from that member's own generator.
+    """
+    out = np.zeros((n_steps, len(models), n_leads))
+    noisy = [i for i, m in enumerate(models) if not m.is_perfect]
+    if n_leads == 0 or not noisy:
+        return out
+    z = rng.standard_normal((n_steps, len(noisy), n_leads))
+    scale = np.array([models[i].std_per_sqrt_h * math.sqrt(dt_h) for i in noisy])
+    out[:, noisy, :] = np.cumsum(z * scale[None, :, None], axis=-1)
+    return out
 
 
 class ActionScaler:
@@ -158,15 +186,32 @@ class ActionScaler:
                 f"action has shape {np.shape(action)}; allowed: {self.low.shape} "
                 f"({', '.join(self.names)})"
             )
+        physical, excess = self.to_physical_batch(a[None, :])
+        return physical[0], float(excess[0])
+
+    def to_physical_batch(self, actions: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """:meth:`to_physical` over a batch: ``actions`` of shape ``(n, n_actions)``.
+
+        Raises:
+            ValueError: if the shape is wrong or an entry is not finite (naming the member).
+        """
+        a = np.asarray(actions, dtype=np.float64)
+        if a.ndim != 2 or a.shape[1:] != self.low.shape:
+            raise ValueError(
+                f"actions have shape {a.shape}; allowed: (n_envs, {len(self.names)}) "
+                f"({', '.join(self.names)})"
+            )
         bad = ~np.isfinite(a)
         if bad.any():
-            which = [self.names[i] for i in np.flatnonzero(bad)]
+            member = int(np.argwhere(bad)[0][0])
+            where = f"action[{member}]" if len(a) > 1 else "action"
+            which = [self.names[i] for i in np.flatnonzero(bad[member])]
             raise ValueError(
-                f"action {which} = {a[bad].tolist()} is not finite; allowed: numbers in [-1, 1] "
-                "(values outside are clipped)"
+                f"{where} {which} = {a[member][bad[member]].tolist()} is not finite; allowed: "
+                "numbers in [-1, 1] (values outside are clipped)"
             )
         clipped = np.clip(a, -1.0, 1.0)
-        excess = float(np.abs(a - clipped).sum())
+        excess = np.abs(a - clipped).sum(axis=1)
         return self.low + (clipped + 1.0) * 0.5 * (self.high - self.low), excess
 
     def to_normalized(self, physical: ArrayLike) -> NDArray[np.float32]:

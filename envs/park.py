@@ -39,7 +39,9 @@ from .base import (
     ForecastErrorModel,
     PlantStep,
     ScenarioWindows,
+    episode_forecast_errors,
 )
+from .vector import BatchedEcoEnv
 
 HOURS_PER_YEAR = 8760
 
@@ -611,6 +613,50 @@ def park_accounts(
     return emissions, costs
 
 
+def park_observation(
+    energy_mwh: FloatArray,
+    heat_left_mwh: FloatArray,
+    forecast: Mapping[str, FloatArray],
+    t: np.ndarray,
+    p: ParkParams,
+    dt_h: float,
+) -> np.ndarray:
+    """Observations over a batch, shape ``(n, 8 + 5 * horizon)`` float32 (see the env card).
+
+    Args:
+        energy_mwh: stored energy at the coming step [MWh], shape ``(n,)``.
+        heat_left_mwh: process heat still due today [MWh heat], shape ``(n,)``.
+        forecast: ``(n, horizon)`` arrays of ``wind_mw``, ``pv_mw``, ``load_mw``,
+            ``price_import``, ``intensity`` and ``hour_of_day`` (lead 0 = the coming step).
+        t: step of the year of the coming step, shape ``(n,)``.
+        p: parameters.
+        dt_h: step [h].
+    """
+    hour = forecast["hour_of_day"][:, 0]
+    hod = 2 * np.pi * hour / 24.0
+    doy = 2 * np.pi * (t * dt_h / 24.0) / 365.0
+    h = forecast["wind_mw"].shape[1]
+    obs = np.empty((len(energy_mwh), 8 + 5 * h), dtype=np.float32)
+    obs[:, 0] = energy_mwh / p.battery_energy_mwh if p.battery_energy_mwh else 0.0
+    obs[:, 1] = heat_left_mwh / p.flex_daily_heat_mwh if p.flex_daily_heat_mwh else 0.0
+    obs[:, 2] = 1.0 - hour / 24.0
+    obs[:, 3] = np.sin(hod)
+    obs[:, 4] = np.cos(hod)
+    obs[:, 5] = np.sin(doy)
+    obs[:, 6] = np.cos(doy)
+    obs[:, 7] = forecast["price_import"][:, 0] / p.tariff_flat_cny_per_mwh
+    scales = (
+        ("wind_mw", max(p.wind_capacity_mw, 1e-6)),
+        ("pv_mw", max(p.pv_ac_mw, 1e-6)),
+        ("load_mw", max(p.base_load_mean_mw, 1e-6)),
+        ("price_import", max(p.tariff_flat_cny_per_mwh, 1e-6)),
+        ("intensity", max(p.grid_mean_t_per_mwh, 1e-6)),
+    )
+    for j, (key, scale) in enumerate(scales):
+        obs[:, 8 + j * h : 8 + (j + 1) * h] = forecast[key] / scale
+    return np.clip(obs, OBS_LOW, OBS_HIGH, out=obs)
+
+
 # ----------------------------------------------------------------------------- env
 class WindSolarStorageEnv(EcoEnv):
     """Industrial park with wind, PV, a battery, a flexible boiler load and a grid connection.
@@ -739,11 +785,10 @@ class WindSolarStorageEnv(EcoEnv):
         self.action_space = self.scaler.space  # type: ignore[assignment]
         n_obs = 8 + 5 * self.forecast_steps
         self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, (n_obs,), np.float32)
-        self._wind_cap = max(p.wind_capacity_mw, 1e-6)
-        self._load_scale = max(p.base_load_mean_mw, 1e-6)
         self.energy_mwh = p.soc_init * p.battery_energy_mwh
         self.heat_left_mwh = p.flex_daily_heat_mwh
         self._forecast: dict[str, np.ndarray] = {}
+        self._errors = np.zeros((self.episode_steps, len(self.forecast_errors), 0))
 
     # -- plant hooks ------------------------------------------------------------------------
     @property
@@ -757,16 +802,27 @@ class WindSolarStorageEnv(EcoEnv):
 
     def _prepare_step(self) -> None:
         fc = self.series.window(self.t, self.forecast_steps)
-        for k, model in self.forecast_errors.items():
-            if self.forecast_steps > 1:
-                fc[k][1:] = model.apply(fc[k][1:], self.dt_h, self.np_random)
+        for j, (k, model) in enumerate(self.forecast_errors.items()):
+            if self.forecast_steps > 1 and not model.is_perfect:
+                fc[k][1:] = model.perturb(fc[k][1:], self._errors[self.step_index, j])
         self._forecast = fc
 
     def _reset_plant(self) -> dict[str, Any]:
         p = self.params
         self.energy_mwh = p.soc_init * p.battery_energy_mwh
         self.heat_left_mwh = p.flex_daily_heat_mwh
+        self._errors = self._episode_errors(self.np_random)
         return self._state({})
+
+    def _episode_errors(self, rng: np.random.Generator) -> np.ndarray:
+        """The episode's forecast errors ``[step, series, lead]`` (drawn at reset)."""
+        return episode_forecast_errors(
+            tuple(self.forecast_errors.values()),
+            self.episode_steps,
+            self.forecast_steps - 1,
+            self.dt_h,
+            rng,
+        )
 
     def _state(self, flows: dict[str, float]) -> dict[str, Any]:
         p = self.params
@@ -811,34 +867,113 @@ class WindSolarStorageEnv(EcoEnv):
         )
 
     def _observe(self) -> np.ndarray:
-        p = self.params
-        fc = self._forecast
-        hod = 2 * np.pi * fc["hour_of_day"][0] / 24.0
-        doy = 2 * np.pi * (self.t * self.dt_h / 24.0) / 365.0
-        head = np.array(
-            [
-                self.energy_mwh / p.battery_energy_mwh if p.battery_energy_mwh else 0.0,
-                self.heat_left_mwh / p.flex_daily_heat_mwh if p.flex_daily_heat_mwh else 0.0,
-                1.0 - fc["hour_of_day"][0] / 24.0,
-                math.sin(hod),
-                math.cos(hod),
-                math.sin(doy),
-                math.cos(doy),
-                fc["price_import"][0] / p.tariff_flat_cny_per_mwh,
-            ]
-        )
-        body = np.concatenate(
-            [
-                fc["wind_mw"] / self._wind_cap,
-                fc["pv_mw"] / max(p.pv_ac_mw, 1e-6),
-                fc["load_mw"] / self._load_scale,
-                fc["price_import"] / max(p.tariff_flat_cny_per_mwh, 1e-6),
-                fc["intensity"] / max(p.grid_mean_t_per_mwh, 1e-6),
-            ]
-        )
-        obs = np.concatenate([head, body]).astype(np.float32)
-        return np.clip(obs, OBS_LOW, OBS_HIGH)
+        fc = {k: v[None, :] for k, v in self._forecast.items()}
+        energy, heat = np.array([self.energy_mwh]), np.array([self.heat_left_mwh])
+        t = np.array([self.t])
+        return park_observation(energy, heat, fc, t, self.params, self.dt_h)[0]
 
     def _extra_info(self) -> dict[str, Any]:
         # Forecasts in physical units, lead 0 = the coming step (exact); what the agent sees.
         return {"forecast": {k: v.copy() for k, v in self._forecast.items()}}
+
+
+class ParkVectorEnv(BatchedEcoEnv):
+    """``num_envs`` parks stepped together by :func:`park_step` over the batch axis.
+
+    ``gymnasium.make_vec("ecocontrol/WindSolarStorage-v0", num_envs=n,
+    vectorization_mode="vector_entry_point", **kwargs)``; ``kwargs`` as for
+    :class:`WindSolarStorageEnv`, plus ``autoreset_mode``. Member ``i`` reproduces a single env
+    seeded with ``seed + i`` under the same actions (tested); ``info`` carries per-member
+    arrays of the ledger's costs and emissions and the violations, not the forecasts.
+    """
+
+    single_env_class = WindSolarStorageEnv
+    template: WindSolarStorageEnv
+
+    def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:
+        super().__init__(num_envs, **kwargs)
+        env = self.template
+        p = env.params
+        self.params, self.series, self.dt_h = p, env.series, env.dt_h
+        self.energy_mwh = np.full(num_envs, p.soc_init * p.battery_energy_mwh)
+        self.heat_left_mwh = np.full(num_envs, p.flex_daily_heat_mwh)
+        self._models = tuple(env.forecast_errors.items())
+        h = env.forecast_steps
+        self._leads = np.arange(h)
+        self._errors = np.zeros((num_envs, env.episode_steps, len(self._models), max(h - 1, 0)))
+        self._fc = {k: np.zeros((num_envs, h)) for k in _OBSERVED}
+        # row t of _horizons[k]: the series over steps t .. t+h-1, wrapping around the year
+        self._horizons = {
+            k: np.lib.stride_tricks.sliding_window_view(
+                np.concatenate([getattr(env.series, k), getattr(env.series, k)[:h]]), h
+            )
+            for k in _OBSERVED
+        }
+
+    def _reset_members(self, idx: np.ndarray) -> None:
+        p = self.params
+        self.energy_mwh[idx] = p.soc_init * p.battery_energy_mwh
+        self.heat_left_mwh[idx] = p.flex_daily_heat_mwh
+        for i in idx:
+            rng = self.rngs[i]
+            assert rng is not None
+            self._errors[i] = self.template._episode_errors(rng)
+
+    def _prepare(self, idx: np.ndarray) -> None:
+        sel: slice | np.ndarray = slice(None) if len(idx) == self.num_envs else idx
+        rows = self.t[sel] % self.series.n_steps
+        for k in _OBSERVED:
+            self._fc[k][sel] = self._horizons[k][rows]
+        if len(self._leads) > 1:
+            errors = self._errors[idx, self.step_index[idx]]
+            for j, (k, model) in enumerate(self._models):
+                if not model.is_perfect:
+                    self._fc[k][sel, 1:] = model.perturb(self._fc[k][sel, 1:], errors[:, j])
+
+    def _step_members(
+        self, physical: FloatArray
+    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+        t = self.t % self.series.n_steps
+        exo = {k: getattr(self.series, k)[t] for k in _STEP_SERIES}
+        e, h, flows = park_step(
+            self.energy_mwh,
+            self.heat_left_mwh,
+            physical[:, 0],
+            physical[:, 1],
+            exo,
+            self.params,
+            self.dt_h,
+        )
+        self.energy_mwh, self.heat_left_mwh = e, h
+        emissions, costs = park_accounts(flows, exo, self.params, self.dt_h)
+        violations = {
+            "battery_limited_mw": flows.battery_limited_mw,
+            "import_limited_mw": flows.import_limited_mw,
+            "unserved_load_mwh": flows.shed_mw * self.dt_h,
+        }
+        return emissions, costs, violations
+
+    def _observe_batch(self) -> np.ndarray:
+        return park_observation(
+            self.energy_mwh, self.heat_left_mwh, self._fc, self.t, self.params, self.dt_h
+        )
+
+
+#: Series the observation reads over the horizon, and those a step reads at lead 0.
+_OBSERVED: tuple[str, ...] = (
+    "wind_mw",
+    "pv_mw",
+    "load_mw",
+    "price_import",
+    "intensity",
+    "hour_of_day",
+)
+_STEP_SERIES: tuple[str, ...] = (
+    "wind_mw",
+    "pv_mw",
+    "load_mw",
+    "price_import",
+    "price_export",
+    "intensity",
+    "day_end",
+)
