@@ -4,7 +4,7 @@ from gymnasium.envs.registration import register, registry
 
 from .base import ActionScaler, EcoEnv, ForecastErrorModel, ScenarioWindows
 from .cement_kiln import CementKilnEnv, CementKilnParams
-from .hot_stove import HotStoveEnv, HotStoveParams
+from .hot_stove import HotStoveEnv, HotStoveParams, HotStoveVectorEnv
 from .park import ParkParams, ParkVectorEnv, WindSolarStorageEnv
 from .vector import BatchedEcoEnv
 
@@ -18,6 +18,7 @@ ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 #: Native batched envs (``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``).
 _VECTOR_ENTRY_POINTS: dict[str, str] = {
     "ecocontrol/WindSolarStorage-v0": "ecocontrol.envs.park:ParkVectorEnv",
+    "ecocontrol/HotStove-v0": "ecocontrol.envs.hot_stove:HotStoveVectorEnv",
 }
 
 for _id, _entry in _ENTRY_POINTS.items():
@@ -39,6 +40,7 @@ __all__ = [
     "ForecastErrorModel",
     "HotStoveEnv",
     "HotStoveParams",
+    "HotStoveVectorEnv",
     "ParkParams",
     "ParkVectorEnv",
     "ScenarioWindows",

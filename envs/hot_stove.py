@@ -46,8 +46,17 @@ from ecocontrol.emissions import (
     require_finite_range,
 )
 
-from .base import ActionScaler, EcoEnv, FloatArray, ForecastErrorModel, PlantStep, ScenarioWindows
+from .base import (
+    ActionScaler,
+    EcoEnv,
+    FloatArray,
+    ForecastErrorModel,
+    PlantStep,
+    ScenarioWindows,
+    episode_forecast_errors,
+)
 from .thermo import AIR, FlueGas, FuelGas, lookup
+from .vector import BatchedEcoEnv, horizon_view
 
 #: Stove modes.
 GAS, BLAST, TO_BLAST, TO_GAS = 0, 1, 2, 3
@@ -545,22 +554,33 @@ def hot_stove_step(
     h_sp = AIR.enthalpy(setpoint)
     t_cb = np.full(temp.shape[:2], p.cold_blast_c)
     x = np.clip(state.stove_fraction, 0.05, 1.0)
+    # Fixed-point iteration of the valve, per batch row: a row keeps the sweep of the
+    # iteration at which it converged, so every row evolves as it would alone.
+    done = np.zeros(len(x), dtype=bool)
+    per_stove = q_blast = outlet = np.empty(0)
     for it in range(5):
-        per_stove = np.where(on_blast, (x * flow / np.maximum(n_blast, 1))[:, None], 0.0)
+        per_i = np.where(on_blast, (x * flow / np.maximum(n_blast, 1))[:, None], 0.0)
         ua_blast = (1e3 * p.ua_blast_mw_per_k / p.n_cells) * np.power(
-            per_stove / nom, p.ua_flow_exponent
+            per_i / nom, p.ua_flow_exponent
         )
-        q_blast, outlet = _sweep(temp, t_cb, per_stove, ua_blast, _air_props, True)
+        q_i, out_i = _sweep(temp, t_cb, per_i, ua_blast, _air_props, True)
+        if it == 0:
+            per_stove, q_blast, outlet = per_i, q_i, out_i
+        else:
+            per_stove = np.where(done[:, None], per_stove, per_i)
+            q_blast = np.where(done[:, None, None], q_blast, q_i)
+            outlet = np.where(done[:, None], outlet, out_i)
         if it == 4:
             break
-        h_out = np.where(on_blast, AIR.enthalpy(outlet), 0.0).sum(axis=1) / np.maximum(n_blast, 1)
+        h_out = np.where(on_blast, AIR.enthalpy(out_i), 0.0).sum(axis=1) / np.maximum(n_blast, 1)
         x_new = np.where(
             (n_blast > 0) & (h_out > h_cb), (h_sp - h_cb) / np.maximum(h_out - h_cb, 1e-9), 1.0
         )
         x_new = np.clip(x_new, 0.0, 1.0)
-        if np.all(np.abs(x_new - x) < 1e-4):
+        done |= np.abs(x_new - x) < 1e-4
+        if done.all():
             break
-        x = x_new
+        x = np.where(done, x, x_new)
     outlet = np.where(on_blast, outlet, temp[..., 0])
     delivered_kw = per_stove * (AIR.enthalpy(outlet) - h_cb)
     h_mix = h_cb + delivered_kw.sum(axis=1) / np.maximum(flow, 1e-12)
@@ -729,6 +749,64 @@ OBS_LOW, OBS_HIGH = -1.0, 10.0
 OBS_LEADS_MIN: tuple[int, ...] = (10, 20, 30, 40, 50, 60)
 
 
+def hot_stove_observation(
+    state: StoveState,
+    forecast: Mapping[str, FloatArray],
+    last_hot_blast_c: FloatArray,
+    progress: FloatArray,
+    leads: NDArray[np.int64],
+    p: HotStoveParams,
+    carbon_price_cny_per_t: float,
+) -> NDArray[np.float32]:
+    """Observations over a batch, shape ``(n, 8 * n_stoves + 20)`` float32 (see the env card).
+
+    Args:
+        state: the stoves at the coming step.
+        forecast: ``(n, horizon + 1)`` arrays ``flow_nm3_min`` and ``setpoint_c``, lead 0 =
+            the coming step (exact).
+        last_hot_blast_c: last hot-blast temperature [degC], shape ``(n,)``.
+        progress: share of the episode done, shape ``(n,)``.
+        leads: forecast leads shown (indices into the forecast).
+        p: parameters.
+        carbon_price_cny_per_t: the carbon price.
+    """
+    temp = state.temp_c
+    b = len(temp)
+    per_stove = np.concatenate(
+        [
+            temp[:, :, :1] / 1000.0,
+            temp.mean(axis=2)[:, :, None] / 1000.0,
+            temp[:, :, -1:] / 1000.0,
+            np.eye(4)[state.mode],
+            state.time_in_mode_min[:, :, None] / 60.0,
+        ],
+        axis=2,
+    ).reshape(b, -1)
+    flow, setpoint = forecast["flow_nm3_min"], forecast["setpoint_c"]
+    prices = np.array(
+        [
+            p.lean_price_cny_per_gj / 100.0,
+            p.rich_price_cny_per_gj / 100.0,
+            carbon_price_cny_per_t / 100.0,
+        ]
+    )
+    obs = np.concatenate(
+        [
+            per_stove,
+            (flow[:, 0] / p.blast_flow_nm3_min)[:, None],
+            (setpoint[:, 0] / 1000.0)[:, None],
+            (last_hot_blast_c / 1000.0)[:, None],
+            state.stove_fraction[:, None],
+            flow[:, leads] / p.blast_flow_nm3_min,
+            setpoint[:, leads] / 1000.0,
+            np.broadcast_to(prices, (b, 3)),
+            progress[:, None],
+        ],
+        axis=1,
+    ).astype(np.float32)
+    return np.clip(obs, OBS_LOW, OBS_HIGH, out=obs)
+
+
 class HotStoveEnv(EcoEnv):
     """Hot-stove scheduling of one blast furnace.
 
@@ -860,7 +938,10 @@ class HotStoveEnv(EcoEnv):
         )
         self.action_space = self.scaler.space  # type: ignore[assignment]
         self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, (8 * n + 20,), np.float32)
-        self._obs_leads = np.array([round(m / dt_min) for m in OBS_LEADS_MIN]) - 1
+        self._obs_leads_idx = np.minimum(
+            np.array([round(m / dt_min) for m in OBS_LEADS_MIN]), self.forecast_steps
+        )
+        self._errors = np.zeros((self.episode_steps, 1, self.forecast_steps))
         self.state = initial_state(p)
         self._stored0 = 0.0
         self._last_hot_blast = p.hot_blast_setpoint_c
@@ -877,19 +958,34 @@ class HotStoveEnv(EcoEnv):
         return self.demand.window(start_step, n)
 
     def _prepare_step(self) -> None:
-        fc = self.demand.window(self.t + 1, self.forecast_steps)
-        fc["flow_nm3_min"] = self.forecast_error.apply(
-            fc["flow_nm3_min"], self.dt_min / 60.0, self.np_random
-        )
-        now = self.demand.window(self.t, 1)
-        self._forecast = {k: np.concatenate([now[k], fc[k]]) for k in fc}
+        fc = self.demand.window(self.t, self.forecast_steps + 1)
+        if not self.forecast_error.is_perfect:
+            fc["flow_nm3_min"][1:] = self.forecast_error.perturb(
+                fc["flow_nm3_min"][1:], self._errors[self.step_index, 0]
+            )
+        self._forecast = fc
 
     def _reset_plant(self) -> dict[str, Any]:
-        states = cyclic_states(self.params, self.dt_min)
-        self.state = states[int(self.np_random.integers(len(states)))].copy()
+        self.state = self._initial_state(self.np_random)
         self._stored0 = float(self.state.stored_mj(self.params).sum())
         self._last_hot_blast = self.params.hot_blast_setpoint_c
+        self._errors = self._episode_errors(self.np_random)
         return self._state_info(None)
+
+    def _initial_state(self, rng: np.random.Generator) -> StoveState:
+        """One of the cyclic steady states, drawn with ``rng`` (a copy)."""
+        states = cyclic_states(self.params, self.dt_min)
+        return states[int(rng.integers(len(states)))].copy()
+
+    def _episode_errors(self, rng: np.random.Generator) -> FloatArray:
+        """The episode's blast-flow forecast errors ``[step, 1, lead]`` (drawn at reset)."""
+        return episode_forecast_errors(
+            (self.forecast_error,),
+            self.episode_steps,
+            self.forecast_steps,
+            self.dt_min / 60.0,
+            rng,
+        )
 
     def _state_info(self, flows: StoveFlows | None) -> dict[str, Any]:
         s = self.state
@@ -969,41 +1065,108 @@ class HotStoveEnv(EcoEnv):
         return per_gj / p.deficit_efficiency / 1e3, per_gj / p.surplus_efficiency / 1e3
 
     def _observe(self) -> NDArray[np.float32]:
-        p, s = self.params, self.state
-        temp = s.temp_c[0]
-        onehot = np.eye(4)[s.mode[0]]
-        per_stove = np.column_stack(
-            [
-                temp[:, 0] / 1000.0,
-                temp.mean(axis=1) / 1000.0,
-                temp[:, -1] / 1000.0,
-                onehot,
-                s.time_in_mode_min[0] / 60.0,
-            ]
-        ).reshape(-1)
-        fc = self._forecast
-        leads = np.minimum(self._obs_leads + 1, len(fc["flow_nm3_min"]) - 1)
-        tail = np.concatenate(
-            [
-                [
-                    fc["flow_nm3_min"][0] / p.blast_flow_nm3_min,
-                    fc["setpoint_c"][0] / 1000.0,
-                    self._last_hot_blast / 1000.0,
-                    s.stove_fraction[0],
-                ],
-                fc["flow_nm3_min"][leads] / p.blast_flow_nm3_min,
-                fc["setpoint_c"][leads] / 1000.0,
-                [
-                    p.lean_price_cny_per_gj / 100.0,
-                    p.rich_price_cny_per_gj / 100.0,
-                    self.carbon_price_cny_per_t / 100.0,
-                    self.step_index / self.episode_steps,
-                ],
-            ]
-        )
-        obs = np.concatenate([per_stove, tail]).astype(np.float32)
-        return np.clip(obs, OBS_LOW, OBS_HIGH)
+        return hot_stove_observation(
+            self.state,
+            {k: v[None, :] for k, v in self._forecast.items()},
+            np.array([self._last_hot_blast]),
+            np.array([self.step_index / self.episode_steps]),
+            self._obs_leads_idx,
+            self.params,
+            self.carbon_price_cny_per_t,
+        )[0]
 
     def _extra_info(self) -> dict[str, Any]:
         # Demand forecast in physical units, lead 0 = the coming step (exact).
         return {"forecast": {k: v.copy() for k, v in self._forecast.items()}}
+
+
+class HotStoveVectorEnv(BatchedEcoEnv):
+    """``num_envs`` stove systems stepped together by :func:`hot_stove_step` over the batch.
+
+    ``gymnasium.make_vec("ecocontrol/HotStove-v0", num_envs=n,
+    vectorization_mode="vector_entry_point", **kwargs)``; ``kwargs`` as for
+    :class:`HotStoveEnv`, plus ``autoreset_mode``. Member ``i`` reproduces a single env seeded
+    with ``seed + i`` under the same actions (tested); ``info`` carries per-member arrays of
+    the ledger's costs and emissions and the violations.
+    """
+
+    single_env_class = HotStoveEnv
+    template: HotStoveEnv
+
+    def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:
+        super().__init__(num_envs, **kwargs)
+        env = self.template
+        self.params, self.demand, self.dt_min = env.params, env.demand, env.dt_min
+        p = self.params
+        self.state = initial_state(p, num_envs)
+        self.stored0_mj = np.zeros(num_envs)
+        self.last_hot_blast_c = np.full(num_envs, p.hot_blast_setpoint_c)
+        h = env.forecast_steps
+        self._errors = np.zeros((num_envs, env.episode_steps, 1, h))
+        keys = ("flow_nm3_min", "setpoint_c")
+        self._horizons = {k: horizon_view(getattr(self.demand, k), h + 1) for k in keys}
+        self._fc = {k: np.zeros((num_envs, h + 1)) for k in keys}
+
+    def _reset_members(self, idx: np.ndarray) -> None:
+        p = self.params
+        for i in idx:
+            rng = self.rngs[i]
+            assert rng is not None
+            start = self.template._initial_state(rng)
+            for f in StoveState.__dataclass_fields__:
+                getattr(self.state, f)[i] = getattr(start, f)[0]
+            self.stored0_mj[i] = float(start.stored_mj(p).sum())
+            self._errors[i] = self.template._episode_errors(rng)
+        self.last_hot_blast_c[idx] = p.hot_blast_setpoint_c
+
+    def _prepare(self, idx: np.ndarray) -> None:
+        sel: slice | np.ndarray = slice(None) if len(idx) == self.num_envs else idx
+        rows = self.t[sel] % self.demand.n_steps
+        for k, view in self._horizons.items():
+            self._fc[k][sel] = view[rows]
+        model = self.template.forecast_error
+        if not model.is_perfect:
+            errors = self._errors[idx, self.step_index[idx], 0]
+            flow = self._fc["flow_nm3_min"]
+            flow[sel, 1:] = model.perturb(flow[sel, 1:], errors)
+
+    def _step_members(
+        self, physical: FloatArray
+    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+        p, n, dt = self.params, self.params.n_stoves, self.dt_min
+        t = self.t % self.demand.n_steps
+        exo = {"flow_nm3_min": self.demand.flow_nm3_min[t], "setpoint_c": self.demand.setpoint_c[t]}
+        self.state, flows = hot_stove_step(
+            self.state,
+            physical[:, :n] > 0.0,
+            physical[:, n : 2 * n],
+            physical[:, 2 * n :],
+            exo,
+            p,
+            dt,
+        )
+        emissions, costs = hot_stove_accounts(flows, exo, p, dt)
+        self.last_hot_blast_c = flows.hot_blast_c.copy()
+        last = self.step_index + 1 >= self.episode_steps
+        missing = self.stored0_mj - self.state.stored_mj(p).sum(axis=1)
+        deficit, surplus = self.template.inventory_value_cny_per_mj
+        costs["inventory"] = np.where(last, np.where(missing > 0, deficit, surplus) * missing, 0.0)
+        violations = {
+            "blast_shortfall_k_min": flows.shortfall_k * dt,
+            "refused_requests": flows.refused_requests,
+            "waste_gas_excess_k_min": flows.waste_gas_excess_k * dt,
+            "firing_cut_mw": flows.firing_cut_mw,
+            "enrichment_cut": flows.share_cut,
+        }
+        return emissions, costs, violations
+
+    def _observe_batch(self) -> NDArray[np.float32]:
+        return hot_stove_observation(
+            self.state,
+            self._fc,
+            self.last_hot_blast_c,
+            self.step_index / self.episode_steps,
+            self.template._obs_leads_idx,
+            self.params,
+            self.ledger.carbon_price_cny_per_t,
+        )

@@ -41,7 +41,7 @@ from .base import (
     ScenarioWindows,
     episode_forecast_errors,
 )
-from .vector import BatchedEcoEnv
+from .vector import BatchedEcoEnv, horizon_view
 
 HOURS_PER_YEAR = 8760
 
@@ -903,12 +903,7 @@ class ParkVectorEnv(BatchedEcoEnv):
         self._errors = np.zeros((num_envs, env.episode_steps, len(self._models), max(h - 1, 0)))
         self._fc = {k: np.zeros((num_envs, h)) for k in _OBSERVED}
         # row t of _horizons[k]: the series over steps t .. t+h-1, wrapping around the year
-        self._horizons = {
-            k: np.lib.stride_tricks.sliding_window_view(
-                np.concatenate([getattr(env.series, k), getattr(env.series, k)[:h]]), h
-            )
-            for k in _OBSERVED
-        }
+        self._horizons = {k: horizon_view(getattr(env.series, k), h) for k in _OBSERVED}
 
     def _reset_members(self, idx: np.ndarray) -> None:
         p = self.params

@@ -196,6 +196,12 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         """Nothing to release (one process)."""
 
 
+def horizon_view(series: FloatArray, h: int) -> FloatArray:
+    """Row ``t``: ``series[t], ..., series[t + h - 1]`` wrapping around the year (a view)."""
+    padded = np.concatenate([series, series[:h]])
+    return np.lib.stride_tricks.sliding_window_view(padded, h)
+
+
 def make_batched(env_id: str, num_envs: int, **kwargs: Any) -> gym.vector.VectorEnv[Any, Any, Any]:
     """``gymnasium.make_vec`` through the plant's native batched env (``vector_entry_point``)."""
     return gym.make_vec(
