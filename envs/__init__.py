@@ -3,7 +3,7 @@
 from gymnasium.envs.registration import register, registry
 
 from .base import ActionScaler, EcoEnv, ForecastErrorModel, ScenarioWindows
-from .cement_kiln import CementKilnEnv, CementKilnParams
+from .cement_kiln import CementKilnEnv, CementKilnParams, CementKilnVectorEnv
 from .hot_stove import HotStoveEnv, HotStoveParams, HotStoveVectorEnv
 from .park import ParkParams, ParkVectorEnv, WindSolarStorageEnv
 from .vector import BatchedEcoEnv
@@ -19,6 +19,7 @@ ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 _VECTOR_ENTRY_POINTS: dict[str, str] = {
     "ecocontrol/WindSolarStorage-v0": "ecocontrol.envs.park:ParkVectorEnv",
     "ecocontrol/HotStove-v0": "ecocontrol.envs.hot_stove:HotStoveVectorEnv",
+    "ecocontrol/CementKiln-v0": "ecocontrol.envs.cement_kiln:CementKilnVectorEnv",
 }
 
 for _id, _entry in _ENTRY_POINTS.items():
@@ -36,6 +37,7 @@ __all__ = [
     "BatchedEcoEnv",
     "CementKilnEnv",
     "CementKilnParams",
+    "CementKilnVectorEnv",
     "EcoEnv",
     "ForecastErrorModel",
     "HotStoveEnv",

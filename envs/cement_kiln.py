@@ -49,6 +49,7 @@ from ecocontrol.emissions import (
 
 from .base import ActionScaler, EcoEnv, PlantStep, ScenarioWindows
 from .thermo import AIR, KELVIN, NM3_PER_KMOL, SolidFuel, gas_enthalpy_kw, gas_temperature
+from .vector import BatchedEcoEnv, horizon_view
 
 FloatArray = NDArray[np.float64]
 
@@ -785,14 +786,14 @@ def kiln_step(
     exo: dict[str, FloatArray],
     p: CementKilnParams,
     dt_min: float,
-    lab_sample: bool,
+    lab_sample: bool | NDArray[np.bool_],
 ) -> tuple[KilnState, KilnFlows]:
     """Advance the plant by ``dt_min`` with physical ``action`` ``(B, 4)``.
 
     ``exo`` holds this step's ``feed`` (raw meal / nominal), ``lsf``, ``coal_lhv`` and
     ``af_lhv`` (actual / nominal heating value of the kiln-and-calciner fuel and of the
-    alternative fuel) and ``lab_noise`` [%-points], each shape ``(B,)``. ``lab_sample`` takes
-    a spot sample for the lab at this step.
+    alternative fuel) and ``lab_noise`` [%-points], each shape ``(B,)``. ``lab_sample`` (one
+    flag, or one per row) takes a spot sample for the lab at this step.
     """
     d = kiln_design(p)
     dt_s = 60.0 * dt_min
@@ -845,10 +846,11 @@ def kiln_step(
     # wait in slots (several are pending when the delay exceeds the interval).
     pending, left = state.lab_pending_pct.copy(), state.lab_pending_left_min - dt_min
     last, age = state.lab_last_pct.copy(), state.lab_age_min + dt_min
-    if lab_sample:
-        slot = np.argmax(np.isinf(left), axis=1)  # a free slot (there are enough)
-        rows = np.arange(len(slot))
-        pending[rows, slot] = np.maximum(free_lime + exo["lab_noise"], 0.0)
+    sample = np.broadcast_to(np.asarray(lab_sample, dtype=bool), left.shape[:1])
+    if sample.any():
+        rows = np.flatnonzero(sample)
+        slot = np.argmax(np.isinf(left[rows]), axis=1)  # a free slot (there are enough)
+        pending[rows, slot] = np.maximum(free_lime + exo["lab_noise"], 0.0)[rows]
         left[rows, slot] = p.lab_delay_min
     arrived = left <= 1e-9
     got = arrived.any(axis=1)
@@ -1086,6 +1088,89 @@ OBS_DIM = 22
 OBS_LEADS_MIN = (15.0, 30.0, 45.0, 60.0)
 
 
+def kiln_readings(
+    state: KilnState, flows: KilnFlows | None, p: CementKilnParams
+) -> dict[str, FloatArray]:
+    """The instruments the observation shows, per batch row.
+
+    At reset (no step yet): the nominal point's readings.
+    """
+    if flows is None:
+        ones = np.ones_like(state.bz_c)
+        return {
+            "kiln_gas_c": kiln_gas_temp(state.bz_c, p),
+            "kiln_o2_pct": ones * p.kiln_o2_nominal_pct,
+            "calciner_o2_pct": ones * p.calciner_o2_nominal_pct,
+            "co_ppm": ones * p.co_floor_ppm,
+            "nox_mg_nm3": ones * p.nox_ref_mg_nm3,
+        }
+    return {
+        "kiln_gas_c": flows.kiln_gas_c,
+        "kiln_o2_pct": flows.kiln.o2_pct,
+        "calciner_o2_pct": flows.calciner.o2_pct,
+        "co_ppm": flows.kiln.co_ppm,
+        "nox_mg_nm3": flows.nox_mg_nm3,
+    }
+
+
+def kiln_observation(
+    state: KilnState,
+    readings: dict[str, FloatArray],
+    feed_plan: FloatArray,
+    leads: NDArray[np.int64],
+    progress: FloatArray,
+    p: CementKilnParams,
+    carbon_price_cny_per_t: float,
+) -> NDArray[np.float32]:
+    """Observations over a batch, shape ``(n, OBS_DIM)`` float32 (see the env card).
+
+    Args:
+        state: the plant at the coming step.
+        readings: :func:`kiln_readings`.
+        feed_plan: ``(n, horizon + 1)`` planned feed, lead 0 = the coming step.
+        leads: plan leads shown (indices into ``feed_plan``).
+        progress: share of the episode done, shape ``(n,)``.
+        p: parameters.
+        carbon_price_cny_per_t: the carbon price.
+    """
+    prices = dict(p.fuel_price_cny_per_t)
+    a = state.last_action
+    b = len(a)
+    const = np.array(
+        [
+            prices[p.calciner_fuel] / 1000.0,
+            prices[p.alternative_fuel] / 1000.0,
+            carbon_price_cny_per_t / 100.0,
+        ]
+    )
+    obs = np.concatenate(
+        [
+            np.stack(
+                [
+                    state.bz_c / 1000.0,
+                    state.calciner_c / 1000.0,
+                    readings["kiln_gas_c"] / 1000.0,
+                    readings["kiln_o2_pct"] / 10.0,
+                    readings["calciner_o2_pct"] / 10.0,
+                    readings["co_ppm"] / 1000.0,
+                    readings["nox_mg_nm3"] / 1000.0,
+                    state.lab_last_pct / 2.0,
+                    state.lab_age_min / 120.0,
+                    feed_plan[:, 0],
+                ],
+                axis=1,
+            ),
+            feed_plan[:, leads],
+            a[:, :2] / 100.0,
+            a[:, 2:4],
+            np.broadcast_to(const, (b, 3)),
+            progress[:, None],
+        ],
+        axis=1,
+    )
+    return np.clip(obs, -1.0, 10.0).astype(np.float32)
+
+
 class CementKilnEnv(EcoEnv):
     """Cement kiln firing: precalciner + rotary kiln, 1-min steps, 24-h episodes.
 
@@ -1274,41 +1359,15 @@ class CementKilnEnv(EcoEnv):
         )
 
     def _observe(self) -> NDArray[np.float32]:
-        p, s, f = self.params, self.state, self._flows
-        feed = self._feed_plan()
-        if f is None:  # at reset: the nominal point's readings
-            kiln_gas = kiln_gas_temp(s.bz_c, p)[0]
-            o2k, o2c = p.kiln_o2_nominal_pct, p.calciner_o2_nominal_pct
-            nox, co = p.nox_ref_mg_nm3, p.co_floor_ppm
-        else:
-            kiln_gas, o2k, o2c = f.kiln_gas_c[0], f.kiln.o2_pct[0], f.calciner.o2_pct[0]
-            co, nox = f.kiln.co_ppm[0], f.nox_mg_nm3[0]
-        prices = dict(p.fuel_price_cny_per_t)
-        a = s.last_action[0]
-        obs = np.array(
-            [
-                s.bz_c[0] / 1000.0,
-                s.calciner_c[0] / 1000.0,
-                kiln_gas / 1000.0,
-                o2k / 10.0,
-                o2c / 10.0,
-                co / 1000.0,
-                nox / 1000.0,
-                s.lab_last_pct[0] / 2.0,
-                s.lab_age_min[0] / 120.0,
-                feed[0],
-                *feed[self._leads],
-                a[0] / 100.0,
-                a[1] / 100.0,
-                a[2],
-                a[3],
-                prices[p.calciner_fuel] / 1000.0,
-                prices[p.alternative_fuel] / 1000.0,
-                self.carbon_price_cny_per_t / 100.0,
-                self.step_index / self.episode_steps,
-            ]
-        )
-        return np.clip(obs, -1.0, 10.0).astype(np.float32)
+        return kiln_observation(
+            self.state,
+            kiln_readings(self.state, self._flows, self.params),
+            self._feed_plan()[None, :],
+            self._leads,
+            np.array([self.step_index / self.episode_steps]),
+            self.params,
+            self.carbon_price_cny_per_t,
+        )[0]
 
     def _feed_plan(self) -> FloatArray:
         """The production plan from the coming step, 60 min ahead (cut once per step)."""
@@ -1321,3 +1380,74 @@ class CementKilnEnv(EcoEnv):
     def _extra_info(self) -> dict[str, Any]:
         # The production plan is known ahead (lead 0 = the coming step).
         return {"forecast": {"feed": self._feed_plan().copy()}}
+
+
+class CementKilnVectorEnv(BatchedEcoEnv):
+    """``num_envs`` kilns stepped together by :func:`kiln_step` over the batch axis.
+
+    ``gymnasium.make_vec("ecocontrol/CementKiln-v0", num_envs=n,
+    vectorization_mode="vector_entry_point", **kwargs)``; ``kwargs`` as for
+    :class:`CementKilnEnv`, plus ``autoreset_mode``. Member ``i`` reproduces a single env
+    seeded with ``seed + i`` under the same actions (tested); ``info`` carries per-member
+    arrays of the ledger's costs and emissions and the violations.
+    """
+
+    single_env_class = CementKilnEnv
+    template: CementKilnEnv
+
+    def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:
+        super().__init__(num_envs, **kwargs)
+        env = self.template
+        self.params, self.dt_min = env.params, env.dt_min
+        self.series = env.disturbances.series
+        self.n_steps = env.disturbances.n_steps
+        one = env.state
+        self.state = KilnState(
+            **{f.name: np.repeat(getattr(one, f.name), num_envs, axis=0) for f in fields(one)}
+        )
+        self.readings = kiln_readings(self.state, None, self.params)
+        feed = self.series["feed"]
+        h = env.forecast_steps + 1  # the plan repeats the last value past the year, as window()
+        self._plan = horizon_view(np.concatenate([feed, np.full(h, feed[-1])]), h)
+
+    def _reset_members(self, idx: np.ndarray) -> None:
+        t = np.minimum(self.t[idx], self.n_steps - 1)
+        for i, ti in zip(idx, t, strict=True):
+            start = initial_state(
+                self.params,
+                self.dt_min,
+                float(self.series["feed"][ti]),
+                float(self.series["lsf"][ti]),
+            )
+            for f in fields(start):
+                getattr(self.state, f.name)[i] = getattr(start, f.name)[0]
+        nominal = kiln_readings(self.state, None, self.params)
+        for k, v in nominal.items():
+            self.readings[k][idx] = v[idx]
+
+    def _prepare(self, idx: np.ndarray) -> None:
+        """Nothing: the feed plan is read at observation time."""
+
+    def _step_members(
+        self, physical: FloatArray
+    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+        t = self.t
+        rows = np.minimum(t, self.n_steps - 1)
+        exo = {k: self.series[k][rows] for k in EXO_KEYS}
+        sample = t % self.template.lab_interval_steps == 0
+        self.state, flows = kiln_step(self.state, physical, exo, self.params, self.dt_min, sample)
+        self.readings = {
+            k: v.copy() for k, v in kiln_readings(self.state, flows, self.params).items()
+        }
+        return kiln_accounts(flows, self.state, self.params, self.dt_min)
+
+    def _observe_batch(self) -> NDArray[np.float32]:
+        return kiln_observation(
+            self.state,
+            self.readings,
+            self._plan[np.minimum(self.t, self.n_steps)],
+            self.template._leads,
+            self.step_index / self.episode_steps,
+            self.params,
+            self.ledger.carbon_price_cny_per_t,
+        )

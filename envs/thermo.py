@@ -110,7 +110,19 @@ def gas_enthalpy_kw(flows_nm3_s: FloatArray, temp_c: ArrayLike) -> FloatArray:
 
     ``flows_nm3_s`` has shape ``(4, *batch)`` in :data:`SPECIES` order.
     """
-    return np.einsum("s...,s...->...", flows_nm3_s, species_enthalpy(temp_c))
+    return _species_sum(flows_nm3_s, species_enthalpy(temp_c))
+
+
+def _species_sum(flows: FloatArray, per_nm3: FloatArray) -> FloatArray:
+    """``sum_s flows[s] * per_nm3[s]``, added in species order.
+
+    Every batch row rounds alike (``np.einsum`` pairs the terms differently for one row than
+    for many).
+    """
+    out = flows[0] * per_nm3[0]
+    for s in range(1, len(flows)):
+        out = out + flows[s] * per_nm3[s]
+    return np.asarray(out)
 
 
 def gas_temperature(
@@ -120,7 +132,7 @@ def gas_temperature(
     h = np.asarray(enthalpy_kw, dtype=np.float64)
     t = np.broadcast_to(np.asarray(guess_c, dtype=np.float64), h.shape).copy()
     for _ in range(6):
-        cp = np.einsum("s...,s...->...", flows_nm3_s, species_cp(t))
+        cp = _species_sum(flows_nm3_s, species_cp(t))
         t = np.clip(t - (gas_enthalpy_kw(flows_nm3_s, t) - h) / cp, 0.0, T_MAX_C)
     return t
 
