@@ -149,7 +149,8 @@ class TrainConfig:
     Attributes:
         total_timesteps: env steps to train in all (over all ``n_envs``).
         n_envs: parallel copies of the plant.
-        vec_env: ``dummy`` (one process) or ``subproc`` (one process per env).
+        vec_env: ``dummy`` (one process), ``subproc`` (one process per env) or ``native``
+            (the plant's batched env: all copies in one call of the batched physics).
         seed: seeds the agent, the envs (env ``i`` gets ``seed + i``) and torch.
         normalize_obs: running observation normalisation (saved with the model).
         normalize_reward: running reward normalisation (training only).
@@ -199,7 +200,7 @@ def train_config(cfg: DictConfig | Mapping[str, Any]) -> TrainConfig:
     flags = {
         k: _bool(raw, k) for k in ("normalize_obs", "normalize_reward", "resume", "progress_bar")
     }
-    choices = {"vec_env": ("dummy", "subproc"), "device": ("cpu", "cuda", "auto")}
+    choices = {"vec_env": ("dummy", "subproc", "native"), "device": ("cpu", "cuda", "auto")}
     for key, allowed in choices.items():
         if raw.get(key) not in allowed:
             raise _fail(key, raw.get(key), " or ".join(allowed))

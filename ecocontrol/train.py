@@ -223,7 +223,8 @@ def _make_venv(
     """``n_envs`` plants on ``split``.
 
     With ``cycles`` (one process only) each env goes through the split's windows in turn and
-    its :class:`CycleWindows` is appended to that list.
+    its :class:`CycleWindows` is appended to that list. ``vec_env="native"`` steps the plants
+    in the plant's batched env (:mod:`ecocontrol.vec`); validation always uses single envs.
     """
 
     def make() -> gym.Env[Any, Any]:
@@ -234,6 +235,12 @@ def _make_venv(
         cycles.append(cycle)
         return cycle
 
+    if vec_env == "native" and cycles is None:
+        from ecocontrol.vec import NativeVecEnv, make_native
+
+        venv = NativeVecEnv(make_native(env_cfg, n_envs, split))
+        venv.seed(seed)
+        return venv
     cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
     return make_vec_env(make, n_envs=n_envs, seed=seed, vec_env_cls=cls)
 

@@ -56,7 +56,7 @@ from .base import (
     episode_forecast_errors,
 )
 from .thermo import AIR, FlueGas, FuelGas, lookup
-from .vector import BatchedEcoEnv, horizon_view
+from .vector import BatchedEcoEnv, BatchForecastErrors, horizon_view
 
 #: Stove modes.
 GAS, BLAST, TO_BLAST, TO_GAS = 0, 1, 2, 3
@@ -1102,7 +1102,9 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self.stored0_mj = np.zeros(num_envs)
         self.last_hot_blast_c = np.full(num_envs, p.hot_blast_setpoint_c)
         h = env.forecast_steps
-        self._errors = np.zeros((num_envs, env.episode_steps, 1, h))
+        self._errors = BatchForecastErrors(
+            (env.forecast_error,), env.episode_steps, h, env.dt_min / 60.0, num_envs
+        )
         keys = ("flow_nm3_min", "setpoint_c")
         self._horizons = {k: horizon_view(getattr(self.demand, k), h + 1) for k in keys}
         self._fc = {k: np.zeros((num_envs, h + 1)) for k in keys}
@@ -1116,7 +1118,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             for f in StoveState.__dataclass_fields__:
                 getattr(self.state, f)[i] = getattr(start, f)[0]
             self.stored0_mj[i] = float(start.stored_mj(p).sum())
-            self._errors[i] = self.template._episode_errors(rng)
+            self._errors.start(int(i), rng)
         self.last_hot_blast_c[idx] = p.hot_blast_setpoint_c
 
     def _prepare(self, idx: np.ndarray) -> None:
@@ -1126,7 +1128,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             self._fc[k][sel] = view[rows]
         model = self.template.forecast_error
         if not model.is_perfect:
-            errors = self._errors[idx, self.step_index[idx], 0]
+            errors = self._errors.rows(idx, self.step_index[idx], self.rngs)[:, 0]
             flow = self._fc["flow_nm3_min"]
             flow[sel, 1:] = model.perturb(flow[sel, 1:], errors)
 

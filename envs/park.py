@@ -41,7 +41,7 @@ from .base import (
     ScenarioWindows,
     episode_forecast_errors,
 )
-from .vector import BatchedEcoEnv, horizon_view
+from .vector import BatchedEcoEnv, BatchForecastErrors, horizon_view
 
 HOURS_PER_YEAR = 8760
 
@@ -900,7 +900,13 @@ class ParkVectorEnv(BatchedEcoEnv):
         self._models = tuple(env.forecast_errors.items())
         h = env.forecast_steps
         self._leads = np.arange(h)
-        self._errors = np.zeros((num_envs, env.episode_steps, len(self._models), max(h - 1, 0)))
+        self._errors = BatchForecastErrors(
+            tuple(env.forecast_errors.values()),
+            env.episode_steps,
+            max(h - 1, 0),
+            env.dt_h,
+            num_envs,
+        )
         self._fc = {k: np.zeros((num_envs, h)) for k in _OBSERVED}
         # row t of _horizons[k]: the series over steps t .. t+h-1, wrapping around the year
         self._horizons = {k: horizon_view(getattr(env.series, k), h) for k in _OBSERVED}
@@ -912,7 +918,7 @@ class ParkVectorEnv(BatchedEcoEnv):
         for i in idx:
             rng = self.rngs[i]
             assert rng is not None
-            self._errors[i] = self.template._episode_errors(rng)
+            self._errors.start(int(i), rng)
 
     def _prepare(self, idx: np.ndarray) -> None:
         sel: slice | np.ndarray = slice(None) if len(idx) == self.num_envs else idx
@@ -920,7 +926,7 @@ class ParkVectorEnv(BatchedEcoEnv):
         for k in _OBSERVED:
             self._fc[k][sel] = self._horizons[k][rows]
         if len(self._leads) > 1:
-            errors = self._errors[idx, self.step_index[idx]]
+            errors = self._errors.rows(idx, self.step_index[idx], self.rngs)
             for j, (k, model) in enumerate(self._models):
                 if not model.is_perfect:
                     self._fc[k][sel, 1:] = model.perturb(self._fc[k][sel, 1:], errors[:, j])

@@ -25,7 +25,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
-from .base import EcoEnv, FloatArray
+from .base import EcoEnv, FloatArray, ForecastErrorModel, episode_forecast_errors
 
 IntArray = NDArray[np.int64]
 
@@ -194,6 +194,64 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release (one process)."""
+
+
+class BatchForecastErrors:
+    """Each member's episode forecast errors, drawn ``chunk`` steps at a time.
+
+    A single env draws its whole episode's errors at reset
+    (:func:`~ecocontrol.envs.base.episode_forecast_errors`); a batch draws the same variates
+    from each member's generator in chunks, which bounds memory at ``num_envs * chunk`` steps
+    (a whole 8-h hot-stove episode with a 3-h horizon is 0.7 MB per member). A member reset
+    mid-episode first draws the rest of its episode, as the single env would have.
+    """
+
+    def __init__(
+        self,
+        models: tuple[ForecastErrorModel, ...],
+        episode_steps: int,
+        n_leads: int,
+        dt_h: float,
+        num_envs: int,
+        chunk: int = 32,
+    ) -> None:
+        self.models, self.episode_steps, self.n_leads, self.dt_h = (
+            models,
+            episode_steps,
+            n_leads,
+            dt_h,
+        )
+        self.chunk = min(chunk, episode_steps)
+        self.buffer = np.zeros((num_envs, self.chunk, len(models), n_leads))
+        self.first = np.zeros(num_envs, dtype=np.int64)  # episode step of buffer[:, 0]
+        self.drawn = np.full(num_envs, episode_steps, dtype=np.int64)  # steps drawn so far
+
+    def _draw(self, rng: np.random.Generator, steps: int) -> FloatArray:
+        return episode_forecast_errors(self.models, steps, self.n_leads, self.dt_h, rng)
+
+    def start(self, i: int, rng: np.random.Generator) -> None:
+        """Member ``i`` starts an episode (after its reset's other draws)."""
+        left = self.episode_steps - int(self.drawn[i])
+        if left > 0:
+            self._draw(rng, left)  # the rest of the abandoned episode
+        self.drawn[i] = 0
+        self._fill(i, rng)
+
+    def _fill(self, i: int, rng: np.random.Generator) -> None:
+        steps = min(self.chunk, self.episode_steps - int(self.drawn[i]))
+        self.buffer[i, :steps] = self._draw(rng, steps)
+        self.first[i] = self.drawn[i]
+        self.drawn[i] += steps
+
+    def rows(
+        self, idx: IntArray, step: IntArray, rngs: Sequence[np.random.Generator | None]
+    ) -> FloatArray:
+        """Errors ``(len(idx), series, lead)`` of members ``idx`` at their episode ``step``."""
+        for j in np.flatnonzero(step >= self.first[idx] + self.chunk):
+            rng = rngs[idx[j]]
+            assert rng is not None
+            self._fill(int(idx[j]), rng)
+        return self.buffer[idx, step - self.first[idx]]
 
 
 def horizon_view(series: FloatArray, h: int) -> FloatArray:

@@ -96,3 +96,24 @@ def test_batched_park_keeps_every_member_in_its_soc_window() -> None:
         vec.step(rng.uniform(-1, 1, vec.action_space.shape))
         e = park.energy_mwh  # type: ignore[attr-defined]
         assert (e >= p.e_min_mwh - 1e-9).all() and (e <= p.e_max_mwh + 1e-9).all()
+
+
+@pytest.mark.parametrize("env_id", list(BATCHED))
+def test_reset_mid_episode_keeps_members_in_step_with_single_envs(env_id: str) -> None:
+    kwargs = BATCHED[env_id]
+    vec = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", **kwargs)
+    singles = [gym.make(env_id, **kwargs) for _ in range(2)]
+    vec.reset(seed=4)
+    for i, env in enumerate(singles):
+        env.reset(seed=4 + i)
+    rng = np.random.default_rng(2)
+    for k in range(50):
+        if k == 40:  # abandon the episodes (past the first chunk of forecast errors)
+            obs, _ = vec.reset()
+            np.testing.assert_array_equal(obs, np.stack([e.reset()[0] for e in singles]))
+        actions = rng.uniform(-1, 1, vec.action_space.shape).astype(np.float32)
+        obs, reward, *_ = vec.step(actions)
+        for i, env in enumerate(singles):
+            o, r, *_ = env.step(actions[i])
+            np.testing.assert_array_equal(obs[i], o)
+            assert reward[i] == r

@@ -1,0 +1,133 @@
+"""A plant's native batched env as a stable-baselines3 ``VecEnv``.
+
+SB3 steps its own ``VecEnv`` interface (same-step autoreset, a list of info dicts);
+:class:`NativeVecEnv` adapts a :class:`~ecocontrol.envs.vector.BatchedEcoEnv` to it, so training
+steps all plant copies in one call of the batched physics instead of one Python env each
+(``ecocontrol-train vec_env=native``). Each ending episode's info carries what SB3's
+``Monitor`` and ecocontrol's ``EpisodeKpis`` wrapper would put there: ``episode`` (return,
+length, time), ``episode_kpis`` (cost, tCO2 and violation sums), ``terminal_observation`` and
+``TimeLimit.truncated``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from hydra.utils import get_class, instantiate
+from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
+
+from ecocontrol.envs.vector import BatchedEcoEnv
+
+
+def batched_class(single_cls: type[Any]) -> type[BatchedEcoEnv]:
+    """The native batched env class of a plant env class.
+
+    Raises:
+        ValueError: if the plant has none.
+    """
+    found = [c for c in BatchedEcoEnv.__subclasses__() if c.single_env_class is single_cls]
+    if not found:
+        raise ValueError(f"{single_cls.__name__} has no native batched env; use vec_env=dummy")
+    return found[0]
+
+
+def make_native(env_cfg: Mapping[str, Any], num_envs: int, split: str) -> BatchedEcoEnv:
+    """The batched env for a Hydra env config (``_target_`` = the plant env class)."""
+    cfg = dict(env_cfg)
+    cls = batched_class(get_class(cfg.pop("_target_")))
+    kwargs = {k: instantiate(v) if isinstance(v, Mapping) else v for k, v in cfg.items()}
+    kwargs["split"] = split
+    return cls(num_envs, autoreset_mode="SameStep", **kwargs)
+
+
+class NativeVecEnv(VecEnv):
+    """SB3 ``VecEnv`` over a batched plant env created with ``autoreset_mode="SameStep"``."""
+
+    def __init__(self, venv: BatchedEcoEnv) -> None:
+        if venv.autoreset_mode is not gym.vector.AutoresetMode.SAME_STEP:
+            raise ValueError("NativeVecEnv needs a batched env with autoreset_mode='SameStep'")
+        self.venv = venv
+        super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
+        n = venv.num_envs
+        self._return = np.zeros(n)
+        self._length = np.zeros(n, dtype=np.int64)
+        self._kpis: dict[str, np.ndarray] = {}
+        self._actions = np.zeros((n, *venv.single_action_space.shape))
+        self._t0 = time.time()
+
+    def reset(self) -> VecEnvObs:
+        """Reset every member (with the seeds from ``seed()``, if any)."""
+        seeds = None if all(s is None for s in self._seeds) else self._seeds
+        obs, _ = self.venv.reset(seed=seeds)
+        self._reset_seeds()
+        self._return[:] = 0.0
+        self._length[:] = 0
+        self._kpis = {}
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Store the actions for :meth:`step_wait`."""
+        self._actions = actions
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Step every member; an ending member resets at once (its last observation in info)."""
+        obs, reward, terminated, truncated, info = self.venv.step(self._actions)
+        self._return += reward
+        self._length += 1
+        for prefix, part in (("cost_", "costs"), ("co2_", "emissions")):
+            self._add(prefix, info[part])
+        self._add("viol_", info["constraint_violations"])
+        done = terminated | truncated
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        for i in np.flatnonzero(done):
+            infos[i] = {
+                "terminal_observation": info["final_obs"][i],
+                "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
+                "episode": {
+                    "r": float(self._return[i]),
+                    "l": int(self._length[i]),
+                    "t": round(time.time() - self._t0, 6),
+                },
+                "episode_kpis": {k: float(v[i]) for k, v in self._kpis.items()},
+            }
+            self._return[i] = 0.0
+            self._length[i] = 0
+            for v in self._kpis.values():
+                v[i] = 0.0
+        return obs, reward.astype(np.float32), done, infos
+
+    def _add(self, prefix: str, values: Mapping[str, Any]) -> None:
+        for k, v in values.items():
+            acc = self._kpis.setdefault(prefix + k, np.zeros(self.num_envs))
+            acc += v
+
+    def close(self) -> None:
+        """Close the batched env."""
+        self.venv.close()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        """An attribute of the plant (the same for every member)."""
+        value = getattr(self.venv.template, attr_name)
+        return [value for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        """Not supported: the members share one batched state."""
+        raise NotImplementedError("NativeVecEnv members cannot be changed one by one")
+
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **kwargs: Any
+    ) -> list[Any]:
+        """Call a method of the plant template (the same for every member)."""
+        method = getattr(self.venv.template, method_name)
+        return [method(*method_args, **kwargs) for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(
+        self, wrapper_class: type[gym.Wrapper[Any, Any, Any, Any]], indices: VecEnvIndices = None
+    ) -> list[bool]:
+        """No member is wrapped (episode statistics come from this class itself)."""
+        return [False for _ in self._get_indices(indices)]
