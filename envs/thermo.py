@@ -89,10 +89,14 @@ def lookup(table: FloatArray, temp_c: ArrayLike) -> FloatArray:
 
     Returns shape ``(*table.shape[:-1], *temp.shape)``; temperatures are clipped to the grid.
     """
-    t = np.minimum(np.maximum(np.asarray(temp_c, dtype=np.float64), 0.0), T_MAX_C - 1e-9)
+    t = np.clip(np.asarray(temp_c, dtype=np.float64), 0.0, T_MAX_C - 1e-9)
     i = t.astype(np.intp)
-    lo = table[..., i]
-    return lo + (table[..., i + 1] - lo) * (t - i)
+    lo = table.take(i, axis=-1)
+    out = table.take(i + 1, axis=-1)  # lo + (hi - lo) * (t - i), in place
+    out -= lo
+    out *= t - i
+    out += lo
+    return out
 
 
 def species_enthalpy(temp_c: ArrayLike) -> FloatArray:

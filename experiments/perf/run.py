@@ -8,14 +8,17 @@ a median over repeats on this machine; the targets are those of the performance 
 are reported against, never asserted in tests.
 
 * env steps/s: one env through ``gymnasium.make``, random actions (one core).
-* plant-steps/s with N envs: SB3's ``DummyVecEnv`` of N copies (the plants have no batched
-  physics yet, so this is the Python-loop baseline the batched envs must beat).
+* plant-steps/s with N envs: the plant's native batched env (``gymnasium.make_vec`` with
+  ``vector_entry_point``; park with its default forecast errors and with perfect forecasts,
+  whose draws dominate at large N) against SB3's ``DummyVecEnv`` of N single envs.
 * MPC latency per plant and horizon, per backend: ``solve`` = the HiGHS call (with the
   in-place update for ``direct``); ``decision`` = the whole ``act`` of the decisions that
   solved (parameter update, successive linearisation for the kiln, solve, plan read-out).
 * oracle: wall time of its solves per episode.
 * PPO: training steps/s on each plant and on a zero-cost env with identical spaces; the
-  env overhead share is ``1 - t_zero / t_plant``.
+  env overhead share is ``1 - rate_plant / rate_zero``. Two setups: 2 single envs in a
+  ``DummyVecEnv`` (the defaults) and 16 plants in the native batched env
+  (``vec_env=native``) against 16 zero-cost envs.
 * peak memory: the process's maximum resident set size.
 """
 
@@ -34,11 +37,12 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 import ecocontrol
 from ecocontrol.controllers import make_controller
 from ecocontrol.evaluation import run_episode
+from ecocontrol.vec import NativeVecEnv
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
@@ -60,6 +64,7 @@ MPC_CASES = [
 
 
 def vec_steps_per_second(env_id: str, n_envs: int, n_steps: int) -> float:
+    """SB3 ``DummyVecEnv`` of ``n_envs`` single envs (the Python-loop baseline)."""
     venv = DummyVecEnv([lambda: gym.make(env_id, split="train") for _ in range(n_envs)])
     venv.seed(0)
     venv.reset()
@@ -70,6 +75,28 @@ def vec_steps_per_second(env_id: str, n_envs: int, n_steps: int) -> float:
     for _ in range(calls):
         venv.step(rng.uniform(-1, 1, shape).astype(np.float32))
     return calls * n_envs / (time.perf_counter() - t0)
+
+
+def batched_steps_per_second(
+    env_id: str, n_envs: int, n_steps: int, repeats: int, **kwargs: Any
+) -> float:
+    """The native batched env (autoreset included), median over ``repeats``."""
+    venv = gym.make_vec(
+        env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", split="train", **kwargs
+    )
+    venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = [rng.uniform(-1, 1, venv.action_space.shape) for _ in range(8)]
+    calls = max(20, n_steps // n_envs)
+    for k in range(min(calls, 20)):  # warm-up
+        venv.step(actions[k % 8])
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for k in range(calls):
+            venv.step(actions[k % 8])
+        rates.append(calls * n_envs / (time.perf_counter() - t0))
+    return float(np.median(rates))
 
 
 def mpc_latency(plant: str, kwargs: dict[str, Any], env_kwargs: dict[str, Any], backend: str):
@@ -128,21 +155,41 @@ class ZeroCost(gym.Env):
         return self._obs, 0.0, False, self.t >= self.horizon, {}
 
 
-def ppo_throughput(plant: str, steps: int) -> dict[str, float]:
+def ppo_throughput(plant: str, steps: int, n_envs: int = 2, native: bool = False) -> dict[str, float]:
+    """PPO steps/s on the plant and on a zero-cost env with the same spaces.
+
+    ``native``: the plants step in the batched env (``vec_env=native``); the zero-cost side is
+    a ``DummyVecEnv`` of ``n_envs`` zero-cost envs either way.
+    """
     env_id, _ = PLANTS[plant]
     rates = {}
     for kind in ("plant", "zero_cost"):
 
-        def make(kind=kind):
+        def make(kind: str = kind) -> gym.Env[Any, Any]:
             env = gym.make(env_id, split="train")
             return env if kind == "plant" else ZeroCost(env, env.unwrapped.episode_steps)
 
-        venv = DummyVecEnv([make, make])
-        model = PPO("MlpPolicy", venv, n_steps=512, batch_size=128, seed=0, device="cpu")
+        venv: VecEnv
+        if native and kind == "plant":
+            venv = NativeVecEnv(
+                gym.make_vec(
+                    env_id,
+                    num_envs=n_envs,
+                    vectorization_mode="vector_entry_point",
+                    split="train",
+                    autoreset_mode="SameStep",
+                ).unwrapped  # type: ignore[arg-type]
+            )
+        else:
+            venv = DummyVecEnv([make] * n_envs)
+        n_steps = max(512 // n_envs, 32)
+        model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=128, seed=0, device="cpu")
         t0 = time.perf_counter()
         model.learn(total_timesteps=steps)
         rates[kind] = steps / (time.perf_counter() - t0)
     return {
+        "n_envs": n_envs,
+        "native": native,
         "ppo_steps_per_s": rates["plant"],
         "ppo_zero_cost_steps_per_s": rates["zero_cost"],
         "env_overhead_share": 1.0 - rates["plant"] / rates["zero_cost"],
@@ -157,12 +204,14 @@ def report_md(res: dict[str, Any]) -> str:
         "",
         "## Env throughput (target >= 20,000 steps/s single env; 1,000,000 batched park)",
         "",
-        "| plant | single env steps/s | DummyVecEnv x1 | x64 | x1024 |",
-        "|---|---:|---:|---:|---:|",
+        "| plant | single env steps/s | batched x1 | x64 | x1024 | DummyVecEnv x1 | x64 | x1024 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for plant, r in res["env"].items():
-        v = r["vec_plant_steps_per_s"]
-        cells = [f"{v[n]:,.0f}" if n in v else "not run" for n in ("1", "64", "1024")]
+        cells = []
+        for key in ("batched_plant_steps_per_s", "vec_plant_steps_per_s"):
+            v = r.get(key, {})
+            cells += [f"{v[n]:,.0f}" if n in v else "not run" for n in ("1", "64", "1024")]
         lines.append(f"| {plant} | {r['single_steps_per_s']:,.0f} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -189,14 +238,16 @@ def report_md(res: dict[str, Any]) -> str:
         "",
         "## PPO training throughput (target: env overhead <= 10 %)",
         "",
-        "| plant | PPO steps/s | zero-cost env steps/s | env overhead |",
-        "|---|---:|---:|---:|",
+        "| plant | envs | PPO steps/s | zero-cost env steps/s | env overhead |",
+        "|---|---|---:|---:|---:|",
     ]
-    for plant, r in res["ppo"].items():
-        lines.append(
-            f"| {plant} | {r['ppo_steps_per_s']:,.0f} | {r['ppo_zero_cost_steps_per_s']:,.0f} | "
-            f"{100 * r['env_overhead_share']:.0f} % |"
-        )
+    for plant, runs in res["ppo"].items():
+        for r in runs if isinstance(runs, list) else [runs]:
+            envs = f"{r.get('n_envs', 2)} {'batched' if r.get('native') else 'DummyVecEnv'}"
+            lines.append(
+                f"| {plant} | {envs} | {r['ppo_steps_per_s']:,.0f} | "
+                f"{r['ppo_zero_cost_steps_per_s']:,.0f} | {100 * r['env_overhead_share']:.0f} % |"
+            )
     lines += ["", f"Peak memory: {res['peak_rss_mb']:.0f} MB.", ""]
     return "\n".join(lines)
 
@@ -220,11 +271,27 @@ def main() -> None:
         print(f"env throughput: {plant}", flush=True)
         res["env"][plant] = {
             "single_steps_per_s": env_steps_per_second(env_id, n_steps, repeats),
+            "batched_plant_steps_per_s": {
+                str(n): batched_steps_per_second(env_id, n, 20 * n_steps, repeats)
+                for n in (1, 64, 1024)
+            },
             "vec_plant_steps_per_s": {
                 str(n): vec_steps_per_second(env_id, n, max(n_steps, n))
                 for n in ((1, 64, 1024) if plant == "park" else (1, 64))
             },
         }
+        if plant == "park":
+            res["env"]["park, perfect forecasts"] = {
+                "single_steps_per_s": env_steps_per_second(
+                    env_id, n_steps, repeats, forecast_noise_scale=0.0
+                ),
+                "batched_plant_steps_per_s": {
+                    str(n): batched_steps_per_second(
+                        env_id, n, 20 * n_steps, repeats, forecast_noise_scale=0.0
+                    )
+                    for n in (1, 64, 1024)
+                },
+            }
     for plant, label, kwargs, env_kwargs in MPC_CASES:
         for backend in ("appsi", "direct"):
             print(f"MPC latency: {plant} {label} {backend}", flush=True)
@@ -235,7 +302,10 @@ def main() -> None:
         res["oracle"][plant] = oracle_time(plant)
     for plant in PLANTS:
         print(f"PPO throughput: {plant}", flush=True)
-        res["ppo"][plant] = ppo_throughput(plant, ppo_steps)
+        res["ppo"][plant] = [
+            ppo_throughput(plant, ppo_steps),
+            ppo_throughput(plant, 2 * ppo_steps, n_envs=16, native=True),
+        ]
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(res, indent=2))
