@@ -172,6 +172,33 @@ def test_direct_highs_updates_zero_coefficients_fixed_variables_and_inactive_row
     assert d.solve(5.0).objective == pytest.approx(2)
 
 
+def test_direct_highs_follows_deactivated_blocks_and_indexed_constraints():
+    """A row is active only while its constraint and every block above it are."""
+    import pyomo.environ as pyo
+
+    from ecocontrol.controllers.mpc.direct import DirectHighs
+
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(bounds=(0, 10))
+    m.sub = pyo.Block()
+    m.sub.inner = pyo.Block()
+    m.sub.inner.floor = pyo.Constraint(expr=m.x >= 3)
+    m.I = pyo.RangeSet(0, 1)
+    m.floors = pyo.Constraint(m.I, rule=lambda m, i: m.x >= 1 + i)
+    m.obj = pyo.Objective(expr=m.x)
+    d = DirectHighs(m)
+    assert d.solve(5.0).objective == pytest.approx(3)
+    m.sub.deactivate()  # the block above the block of the row
+    assert d.solve(5.0).objective == pytest.approx(2)
+    m.floors[1].deactivate()
+    assert d.solve(5.0).objective == pytest.approx(1)
+    m.floors.deactivate()
+    assert d.solve(5.0).objective == pytest.approx(0)
+    m.sub.activate()
+    m.floors.activate()
+    assert d.solve(5.0).objective == pytest.approx(3)
+
+
 def test_direct_highs_time_limit_holds_per_solve_over_many_lp_solves():
     """HiGHS counts an LP's time limit on its accumulated run time; the limit must apply to
     each solve, or a long benchmark's re-used model would "time out" at once."""

@@ -53,6 +53,10 @@ from ecocontrol.envs.cement_kiln import (
     nox_mg_nm3,
 )
 
+#: The kiln pipeline's per-cell arrays in the env's ``info["state"]``, in the order of a
+#: pipeline entry (solids, CaCO3 left, temperature, clinker).
+PIPE_KEYS = ("pipe_solids", "pipe_caco3", "pipe_temp", "pipe_clinker")
+
 
 def _nonzero(x: float, tiny: float = 1e-6) -> float:
     """``x`` kept at least ``tiny`` away from 0 (HiGHS drops near-zero matrix entries)."""
@@ -60,27 +64,50 @@ def _nonzero(x: float, tiny: float = 1e-6) -> float:
 
 
 class KilnModel:
-    """The plant's functions at one operating point, for numerical linearisation."""
+    """The plant's functions at one operating point, for numerical linearisation.
+
+    Every method evaluates rows of points at once through the plant's batched physics (one
+    call per linearisation instead of one per perturbed point); the physics is elementwise
+    in the batch, so a row gives the same numbers as a batch of one.
+    """
 
     def __init__(self, p: CementKilnParams) -> None:
         self.p = p
         self.d: KilnDesign = kiln_design(p)
 
+    @staticmethod
+    def _rows(u: np.ndarray, n: int) -> np.ndarray:
+        """LP inputs as (4, n): a single (4,) point is repeated, rows (n, 4) are transposed."""
+        u = np.asarray(u, dtype=float)
+        return np.broadcast_to(u[:, None], (4, n)) if u.ndim == 1 else u.T
+
     def _kiln(
-        self, u: np.ndarray, bz: float, pipe0: tuple[float, float, float, float], lhv: float
-    ) -> tuple[Any, float]:
-        """Kiln combustion and the burning zone's heat rate [MW] for LP inputs ``u``."""
+        self, u: np.ndarray, bz: np.ndarray, pipe0: tuple[np.ndarray, ...], lhv: float
+    ) -> tuple[Any, np.ndarray]:
+        """Kiln combustion and the burning zone's heat rate [MW], inputs ``u`` (4, B)."""
         p, d = self.p, self.d
-        one = np.ones(1)
-        fan = u[3] * one
+        fan = u[3]
         solids, caco3_left, temp, clinker = pipe0
-        kiln = kiln_combustion(
-            u[0] * lhv * one, fan, caco3_left * NM3_PER_KMOL / M_CACO3 * one, p, d
-        )
-        bz_in, bz_out = burning_zone_terms(
-            bz * one, kiln, fan, solids * one, caco3_left * one, temp * one, clinker * one, p, d
-        )
-        return kiln, float((sum(bz_in.values()) - sum(bz_out.values()))[0])
+        kiln = kiln_combustion(u[0] * lhv, fan, caco3_left * NM3_PER_KMOL / M_CACO3, p, d)
+        bz_in, bz_out = burning_zone_terms(bz, kiln, fan, solids, caco3_left, temp, clinker, p, d)
+        return kiln, np.asarray(sum(bz_in.values()) - sum(bz_out.values()))
+
+    def bz_rates(
+        self,
+        u: np.ndarray,
+        bz: Any,
+        pipe0: tuple[Any, Any, Any, Any],
+        lhv: tuple[float, float] = (1.0, 1.0),
+    ) -> np.ndarray:
+        """The burning zone's heat rate [MW] only (no calciner solve), per row.
+
+        ``u`` is one point (4,) or rows (B, 4); ``bz`` and the pipeline entry ``pipe0``
+        (solids, CaCO3 left, temperature, clinker) are scalars or (B,) arrays.
+        """
+        b = max(np.size(x) for x in (bz, *pipe0)) if np.ndim(u) == 1 else len(u)
+        rows = tuple(np.broadcast_to(np.asarray(x, dtype=float), (b,)) for x in pipe0)
+        bz_b = np.broadcast_to(np.asarray(bz, dtype=float), (b,))
+        return self._kiln(self._rows(u, b), bz_b, rows, lhv[0])[1]
 
     def bz_rate(
         self,
@@ -89,8 +116,43 @@ class KilnModel:
         pipe0: tuple[float, float, float, float],
         lhv: tuple[float, float] = (1.0, 1.0),
     ) -> float:
-        """The burning zone's heat rate [MW] only (no calciner solve)."""
-        return self._kiln(u, bz, pipe0, lhv[0])[1]
+        """The burning zone's heat rate [MW] at one point."""
+        return float(self.bz_rates(u, bz, pipe0, lhv)[0])
+
+    def outputs_rows(
+        self,
+        u: np.ndarray,
+        feed: np.ndarray,
+        lsf: float,
+        bz: np.ndarray,
+        pipe0: tuple[float, float, float, float],
+        tc_guess: float,
+        lhv: tuple[float, float] = (1.0, 1.0),
+    ) -> dict[str, np.ndarray]:
+        """Calciner temperature, BZ heat rate [MW], O2s and NOx for rows ``u`` (B, 4).
+
+        ``feed`` and ``bz`` are per row; the rest is shared by all rows.
+        """
+        p, d = self.p, self.d
+        b = len(u)
+        ut = self._rows(u, b)
+        heats = Heats(kiln=ut[0] * lhv[0], calciner_main=ut[1] * lhv[0], calciner_af=ut[2] * lhv[1])
+        bz = np.asarray(bz, dtype=float)
+        pipes = tuple(np.full(b, float(x)) for x in pipe0)
+        kiln, rhs = self._kiln(ut, bz, pipes, lhv[0])
+        meal = np.asarray(feed, dtype=float) * p.meal_kg_s
+        caco3 = meal * float(p.caco3_share(lsf))
+        cal = calciner_balance(
+            meal, caco3, heats, ut[3], kiln, kiln_gas_temp(bz, p), np.full(b, tc_guess), p, d
+        )
+        return {
+            "tc": cal.temp_c,
+            "alpha": cal.degree,
+            "rhs": rhs,
+            "o2k": kiln.o2_pct,
+            "o2c": cal.o2_pct,
+            "nox": nox_mg_nm3(kiln.flame_c, kiln.o2_pct, p, d),
+        }
 
     def outputs(
         self,
@@ -102,44 +164,33 @@ class KilnModel:
         tc_guess: float,
         lhv: tuple[float, float] = (1.0, 1.0),
     ) -> dict[str, float]:
-        """Calciner temperature, BZ heat rate [MW], O2s and NOx for LP inputs ``u``."""
-        p, d = self.p, self.d
-        one = np.ones(1)
-        heats = Heats(
-            kiln=u[0] * lhv[0] * one,
-            calciner_main=u[1] * lhv[0] * one,
-            calciner_af=u[2] * lhv[1] * one,
+        """:meth:`outputs_rows` at one point."""
+        rows = self.outputs_rows(
+            np.asarray(u, dtype=float)[None],
+            np.array([feed]),
+            lsf,
+            np.array([bz]),
+            pipe0,
+            tc_guess,
+            lhv,
         )
-        kiln, rhs = self._kiln(u, bz, pipe0, lhv[0])
-        meal = feed * p.meal_kg_s
+        return {k: float(v[0]) for k, v in rows.items()}
+
+    def materials(self, tc: Any, feed: Any, lsf: float) -> tuple[Any, Any, Any, Any]:
+        """Pipeline entries (solids, CaCO3 left, temperature, clinker) leaving the calciner.
+
+        Elementwise in ``tc`` and ``feed`` (arrays of one shape).
+        """
+        p = self.p
+        meal = np.asarray(feed, dtype=float) * p.meal_kg_s
         caco3 = meal * float(p.caco3_share(lsf))
-        cal = calciner_balance(
-            meal * one,
-            caco3 * one,
-            heats,
-            u[3] * one,
-            kiln,
-            kiln_gas_temp(bz * one, p),
-            tc_guess * one,
-            p,
-            d,
-        )
-        return {
-            "tc": float(cal.temp_c[0]),
-            "alpha": float(cal.degree[0]),
-            "rhs": rhs,
-            "o2k": float(kiln.o2_pct[0]),
-            "o2c": float(cal.o2_pct[0]),
-            "nox": float(nox_mg_nm3(kiln.flame_c, kiln.o2_pct, p, d)[0]),
-        }
+        a = p.calcination(np.asarray(tc, dtype=float))[0]
+        return calciner_discharge(meal, caco3, a, np.asarray(tc, dtype=float))
 
     def material(self, tc: float, feed: float, lsf: float) -> tuple[float, float, float, float]:
-        """Pipeline entry (solids, CaCO3 left, temperature, clinker) leaving the calciner."""
-        p = self.p
-        meal = feed * p.meal_kg_s
-        caco3 = meal * float(p.caco3_share(lsf))
-        a = float(p.calcination(tc)[0])
-        return calciner_discharge(meal, caco3, a, tc)
+        """:meth:`materials` at one point."""
+        rows = self.materials(np.array([tc]), np.array([feed]), lsf)
+        return (float(rows[0][0]), float(rows[1][0]), float(rows[2][0]), float(rows[3][0]))
 
 
 def build_kiln_model(
@@ -429,12 +480,8 @@ class KilnMPC(RollingHorizonMPC):
     # -- estimation (every step) -------------------------------------------------------------
     @staticmethod
     def _pipe0(st: dict[str, Any]) -> tuple[float, float, float, float]:
-        return (
-            float(st["pipe_solids"][0]),
-            float(st["pipe_caco3"][0]),
-            float(st["pipe_temp"][0]),
-            float(st["pipe_clinker"][0]),
-        )
+        solids, caco3, temp, clinker = (float(st[key][0]) for key in PIPE_KEYS)
+        return solids, caco3, temp, clinker
 
     @staticmethod
     def _u(action: np.ndarray) -> np.ndarray:
@@ -522,23 +569,21 @@ class KilnMPC(RollingHorizonMPC):
         pipe0 = self._pipe0(st)
         f0 = float(feed[0])
 
-        def out(u: np.ndarray, feed: float = f0, bz: float = bz0) -> dict[str, float]:
-            return self.lin.outputs(u, feed, lsf_now, bz, pipe0, tc0, lhv)
-
-        base = out(u0)
-        # Partial derivatives of the plant at the operating point.
+        # The operating point and one perturbation per partial derivative, in one batch:
+        # base, kiln fuel, fan, calciner fuel, feed, burning zone.
         dq, dfan, df, db = 2.0, 0.01, 0.01, 5.0
-        uq = u0.copy()
-        uq[0] += dq
-        o_qk = out(uq)
-        uf = u0.copy()
-        uf[3] += dfan
-        o_fan = out(uf)
-        uc = u0.copy()
-        uc[1:3] += dq * np.array([1.0 - self.af_share, self.af_share])
-        o_qc = out(uc)
-        o_feed = out(u0, feed=f0 + df)
-        o_bz = out(u0, bz=bz0 + db)
+        rows = np.tile(u0, (6, 1))
+        rows[1, 0] += dq
+        rows[2, 3] += dfan
+        rows[3, 1:3] += dq * np.array([1.0 - self.af_share, self.af_share])
+        feeds = np.full(6, f0)
+        feeds[4] += df
+        bzs = np.full(6, bz0)
+        bzs[5] += db
+        outs = self.lin.outputs_rows(rows, feeds, lsf_now, bzs, pipe0, tc0, lhv)
+        base, o_qk, o_fan, o_qc, o_feed, o_bz = (
+            {key: float(v[i]) for key, v in outs.items()} for i in range(6)
+        )
         tc_qc = (o_qc["tc"] - base["tc"]) / dq
         tc_qc = max(tc_qc, 0.2)
         # Fan needed for an O2 set point (O2 linear in fan and kiln fuel).
@@ -554,16 +599,20 @@ class KilnMPC(RollingHorizonMPC):
         c_o2 = -(tc_fan * f_o2) / tc_qc
         c_f = -((o_feed["tc"] - base["tc"]) / df) / tc_qc
         c_bz = -((o_bz["tc"] - base["tc"]) / db) / tc_qc
-        # Material: the pipeline's known entries, then linear in (Tc, feed) a dead time on.
+        # Material: the pipeline's known entries, then linear in (Tc, feed) a dead time on;
+        # the BZ rates of all of them in one batch.
         known = np.zeros(n + dp)
-        pipes = [st[x] for x in ("pipe_solids", "pipe_caco3", "pipe_temp", "pipe_clinker")]
-        for b in range(dp):
-            i = min(b * spp + spp // 2, len(pipes[0]) - 1)
-            entry = (float(pipes[0][i]), float(pipes[1][i]), float(pipes[2][i]), float(pipes[3][i]))
-            known[b] = self.lin.bz_rate(u0, bz0, entry, lhv) - base["rhs"]
-        r_mat0 = self.lin.bz_rate(u0, bz0, self.lin.material(tc0, f0, lsf_now), lhv)
-        r_t = self.lin.bz_rate(u0, bz0, self.lin.material(tc0 + 2.0, f0, lsf_now), lhv)
-        r_f = self.lin.bz_rate(u0, bz0, self.lin.material(tc0, f0 + df, lsf_now), lhv)
+        pipes = [np.asarray(st[x], dtype=float) for x in PIPE_KEYS]
+        at = [min(b * spp + spp // 2, len(pipes[0]) - 1) for b in range(dp)]
+        mats = self.lin.materials(
+            np.array([tc0, tc0 + 2.0, tc0]), np.array([f0, f0, f0 + df]), lsf_now
+        )
+        entries = tuple(
+            np.concatenate([pipe[at], mat]) for pipe, mat in zip(pipes, mats, strict=True)
+        )
+        rates = self.lin.bz_rates(u0, bz0, entries, lhv)
+        known[:dp] = rates[:dp] - base["rhs"]
+        r_mat0, r_t, r_f = (float(r) for r in rates[dp:])
 
         values = {
             "qk0": u0[0],

@@ -172,6 +172,22 @@ class DirectHighs:
             for v in fixed:
                 v.fix()
         self._active = np.ones(len(self.cons), dtype=bool)
+        # Each row's block and that block's ancestors, to read which rows are active without
+        # walking the model every solve.
+        where: dict[int, int] = {}
+        self._chains: list[list[Any]] = []
+        con_block = []
+        for c in self.cons:
+            b = c.parent_block()
+            if id(b) not in where:
+                where[id(b)] = len(self._chains)
+                chain = []
+                while b is not None:
+                    chain.append(b)
+                    b = b.parent_block()
+                self._chains.append(chain)
+            con_block.append(where[id(c.parent_block())])
+        self._con_block = np.array(con_block, dtype=np.intp)
         self._fixed = np.zeros(n, dtype=bool)
         self._compile()
         self.n_cold_retries = 0
@@ -273,13 +289,9 @@ class DirectHighs:
         h.changeObjectiveOffset(float(v[k]))
         # Rows: deactivated constraints are free rows.
         # Active: the constraint and every block above it (a deactivated block's rows go too).
-        on = {
-            id(c)
-            for c in self.model.component_data_objects(
-                pyo.Constraint, active=True, descend_into=True
-            )
-        }
-        active = np.array([id(c) in on for c in self.cons], dtype=bool)
+        on_block = np.array([all(b.active for b in chain) for chain in self._chains], dtype=bool)
+        active = np.fromiter((c.active for c in self.cons), bool, len(self.cons))
+        active &= on_block[self._con_block]
         lb = np.where(active, self.row_lb, -INF)
         ub = np.where(active, self.row_ub, INF)
         rows = np.arange(len(self.cons), dtype=np.int32)
