@@ -99,9 +99,15 @@ def test_every_config_group_composes_and_instantiates():
             assert set(built) == set(labels)
             for c in built.values():
                 assert callable(c.act) and callable(c.reset)
+        train_keys = set(compose("train"))
         for experiment in _groups("experiment"):
             cfg = compose("benchmark", overrides=[f"experiment={experiment}"])
-            assert cfg.controllers
+            if experiment.endswith("_train"):  # a training overlay: every key it sets is
+                overlay = compose("train", overrides=[f"experiment={experiment}"])
+                assert set(overlay) == train_keys  # one train.yaml already has (no typos)
+                assert overlay.n_envs >= 1 and overlay.eval_every > 0
+            else:
+                assert cfg.controllers
         for launcher in _groups("hydra/launcher"):
             cfg = compose(
                 "benchmark", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True
