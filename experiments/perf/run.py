@@ -155,7 +155,9 @@ class ZeroCost(gym.Env):
         return self._obs, 0.0, False, self.t >= self.horizon, {}
 
 
-def ppo_throughput(plant: str, steps: int, n_envs: int = 2, native: bool = False) -> dict[str, float]:
+def ppo_throughput(
+    plant: str, steps: int, n_envs: int = 2, native: bool = False
+) -> dict[str, float]:
     """PPO steps/s on the plant and on a zero-cost env with the same spaces.
 
     ``native``: the plants step in the batched env (``vec_env=native``); the zero-cost side is

@@ -607,10 +607,10 @@ class KilnMPC(RollingHorizonMPC):
         mats = self.lin.materials(
             np.array([tc0, tc0 + 2.0, tc0]), np.array([f0, f0, f0 + df]), lsf_now
         )
-        entries = tuple(
+        solids, caco3, temp, clinker = (
             np.concatenate([pipe[at], mat]) for pipe, mat in zip(pipes, mats, strict=True)
         )
-        rates = self.lin.bz_rates(u0, bz0, entries, lhv)
+        rates = self.lin.bz_rates(u0, bz0, (solids, caco3, temp, clinker), lhv)
         known[:dp] = rates[:dp] - base["rhs"]
         r_mat0, r_t, r_f = (float(r) for r in rates[dp:])
 
