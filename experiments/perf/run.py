@@ -274,7 +274,9 @@ def main() -> None:
         res["env"][plant] = {
             "single_steps_per_s": env_steps_per_second(env_id, n_steps, repeats),
             "batched_plant_steps_per_s": {
-                str(n): batched_steps_per_second(env_id, n, 20 * n_steps, repeats)
+                str(n): batched_steps_per_second(
+                    env_id, n, n_steps * (1 if n == 1 else 20), repeats
+                )
                 for n in (1, 64, 1024)
             },
             "vec_plant_steps_per_s": {
@@ -289,7 +291,11 @@ def main() -> None:
                 ),
                 "batched_plant_steps_per_s": {
                     str(n): batched_steps_per_second(
-                        env_id, n, 20 * n_steps, repeats, forecast_noise_scale=0.0
+                        env_id,
+                        n,
+                        n_steps * (1 if n == 1 else 20),
+                        repeats,
+                        forecast_noise_scale=0.0,
                     )
                     for n in (1, 64, 1024)
                 },
