@@ -154,28 +154,6 @@ class KilnModel:
             "nox": nox_mg_nm3(kiln.flame_c, kiln.o2_pct, p, d),
         }
 
-    def outputs(
-        self,
-        u: np.ndarray,
-        feed: float,
-        lsf: float,
-        bz: float,
-        pipe0: tuple[float, float, float, float],
-        tc_guess: float,
-        lhv: tuple[float, float] = (1.0, 1.0),
-    ) -> dict[str, float]:
-        """:meth:`outputs_rows` at one point."""
-        rows = self.outputs_rows(
-            np.asarray(u, dtype=float)[None],
-            np.array([feed]),
-            lsf,
-            np.array([bz]),
-            pipe0,
-            tc_guess,
-            lhv,
-        )
-        return {k: float(v[0]) for k, v in rows.items()}
-
     def materials(self, tc: Any, feed: Any, lsf: float) -> tuple[Any, Any, Any, Any]:
         """Pipeline entries (solids, CaCO3 left, temperature, clinker) leaving the calciner.
 
@@ -186,11 +164,6 @@ class KilnModel:
         caco3 = meal * float(p.caco3_share(lsf))
         a = p.calcination(np.asarray(tc, dtype=float))[0]
         return calciner_discharge(meal, caco3, a, np.asarray(tc, dtype=float))
-
-    def material(self, tc: float, feed: float, lsf: float) -> tuple[float, float, float, float]:
-        """:meth:`materials` at one point."""
-        rows = self.materials(np.array([tc]), np.array([feed]), lsf)
-        return (float(rows[0][0]), float(rows[1][0]), float(rows[2][0]), float(rows[3][0]))
 
 
 def build_kiln_model(
