@@ -277,16 +277,9 @@ class EmissionLedger:
         Returns:
             The step's account, each dict with a ``total`` (emissions total excludes biogenic).
         """
-        unknown = set(emissions) - set(EMISSION_SOURCES)
-        _require(not unknown, "emissions", sorted(unknown), f"sources in {EMISSION_SOURCES}")
-        unknown = set(costs) - set(self.cost_terms)
-        _require(not unknown, "costs", sorted(unknown), f"terms in {self.cost_terms}")
-        em = {s: float(emissions.get(s, 0.0)) for s in EMISSION_SOURCES}
-        co = {t: float(costs.get(t, 0.0)) for t in self.cost_terms}
-        for k, v in (*em.items(), *co.items()):
-            if not math.isfinite(v):
-                raise FloatingPointError(f"ledger entry {k}={v} is not finite")
-        em, co = self.price(em, co)
+        em, co = self.price(
+            {s: float(v) for s, v in emissions.items()}, {t: float(v) for t, v in costs.items()}
+        )
         for s in EMISSION_SOURCES:
             self._emissions[s] += em[s]
         for t in (*self.cost_terms, "carbon"):
@@ -300,9 +293,22 @@ class EmissionLedger:
         """One step's complete accounts, for floats or for arrays over a batch of plants.
 
         Missing sources and terms are 0; adds the ``carbon`` cost and both ``total`` entries
-        (the emissions total excludes biogenic CO2). Records nothing: :meth:`record` and the
-        batched envs both price through here.
+        (the emissions total excludes biogenic CO2). Records nothing. This is the one pricing
+        path: :meth:`record` and every env price through here.
+
+        Raises:
+            ValueError: for an unknown source or term (``carbon`` and ``total`` included).
+            FloatingPointError: for a NaN or inf entry, naming it (and the batch member).
         """
+        unknown = set(emissions) - set(EMISSION_SOURCES)
+        _require(not unknown, "emissions", sorted(unknown), f"sources in {EMISSION_SOURCES}")
+        unknown = set(costs) - set(self.cost_terms)
+        _require(not unknown, "costs", sorted(unknown), f"terms in {self.cost_terms}")
+        for k, v in (*emissions.items(), *costs.items()):
+            finite = np.isfinite(v)
+            if not np.all(finite):
+                where = "" if np.ndim(v) == 0 else f" (member {int(np.argmin(finite))})"
+                raise FloatingPointError(f"ledger entry {k}={v} is not finite{where}")
         em = {s: emissions.get(s, 0.0) for s in EMISSION_SOURCES}
         co = {t: costs.get(t, 0.0) for t in self.cost_terms}
         co["carbon"] = self.carbon_price_cny_per_t * sum(em[s] for s in PRICED_SOURCES)

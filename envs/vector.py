@@ -1,12 +1,12 @@
-"""Native batched envs: one plant's physics stepped over a leading batch axis.
+"""The one step loop of every plant: a plant's simulator over a leading batch axis.
 
-:class:`BatchedEcoEnv` is a Gymnasium :class:`~gymnasium.vector.VectorEnv` whose members are
-copies of one plant env (built once from the same keyword arguments, which it validates). It
-shares the single env's mechanics: windows, action scaling and clipping, the ledger's pricing
-and the reward; a plant subclass supplies its batched state, physics and observation, calling
-the same physics functions as the single env. Each member has its own random generator, seeded
-like a single env (``reset(seed=s)`` seeds member ``i`` with ``s + i``), so member ``i`` runs
-the trajectory a single env seeded with ``s + i`` runs under the same actions.
+:class:`BatchedEcoEnv` is a Gymnasium :class:`~gymnasium.vector.VectorEnv` and the only
+stepping implementation of each plant: a plant subclass validates its keyword arguments,
+builds its scenario and supplies its batched state, physics, accounts and observation, all
+written once over the batch axis. The single env (:class:`~ecocontrol.envs.base.EcoEnv`) is a
+batch of one of the same class. Each member has its own random generator, seeded like a single
+env (``reset(seed=s)`` seeds member ``i`` with ``s + i``), so member ``i`` runs the trajectory
+a single env seeded with ``s + i`` runs under the same actions.
 
 Autoreset: ``NextStep`` (Gymnasium's default: the step after an episode's end resets the
 member, ignores its action and returns reward 0) or ``SameStep`` (the member resets at once;
@@ -25,50 +25,92 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
-from .base import EcoEnv, FloatArray, ForecastErrorModel, episode_forecast_errors
+from ecocontrol.emissions import (
+    DEFAULT_CARBON_PRICE_CNY_PER_T,
+    EmissionLedger,
+    require_finite_range,
+)
+
+from .scenario import (
+    SPLITS,
+    ActionScaler,
+    FloatArray,
+    ScenarioWindows,
+)
 
 IntArray = NDArray[np.int64]
 
 
 class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[Any]]):
-    """Shared mechanics of the batched plants; see the module docstring.
+    """The one stepping implementation of every plant; see the module docstring.
 
-    Subclasses set :attr:`single_env_class` and implement ``_reset_members``, ``_prepare``,
-    ``_step_members`` and ``_observe_batch``.
+    A plant subclass validates its keyword arguments and builds its scenario in ``__init__``
+    (after calling this ``__init__``), sets :attr:`windows`, :attr:`scaler` and
+    :attr:`single_observation_space`, calls :meth:`_setup_batch`, and implements
+    ``_reset_members``, ``_prepare``, ``_step_members``, ``_observe_batch`` and
+    ``_member_info``. The single env (:class:`~ecocontrol.envs.base.EcoEnv`) is a batch of one
+    of the same class.
 
     ``info`` holds per-member arrays: ``costs`` and ``emissions`` (the ledger's terms and
     totals), ``constraint_violations``, ``step`` and ``window``.
     """
 
-    single_env_class: ClassVar[type[EcoEnv]]
+    plant_name: ClassVar[str] = ""
+    #: Names of the plant's constraint violations (besides ``action_clipped``).
+    violation_names: ClassVar[tuple[str, ...]] = ()
+    #: Public, constant attributes a controller may read through its
+    #: :class:`~ecocontrol.controllers.base.PlantView` (besides params, scaler, timing).
+    settings: ClassVar[tuple[str, ...]] = ()
+
+    windows: ScenarioWindows
+    scaler: ActionScaler
+    single_observation_space: gym.spaces.Box
 
     def __init__(
-        self, num_envs: int = 1, *, autoreset_mode: str | AutoresetMode = "NextStep", **kwargs: Any
+        self,
+        num_envs: int = 1,
+        *,
+        autoreset_mode: str | AutoresetMode = "NextStep",
+        split: str = "train",
+        carbon_price_cny_per_t: float = DEFAULT_CARBON_PRICE_CNY_PER_T,
+        reward_scale_cny: float = 1.0e4,
+        cost_terms: tuple[str, ...] = ("energy", "fuel", "degradation", "penalty"),
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r}; allowed: an int >= 1")
         mode = AutoresetMode(autoreset_mode)
         if mode is AutoresetMode.DISABLED:
             raise ValueError(f"autoreset_mode={mode.value!r}; allowed: 'NextStep' or 'SameStep'")
-        self.template = self.single_env_class(**kwargs)  # validates every keyword
+        if split not in SPLITS:
+            raise ValueError(f"split={split!r} is unknown; allowed: {SPLITS}")
+        require_finite_range("reward_scale_cny", reward_scale_cny, 0.0, low_inclusive=False)
         self.num_envs = num_envs
         self.autoreset_mode = mode
-        self.metadata = {**self.template.metadata, "autoreset_mode": mode}
-        self.single_observation_space = self.template.observation_space
-        self.single_action_space = self.template.action_space
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self.scaler = self.template.scaler
-        self.ledger = self.template.ledger
-        self.reward_scale_cny = self.template.reward_scale_cny
-        self.episode_steps = self.template.episode_steps
-        self.starts = self.template.window_starts
+        self.metadata = {"render_modes": [], "autoreset_mode": mode}
+        self.split = split
+        self.reward_scale_cny = float(reward_scale_cny)
+        self.ledger = EmissionLedger(carbon_price_cny_per_t, cost_terms)
         self.rngs: list[np.random.Generator | None] = [None] * num_envs
         self.step_index: IntArray = np.zeros(num_envs, dtype=np.int64)
         self.window_index: IntArray = np.zeros(num_envs, dtype=np.int64)
         self.window_start: IntArray = np.zeros(num_envs, dtype=np.int64)
         self._needs_reset = np.zeros(num_envs, dtype=bool)
         self._all = np.arange(num_envs)
+
+    def _setup_batch(self) -> None:
+        """Spaces and window starts, once the plant has set windows, scaler and observation."""
+        self.single_action_space = self.scaler.space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.starts = self.windows.starts(self.split)
+
+    @staticmethod
+    def _params_or_default(params: Any, cls: type[Any]) -> Any:
+        """``params``, or ``cls()`` when ``None``; anything else is refused naming ``params``."""
+        value = cls() if params is None else params
+        if not isinstance(value, cls):
+            raise ValueError(f"params={params!r}; allowed: a {cls.__name__}")
+        return value
 
     # -- to implement in a plant ------------------------------------------------------------
     def _reset_members(self, idx: IntArray) -> None:
@@ -88,6 +130,44 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
     def _observe_batch(self) -> NDArray[np.float32]:
         """Observations of all members, shape ``(num_envs, n_obs)``."""
         raise NotImplementedError
+
+    def _member_info(self, i: int) -> dict[str, Any]:
+        """Member ``i``'s ``info`` beyond the accounts.
+
+        ``state`` (the measured physical state and the last step's flows) and what it knows
+        ahead (``forecast``).
+
+        The single env returns it with every step; a batch leaves it out (it costs a copy).
+        """
+        raise NotImplementedError
+
+    def true_window(self, start_step: int, n: int) -> dict[str, FloatArray]:
+        """True exogenous series over steps ``start_step .. start_step + n - 1`` of the year
+        (privileged: for the oracle and perfect-forecast baselines).
+        """
+        raise NotImplementedError
+
+    def full_state(self, i: int) -> Any:
+        """A copy of member ``i``'s whole plant state (privileged: for baselines that declare
+        ``state_access="full"``).
+        """
+        raise NotImplementedError
+
+    # -- shared mechanics ----------------------------------------------------------------------
+    @property
+    def carbon_price_cny_per_t(self) -> float:
+        """Carbon price applied by the ledger [CNY/tCO2]."""
+        return self.ledger.carbon_price_cny_per_t
+
+    @property
+    def episode_steps(self) -> int:
+        """Steps per episode."""
+        return self.windows.episode_steps
+
+    @property
+    def n_windows(self) -> int:
+        """Number of windows in this env's split."""
+        return len(self.starts)
 
     # -- shared mechanics ----------------------------------------------------------------------
     @property
@@ -118,7 +198,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
             if s is not None or self.rngs[i] is None:
                 self.rngs[i], _ = seeding.np_random(s)
         window = None if options is None else options.get("window")
-        if window is not None and not isinstance(window, int | np.integer):
+        if isinstance(window, list | tuple | np.ndarray):
             window = list(window)
             if len(window) != self.num_envs:
                 raise ValueError(
@@ -132,6 +212,8 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         n = len(self.starts)
         for i in idx:
             w = window[i] if isinstance(window, list) else window
+            if isinstance(w, bool) or not (w is None or isinstance(w, int | np.integer)):
+                raise ValueError(f"options['window']={w!r}; allowed: an int")
             if w is None:
                 rng = self.rngs[i]
                 assert rng is not None
@@ -139,7 +221,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
             elif isinstance(w, bool) or not 0 <= int(w) < n:
                 raise ValueError(
                     f"options['window']={w!r} is out of range for split "
-                    f"{self.template.split!r}; allowed: 0..{n - 1}"
+                    f"{self.split!r}; allowed: 0..{n - 1}"
                 )
             self.window_index[i] = int(w)
         self.window_start[idx] = self.starts[self.window_index[idx]]
@@ -194,70 +276,6 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release (one process)."""
-
-
-class BatchForecastErrors:
-    """Each member's episode forecast errors, drawn ``chunk`` steps at a time.
-
-    A single env draws its whole episode's errors at reset
-    (:func:`~ecocontrol.envs.base.episode_forecast_errors`); a batch draws the same variates
-    from each member's generator in chunks, which bounds memory at ``num_envs * chunk`` steps
-    (a whole 8-h hot-stove episode with a 3-h horizon is 0.7 MB per member). A member reset
-    mid-episode first draws the rest of its episode, as the single env would have.
-    """
-
-    def __init__(
-        self,
-        models: tuple[ForecastErrorModel, ...],
-        episode_steps: int,
-        n_leads: int,
-        dt_h: float,
-        num_envs: int,
-        chunk: int = 32,
-    ) -> None:
-        self.models, self.episode_steps, self.n_leads, self.dt_h = (
-            models,
-            episode_steps,
-            n_leads,
-            dt_h,
-        )
-        self.chunk = min(chunk, episode_steps)
-        self.buffer = np.zeros((num_envs, self.chunk, len(models), n_leads))
-        self.first = np.zeros(num_envs, dtype=np.int64)  # episode step of buffer[:, 0]
-        self.drawn = np.full(num_envs, episode_steps, dtype=np.int64)  # steps drawn so far
-
-    def _draw(self, rng: np.random.Generator, steps: int) -> FloatArray:
-        return episode_forecast_errors(self.models, steps, self.n_leads, self.dt_h, rng)
-
-    def start(self, i: int, rng: np.random.Generator) -> None:
-        """Member ``i`` starts an episode (after its reset's other draws)."""
-        left = self.episode_steps - int(self.drawn[i])
-        if left > 0:
-            self._draw(rng, left)  # the rest of the abandoned episode
-        self.drawn[i] = 0
-        self._fill(i, rng)
-
-    def _fill(self, i: int, rng: np.random.Generator) -> None:
-        steps = min(self.chunk, self.episode_steps - int(self.drawn[i]))
-        self.buffer[i, :steps] = self._draw(rng, steps)
-        self.first[i] = self.drawn[i]
-        self.drawn[i] += steps
-
-    def rows(
-        self, idx: IntArray, step: IntArray, rngs: Sequence[np.random.Generator | None]
-    ) -> FloatArray:
-        """Errors ``(len(idx), series, lead)`` of members ``idx`` at their episode ``step``."""
-        for j in np.flatnonzero(step >= self.first[idx] + self.chunk):
-            rng = rngs[idx[j]]
-            assert rng is not None
-            self._fill(int(idx[j]), rng)
-        return self.buffer[idx, step - self.first[idx]]
-
-
-def horizon_view(series: FloatArray, h: int) -> FloatArray:
-    """Row ``t``: ``series[t], ..., series[t + h - 1]`` wrapping around the year (a view)."""
-    padded = np.concatenate([series, series[:h]])
-    return np.lib.stride_tricks.sliding_window_view(padded, h)
 
 
 def make_batched(env_id: str, num_envs: int, **kwargs: Any) -> gym.vector.VectorEnv[Any, Any, Any]:

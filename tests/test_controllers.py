@@ -4,7 +4,7 @@ import pytest
 
 from ecocontrol.controllers import available_controllers, make_controller
 from ecocontrol.controllers.base import Controller
-from ecocontrol.controllers.rules import ParkRuleController
+from ecocontrol.controllers.rules.park import ParkRuleController
 from ecocontrol.evaluation import run_episode
 
 PARK = "ecocontrol/WindSolarStorage-v0"

@@ -35,7 +35,7 @@ import pyomo.environ as pyo
 
 from ecocontrol.controllers.base import register_controller
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
-from ecocontrol.controllers.rules import KilnRuleController
+from ecocontrol.controllers.rules.cement_kiln import KilnRuleController
 from ecocontrol.emissions import require_finite_range
 from ecocontrol.envs.cement_kiln import (
     M_CACO3,

@@ -37,7 +37,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
-from ecocontrol.controllers.base import Controller, plant_of
+from ecocontrol.controllers.base import Controller, ExogenousAccess, PlantView, StateAccess
 from ecocontrol.controllers.mpc.direct import DirectHighs
 from ecocontrol.emissions import require_finite_range
 
@@ -60,6 +60,11 @@ class RollingHorizonMPC:
         solve_times_s: wall time of each solver call this episode [s].
     """
 
+    #: What the controller reads beyond the observation (see :class:`PlantView`); a
+    #: subclass or instance that needs more declares it before ``__init__`` builds the view.
+    state_access: StateAccess = "measured"
+    exogenous_access: ExogenousAccess = "forecast"
+
     def __init__(
         self,
         env: gym.Env[Any, Any],
@@ -80,7 +85,7 @@ class RollingHorizonMPC:
             require_finite_range("first_time_limit_s", first_time_limit_s, 0.0, 3600.0)
         if mip_gap is not None:
             require_finite_range("mip_gap", mip_gap, 0.0, 1.0)
-        self.env = plant_of(env)
+        self.view = self._view(env)
         self.model = model
         self.fallback = fallback
         self.replan_every = int(replan_every)
@@ -103,6 +108,11 @@ class RollingHorizonMPC:
         self.n_fallback_rule = 0
         self.n_time_limited = 0
         self.solve_times_s: list[float] = []
+
+    def _view(self, env: gym.Env[Any, Any]) -> PlantView:
+        return PlantView(
+            env, state_access=self.state_access, exogenous_access=self.exogenous_access
+        )
 
     # -- to implement -----------------------------------------------------------------------
     def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:
@@ -132,7 +142,7 @@ class RollingHorizonMPC:
     # -- shared ------------------------------------------------------------------------------
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Forget the plan and the counters; reset the fallback."""
-        self.env = plant_of(env)
+        self.view = self._view(env)
         self.fallback.reset(env, seed)
         self._plan = None
         self._plan_age = 0
@@ -214,10 +224,10 @@ class RollingHorizonMPC:
             if self.solve():
                 self._plan = self._read_plan()
                 self._plan_age = 0
-                return self.env.scaler.to_normalized(self._to_action(self._plan[0], info))
+                return self.view.scaler.to_normalized(self._to_action(self._plan[0], info))
             self.n_failures += 1
         if self._plan is not None and self._plan_age + 1 < len(self._plan):
             self._plan_age += 1
-            return self.env.scaler.to_normalized(self._to_action(self._plan[self._plan_age], info))
+            return self.view.scaler.to_normalized(self._to_action(self._plan[self._plan_age], info))
         self.n_fallback_rule += 1
         return self.fallback.act(obs, info)

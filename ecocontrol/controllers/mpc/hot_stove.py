@@ -30,7 +30,7 @@ import pyomo.environ as pyo
 
 from ecocontrol.controllers.base import register_controller
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
-from ecocontrol.controllers.rules import HotStoveRuleController
+from ecocontrol.controllers.rules.hot_stove import HotStoveRuleController
 from ecocontrol.emissions import require_finite_range
 from ecocontrol.envs.hot_stove import (
     BLAST,

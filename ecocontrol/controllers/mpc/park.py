@@ -20,7 +20,7 @@ import pyomo.environ as pyo
 
 from ecocontrol.controllers.base import register_controller
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
-from ecocontrol.controllers.rules import ParkRuleController
+from ecocontrol.controllers.rules.park import ParkRuleController
 from ecocontrol.emissions import require_finite_range
 from ecocontrol.envs.park import SERIES_KEYS, ParkParams, WindSolarStorageEnv
 

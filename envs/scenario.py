@@ -1,0 +1,283 @@
+"""Scenario mechanics shared by every plant: windows, forecasts and action scaling.
+
+What lives here, once, for all plants:
+
+* :class:`ScenarioWindows`: episodes are windows of a year of exogenous data, split into
+  disjoint ``train`` / ``val`` / ``test`` sets fixed by a seed.
+* :class:`ForecastErrorModel`: forecast error that grows with lead time (a random walk in the
+  relative error, so its standard deviation grows with the square root of the lead time),
+  with an optional bias; zero error is available.
+* :class:`ActionScaler`: actions in [-1, 1] mapped to physical ranges; NaN or inf is refused,
+  finite values outside [-1, 1] are clipped.
+* :class:`BatchForecastErrors` and :func:`horizon_view`: each member's forecast errors and
+  the exogenous series over the forecast horizon, for a batch of plants.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ecocontrol.emissions import require_finite_range
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ScenarioWindows:
+    """Non-overlapping episode windows of a year, split into disjoint train/val/test sets.
+
+    Window ``i`` starts at step ``i * episode_steps``. The windows are shuffled once with
+    ``split_seed`` and cut by ``fractions``, so every split samples all seasons and the
+    assignment never changes between runs.
+
+    Attributes:
+        n_steps_total: steps of exogenous data available (one year).
+        episode_steps: steps per episode.
+        fractions: shares of windows in train, val and test.
+        split_seed: seed of the one shuffle that assigns windows to splits.
+    """
+
+    n_steps_total: int
+    episode_steps: int
+    fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_finite_range("episode_steps", self.episode_steps, 1, self.n_steps_total)
+        if len(self.fractions) != 3 or any(f < 0 for f in self.fractions):
+            raise ValueError(f"fractions={self.fractions!r}; allowed: three shares >= 0")
+        if not math.isclose(sum(self.fractions), 1.0, abs_tol=1e-9):
+            raise ValueError(f"fractions={self.fractions!r}; allowed: shares summing to 1")
+        if self.n_windows < 3:
+            raise ValueError(
+                f"episode_steps={self.episode_steps} leaves {self.n_windows} windows in "
+                f"{self.n_steps_total} steps; allowed: at most {self.n_steps_total // 3} "
+                "so that train, val and test each get a window"
+            )
+
+    @property
+    def n_windows(self) -> int:
+        """Number of whole windows in the year."""
+        return self.n_steps_total // self.episode_steps
+
+    def starts(self, split: str) -> NDArray[np.int64]:
+        """Start steps of the windows in ``split``, in calendar order."""
+        if split not in SPLITS:
+            raise ValueError(f"split={split!r} is unknown; allowed: {SPLITS}")
+        order = np.random.default_rng(self.split_seed).permutation(self.n_windows)
+        n_train = max(1, round(self.fractions[0] * self.n_windows))
+        n_val = max(1, round(self.fractions[1] * self.n_windows))
+        parts = {
+            "train": order[:n_train],
+            "val": order[n_train : n_train + n_val],
+            "test": order[n_train + n_val :],
+        }
+        return np.sort(parts[split]).astype(np.int64) * self.episode_steps
+
+
+@dataclass(frozen=True)
+class ForecastErrorModel:
+    """Relative forecast error: a random walk in lead time plus a bias.
+
+    The forecast of a non-negative series ``x`` at lead ``k`` steps is
+    ``max(0, x[k] * (1 + bias + e_k))`` with ``e_k = sum_{j<=k} w_j``,
+    ``w_j ~ N(0, std_per_sqrt_h**2 * dt_h)``: the error's standard deviation at lead ``L`` hours
+    is ``std_per_sqrt_h * sqrt(L)`` and errors are correlated across the horizon, as in
+    real numerical-weather-prediction based forecasts. ``std_per_sqrt_h = bias = 0`` is a
+    perfect forecast.
+
+    Attributes:
+        std_per_sqrt_h: relative error standard deviation growth [1/sqrt(h)].
+        bias: relative bias [-] (e.g. 0.05 = forecasts 5 % too high).
+    """
+
+    std_per_sqrt_h: float = 0.0
+    bias: float = 0.0
+
+    def __post_init__(self) -> None:
+        require_finite_range("ForecastErrorModel.std_per_sqrt_h", self.std_per_sqrt_h, 0.0, 1.0)
+        require_finite_range("ForecastErrorModel.bias", self.bias, -0.9, 0.9)
+
+    @property
+    def is_perfect(self) -> bool:
+        """True when forecasts equal the true series."""
+        return self.std_per_sqrt_h == 0.0 and self.bias == 0.0
+
+    def apply(self, truth: FloatArray, dt_h: float, rng: np.random.Generator) -> FloatArray:
+        """Forecast of ``truth`` (leads 1..len(truth)); draws from ``rng`` only if noisy."""
+        if self.is_perfect:
+            return truth.copy()
+        w = rng.normal(0.0, self.std_per_sqrt_h * math.sqrt(dt_h), size=truth.shape)
+        return self.perturb(truth, np.cumsum(w, axis=-1))
+
+    def perturb(self, truth: FloatArray, error: FloatArray) -> FloatArray:
+        """``max(0, truth * (1 + bias + error))`` for a cumulative relative ``error``."""
+        return np.maximum(truth * (1.0 + self.bias + error), 0.0)
+
+
+def episode_forecast_errors(
+    models: tuple[ForecastErrorModel, ...],
+    n_steps: int,
+    n_leads: int,
+    dt_h: float,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """Cumulative relative errors ``e[step, series, lead]`` of a whole episode's forecasts.
+
+    Draws the same normal variates, in the same order, as calling :meth:`ForecastErrorModel.
+    apply` for each noisy series at each step (perfect series draw nothing and get zeros), so
+    an env that draws its episode's errors at reset reproduces one that draws step by step,
+    and a batch of envs draws each member's errors from that member's own generator.
+    """
+    out = np.zeros((n_steps, len(models), n_leads))
+    noisy = [i for i, m in enumerate(models) if not m.is_perfect]
+    if n_leads == 0 or not noisy:
+        return out
+    z = rng.standard_normal((n_steps, len(noisy), n_leads))
+    scale = np.array([models[i].std_per_sqrt_h * math.sqrt(dt_h) for i in noisy])
+    out[:, noisy, :] = np.cumsum(z * scale[None, :, None], axis=-1)
+    return out
+
+
+class ActionScaler:
+    """Maps actions in [-1, 1] to physical ranges ``[low, high]`` and back.
+
+    NaN or inf in an action raises ``ValueError``; finite values outside [-1, 1] are clipped
+    to [-1, 1] (documented in every env card) and the clipped amount is reported.
+    """
+
+    def __init__(self, low: ArrayLike, high: ArrayLike, names: tuple[str, ...]) -> None:
+        self.low = np.asarray(low, dtype=np.float64)
+        self.high = np.asarray(high, dtype=np.float64)
+        self.names = names
+        if self.low.shape != self.high.shape or self.low.shape != (len(names),):
+            raise ValueError("ActionScaler: low, high and names must have the same length")
+        if np.any(self.high < self.low):
+            raise ValueError(f"ActionScaler: high {self.high} below low {self.low}")
+
+    @property
+    def space(self) -> gym.spaces.Box:
+        """The normalised action space Box(-1, 1)."""
+        return gym.spaces.Box(-1.0, 1.0, shape=self.low.shape, dtype=np.float32)
+
+    def to_physical(self, action: ArrayLike) -> tuple[FloatArray, float]:
+        """Physical action and the amount clipped (sum of |excess| in normalised units).
+
+        Raises:
+            ValueError: if the action has the wrong shape or is not finite.
+        """
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != self.low.shape:
+            raise ValueError(
+                f"action has shape {np.shape(action)}; allowed: {self.low.shape} "
+                f"({', '.join(self.names)})"
+            )
+        physical, excess = self.to_physical_batch(a[None, :])
+        return physical[0], float(excess[0])
+
+    def to_physical_batch(self, actions: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """:meth:`to_physical` over a batch: ``actions`` of shape ``(n, n_actions)``.
+
+        Raises:
+            ValueError: if the shape is wrong or an entry is not finite (naming the member).
+        """
+        a = np.asarray(actions, dtype=np.float64)
+        if a.ndim != 2 or a.shape[1:] != self.low.shape:
+            raise ValueError(
+                f"actions have shape {a.shape}; allowed: (n_envs, {len(self.names)}) "
+                f"({', '.join(self.names)})"
+            )
+        bad = ~np.isfinite(a)
+        if bad.any():
+            member = int(np.argwhere(bad)[0][0])
+            where = f"action[{member}]" if len(a) > 1 else "action"
+            which = [self.names[i] for i in np.flatnonzero(bad[member])]
+            raise ValueError(
+                f"{where} {which} = {a[member][bad[member]].tolist()} is not finite; allowed: "
+                "numbers in [-1, 1] (values outside are clipped)"
+            )
+        clipped = np.clip(a, -1.0, 1.0)
+        excess = np.abs(a - clipped).sum(axis=1)
+        return self.low + (clipped + 1.0) * 0.5 * (self.high - self.low), excess
+
+    def to_normalized(self, physical: ArrayLike) -> NDArray[np.float32]:
+        """Normalised action in [-1, 1] for a physical one (clipped to the range)."""
+        p = np.asarray(physical, dtype=np.float64)
+        span = np.where(self.high > self.low, self.high - self.low, 1.0)
+        a = 2.0 * (p - self.low) / span - 1.0
+        return np.clip(a, -1.0, 1.0).astype(np.float32)
+
+
+IntArray = NDArray[np.int64]
+
+
+class BatchForecastErrors:
+    """Each member's episode forecast errors, drawn ``chunk`` steps at a time.
+
+    A single env draws its whole episode's errors at reset
+    (:func:`~ecocontrol.envs.base.episode_forecast_errors`); a batch draws the same variates
+    from each member's generator in chunks, which bounds memory at ``num_envs * chunk`` steps
+    (a whole 8-h hot-stove episode with a 3-h horizon is 0.7 MB per member). A member reset
+    mid-episode first draws the rest of its episode, as the single env would have.
+    """
+
+    def __init__(
+        self,
+        models: tuple[ForecastErrorModel, ...],
+        episode_steps: int,
+        n_leads: int,
+        dt_h: float,
+        num_envs: int,
+        chunk: int = 32,
+    ) -> None:
+        self.models, self.episode_steps, self.n_leads, self.dt_h = (
+            models,
+            episode_steps,
+            n_leads,
+            dt_h,
+        )
+        self.chunk = min(chunk, episode_steps)
+        self.buffer = np.zeros((num_envs, self.chunk, len(models), n_leads))
+        self.first = np.zeros(num_envs, dtype=np.int64)  # episode step of buffer[:, 0]
+        self.drawn = np.full(num_envs, episode_steps, dtype=np.int64)  # steps drawn so far
+
+    def _draw(self, rng: np.random.Generator, steps: int) -> FloatArray:
+        return episode_forecast_errors(self.models, steps, self.n_leads, self.dt_h, rng)
+
+    def start(self, i: int, rng: np.random.Generator) -> None:
+        """Member ``i`` starts an episode (after its reset's other draws)."""
+        left = self.episode_steps - int(self.drawn[i])
+        if left > 0:
+            self._draw(rng, left)  # the rest of the abandoned episode
+        self.drawn[i] = 0
+        self._fill(i, rng)
+
+    def _fill(self, i: int, rng: np.random.Generator) -> None:
+        steps = min(self.chunk, self.episode_steps - int(self.drawn[i]))
+        self.buffer[i, :steps] = self._draw(rng, steps)
+        self.first[i] = self.drawn[i]
+        self.drawn[i] += steps
+
+    def rows(
+        self, idx: IntArray, step: IntArray, rngs: Sequence[np.random.Generator | None]
+    ) -> FloatArray:
+        """Errors ``(len(idx), series, lead)`` of members ``idx`` at their episode ``step``."""
+        for j in np.flatnonzero(step >= self.first[idx] + self.chunk):
+            rng = rngs[idx[j]]
+            assert rng is not None
+            self._fill(int(idx[j]), rng)
+        return self.buffer[idx, step - self.first[idx]]
+
+
+def horizon_view(series: FloatArray, h: int) -> FloatArray:
+    """Row ``t``: ``series[t], ..., series[t + h - 1]`` wrapping around the year (a view)."""
+    padded = np.concatenate([series, series[:h]])
+    return np.lib.stride_tricks.sliding_window_view(padded, h)
