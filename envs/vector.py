@@ -142,14 +142,16 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         raise NotImplementedError
 
     def true_window(self, start_step: int, n: int) -> dict[str, FloatArray]:
-        """True exogenous series over steps ``start_step .. start_step + n - 1`` of the year
-        (privileged: for the oracle and perfect-forecast baselines).
+        """True exogenous series over steps ``start_step .. start_step + n - 1`` of the year.
+
+        Privileged: for the oracle and perfect-forecast baselines.
         """
         raise NotImplementedError
 
     def full_state(self, i: int) -> Any:
-        """A copy of member ``i``'s whole plant state (privileged: for baselines that declare
-        ``state_access="full"``).
+        """A copy of member ``i``'s whole plant state.
+
+        Privileged: for baselines that declare ``state_access="full"``.
         """
         raise NotImplementedError
 

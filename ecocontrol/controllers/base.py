@@ -54,8 +54,10 @@ def plant_of(env: gym.Env[Any, Any]) -> EcoEnv:
 
 
 def information_of(controller: Any) -> tuple[str, str]:
-    """``(state_access, exogenous_access)`` a controller declares (``measured``/``forecast``
-    when it declares nothing, e.g. a trained agent that reads only the observation).
+    """``(state_access, exogenous_access)`` a controller declares.
+
+    ``measured``/``forecast`` when it declares nothing (a trained agent reads only the
+    observation).
     """
     return (
         str(getattr(controller, "state_access", "measured")),
