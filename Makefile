@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: install
-	$(PY) -m ecocontrol.benchmark --multirun experiment=main
+	$(PY) -m ecocontrol.cli benchmark --multirun experiment=main
 
 test: install
 	$(PY) -m pytest -q

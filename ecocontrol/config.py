@@ -1,43 +1,38 @@
 """Typed run configurations: Hydra's ``DictConfig`` is checked here and stops here.
 
-Every entry point turns its composed config into a frozen dataclass through one of these
-functions before any work starts; a bad value raises :class:`ConfigError` naming the key, the
-value and what is allowed. Objects (envs) are built with ``hydra.utils.instantiate`` and
-their own validation errors are re-raised naming the config key.
+The entry points (:mod:`ecocontrol.cli`) turn their composed config into plain containers with
+:func:`plain_config`; everything past that takes plain mappings. Each run's settings become a
+frozen dataclass through one of these functions before any work starts; a bad value raises
+:class:`ConfigError` naming the key, the value and what is allowed.
+
+Envs are built from a config in one way, :func:`env_parts` (the env class and its keyword
+arguments) and :func:`build_env`; an env's own validation errors are re-raised naming the
+config key. The plant configs (``configs/env/*.yaml``) hold only ``_target_`` and the keys a
+user changes most: every other keyword of the env and every field of its parameter dataclass
+comes from the code (:func:`env_defaults`, put in Hydra's config store as
+``env_defaults/<plant>`` by :func:`register_env_defaults`), so it still overrides from the
+command line and the dataclass stays the one source of defaults.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Mapping
+import dataclasses
+import inspect
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import gymnasium as gym
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ecocontrol.emissions import require_finite_range
 
-R = TypeVar("R")
-
 
 class ConfigError(ValueError):
     """A run config value is out of range; the message names the key."""
-
-
-def run_or_exit(fn: Callable[[Any], R], cfg: Any) -> R:
-    """``fn(cfg)`` for an entry point.
-
-    A ``ConfigError`` ends the process with its message on stderr and exit status 2 (no
-    traceback: the message names the key).
-    """
-    try:
-        return fn(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
 
 
 def _fail(key: str, value: object, allowed: str) -> ConfigError:
@@ -102,13 +97,13 @@ BENCHMARK_KEYS = (
 )
 
 
-def benchmark_config(cfg: DictConfig | Mapping[str, Any]) -> BenchmarkConfig:
+def benchmark_config(cfg: Mapping[str, Any]) -> BenchmarkConfig:
     """Validate the composed benchmark config (all keys but ``env``).
 
     Raises:
         ConfigError: naming the first bad key.
     """
-    raw = _plain(cfg)
+    raw = _container(cfg)
     _check_keys(raw, BENCHMARK_KEYS, "benchmark config")
     controllers = raw.get("controllers")
     if controllers is None:
@@ -181,13 +176,13 @@ class TrainConfig:
 TRAIN_KEYS = ("env", "agent", *TrainConfig.__dataclass_fields__)
 
 
-def train_config(cfg: DictConfig | Mapping[str, Any]) -> TrainConfig:
+def train_config(cfg: Mapping[str, Any]) -> TrainConfig:
     """Validate the composed training config (all keys but ``env`` and ``agent``).
 
     Raises:
         ConfigError: naming the first bad key.
     """
-    raw = _plain(cfg)
+    raw = _container(cfg)
     _check_keys(raw, TRAIN_KEYS, "train config")
     ints = {
         "total_timesteps": _int(raw, "total_timesteps", 1),
@@ -243,19 +238,18 @@ _HYPER_RANGES: dict[str, tuple[float, float, bool]] = {
 
 
 def agent_spec(
-    agent_cfg: DictConfig | Mapping[str, Any], action_space: gym.Space[Any]
+    agent_cfg: Mapping[str, Any], action_space: gym.Space[Any]
 ) -> tuple[type[Any], dict[str, Any]]:
     """The agent's SB3 class and keyword arguments, checked against the env's action space.
 
     Raises:
         ConfigError: naming ``agent`` or ``agent.<key>``.
     """
-    from hydra.utils import get_class
     from stable_baselines3.common.base_class import BaseAlgorithm
 
-    if not isinstance(agent_cfg, DictConfig | Mapping) or "_target_" not in agent_cfg:
+    if not isinstance(agent_cfg, Mapping) or "_target_" not in agent_cfg:
         raise _fail("agent", agent_cfg, "an agent config with a _target_ (agent=ppo|sac|...)")
-    raw = _plain(agent_cfg)
+    raw = _container(agent_cfg)
     target = raw.pop("_target_")
     try:
         cls = get_class(str(target))
@@ -294,27 +288,213 @@ def agent_spec(
     return cls, raw
 
 
-def build_env(env_cfg: DictConfig | Mapping[str, Any], key: str = "env") -> gym.Env[Any, Any]:
-    """Instantiate an env config; a parameter error is re-raised naming ``key``.
+#: Keyword arguments of a simulator that a config never sets.
+_NOT_CONFIG = ("self", "num_envs", "autoreset_mode")
+#: Config keys that steer Hydra's instantiation, not the env.
+_HYDRA_KEYS = ("_target_", "_convert_", "_partial_", "_recursive_", "_args_")
+
+
+def _yaml_value(value: Any) -> Any:
+    """``value`` as a config value (tuples as lists), or ``_NO_VALUE`` if it has none."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        items = [_yaml_value(v) for v in value]
+        return _NO_VALUE if any(v is _NO_VALUE for v in items) else items
+    return _NO_VALUE
+
+
+_NO_VALUE = object()
+
+
+def _dataclass_in(hint: Any) -> type[Any] | None:
+    """The dataclass in a type hint such as ``ParkParams | None`` (None if there is none)."""
+    for candidate in (hint, *typing.get_args(hint)):
+        if isinstance(candidate, type) and dataclasses.is_dataclass(candidate):
+            return candidate
+    return None
+
+
+def dataclass_defaults(cls: type[Any]) -> dict[str, Any]:
+    """A parameter dataclass as a config: ``_target_`` and every field's default."""
+    out: dict[str, Any] = {"_target_": f"{cls.__module__}.{cls.__qualname__}"}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            value = _yaml_value(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            value = _yaml_value(f.default_factory())
+        else:
+            continue
+        if value is not _NO_VALUE:
+            out[f.name] = value
+    return out
+
+
+def env_defaults(env_cls: type[Any]) -> dict[str, Any]:
+    """Every default of an env class that a config can hold, taken from the code.
+
+    The keyword arguments of the env's simulator (``env_cls.simulator``, else the class
+    itself) with a plain, non-null default, and ``params``: every field of the parameter
+    dataclass its type hint names (:func:`dataclass_defaults`).
+    """
+    init = getattr(env_cls, "simulator", env_cls).__init__
+    try:
+        hints = typing.get_type_hints(init)
+    except Exception:  # unresolvable hints: no parameter dataclass defaults
+        hints = {}
+    out: dict[str, Any] = {}
+    for name, p in inspect.signature(init).parameters.items():
+        if name in _NOT_CONFIG or p.default is p.empty:
+            continue
+        if name == "params":
+            params_cls = _dataclass_in(hints.get(name))
+            if params_cls is not None:
+                out[name] = dataclass_defaults(params_cls)
+            continue
+        value = _yaml_value(p.default)
+        if value is not None and value is not _NO_VALUE:
+            out[name] = value
+    return out
+
+
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``, nested mappings merged (as Hydra merges configs)."""
+    out = dict(base)
+    for k, v in over.items():
+        b = out.get(k)
+        out[k] = _merged(b, v) if isinstance(b, Mapping) and isinstance(v, Mapping) else v
+    return out
+
+
+def _same(value: Any, default: Any) -> bool:
+    """True if a config value is its default (same type; lists and tuples alike)."""
+    if isinstance(value, list | tuple) and isinstance(default, list | tuple):
+        return len(value) == len(default) and all(
+            _same(v, d) for v, d in zip(value, default, strict=True)
+        )
+    return type(value) is type(default) and value == default
+
+
+def _without_defaults(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``cfg`` without the values equal to their default (the code then uses its own)."""
+    out: dict[str, Any] = {}
+    for k, v in cfg.items():
+        d = defaults.get(k, _NO_VALUE)
+        if isinstance(v, Mapping) and isinstance(d, Mapping):
+            out[k] = _without_defaults(v, d)
+        elif k in _HYDRA_KEYS or d is _NO_VALUE or not _same(v, d):
+            out[k] = v
+    return out
+
+
+def _env_class(env_cfg: Any, key: str) -> tuple[type[Any], dict[str, Any]]:
+    """The env class a config names and the config as plain containers."""
+    if not isinstance(env_cfg, Mapping) or "_target_" not in env_cfg:
+        raise _fail(key, env_cfg, "an env config with a _target_ (env=park|hot_stove|...)")
+    plain = _container(env_cfg)
+    try:
+        cls = get_class(str(plain["_target_"]))
+    except Exception as exc:
+        raise _fail(f"{key}._target_", plain["_target_"], "an importable env class") from exc
+    return cls, plain
+
+
+def resolved_env_config(env_cfg: Mapping[str, Any], key: str = "env") -> dict[str, Any]:
+    """An env config with every default of :func:`env_defaults` filled in.
+
+    A composed config already holds them (``env_defaults/<plant>``), so this changes nothing
+    there; a hand-written mapping gets the same keys. The benchmark's config hash is computed
+    from this, so it does not depend on how much of the config a YAML file spells out.
+    """
+    cls, plain = _env_class(env_cfg, key)
+    return _merged(env_defaults(cls), plain)
+
+
+def env_parts(env_cfg: Mapping[str, Any], key: str = "env") -> tuple[type[Any], dict[str, Any]]:
+    """The env class an env config names and its keyword arguments (``params`` built).
+
+    The one way an env config becomes an env: :func:`build_env` calls the class with the
+    arguments, :func:`ecocontrol.vec.make_native` its simulator (``cls.simulator``). Values
+    equal to the code's defaults are left to the code.
 
     Raises:
-        ConfigError: if the config is not an env config or the env refuses a value.
+        ConfigError: naming ``key`` if the config is not an env config or a parameter
+            dataclass refuses a value.
     """
-    if not isinstance(env_cfg, DictConfig | Mapping) or "_target_" not in env_cfg:
-        raise _fail(key, env_cfg, "an env config with a _target_ (env=park|hot_stove|...)")
+    cls, plain = _env_class(env_cfg, key)
+    args = _without_defaults(plain, env_defaults(cls))
     try:
-        env = instantiate(env_cfg)
+        made = instantiate({**args, "_partial_": True})
     except InstantiationException as exc:
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         raise ConfigError(f"config key {key}: {cause}") from exc
+    return cls, dict(made.keywords)
+
+
+def build_env(env_cfg: Mapping[str, Any], key: str = "env", **overrides: Any) -> gym.Env[Any, Any]:
+    """The env of an env config (``overrides`` replace its keys, e.g. ``split="train"``).
+
+    Raises:
+        ConfigError: naming ``key`` if the config is not an env config or the env refuses a
+            value.
+    """
+    cls, kwargs = env_parts(env_cfg, key)
+    try:
+        env = cls(**{**kwargs, **overrides})
+    except Exception as exc:  # the env's own validation: every message names the argument
+        raise ConfigError(f"config key {key}: {exc}") from exc
     if not isinstance(env, gym.Env):
         raise _fail(key, type(env).__name__, "a Gymnasium env")
     return env
 
 
-def _plain(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
-    """A plain dict of ``cfg``'s top level, nested configs resolved to containers."""
-    return {
-        str(k): OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
-        for k, v in cfg.items()
-    }
+def _plant_configs() -> dict[str, str]:
+    """The packaged plant configs: config name -> the env class path (its ``_target_``)."""
+    from importlib import resources
+
+    out = {}
+    for f in sorted(resources.files("ecocontrol.configs").joinpath("env").iterdir(), key=str):
+        if f.name.endswith(".yaml"):
+            target = OmegaConf.create(f.read_text(encoding="utf-8")).get("_target_")
+            if isinstance(target, str):
+                out[f.name.removesuffix(".yaml")] = target
+    return out
+
+
+def register_env_defaults() -> None:
+    """Put each packaged plant's :func:`env_defaults` in Hydra's config store.
+
+    As ``env_defaults/<plant>``, which ``benchmark.yaml`` and ``train.yaml`` merge under the
+    chosen ``env`` (so ``env.params.<field>=...`` overrides any field). Called by the
+    ``ecocontrol.configs`` package on import; calling it again changes nothing.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    for name, target in _plant_configs().items():
+        store.store(group="env_defaults", name=name, node=env_defaults(get_class(target)))
+
+
+def plain_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """A composed config as plain containers, interpolations resolved: where DictConfig stops."""
+    return _container(cfg)
+
+
+def to_yaml(cfg: Mapping[str, Any]) -> str:
+    """A plain config as YAML (as Hydra writes a resolved config)."""
+    return OmegaConf.to_yaml(OmegaConf.create(dict(cfg)))
+
+
+def _container(cfg: Any) -> dict[str, Any]:
+    """A mapping (or DictConfig) as a new plain dict, nested configs resolved to containers."""
+    if OmegaConf.is_config(cfg):
+        out = OmegaConf.to_container(cfg, resolve=True)
+        assert isinstance(out, dict)
+        return {str(k): v for k, v in out.items()}
+    return {str(k): _plain_value(v) for k, v in cfg.items()}
+
+
+def _plain_value(value: Any) -> Any:
+    if OmegaConf.is_config(value):
+        return OmegaConf.to_container(value, resolve=True)
+    return _container(value) if isinstance(value, Mapping) else value

@@ -1,11 +1,15 @@
-"""One evaluation loop for every controller: ``run_episode``.
+"""One evaluation loop for every controller (``run_episode``) and one KPI accumulator.
 
-Every number in a comparison comes from this loop, whatever the controller.
+Every number in a comparison comes from this loop, whatever the controller. Every sum of a
+step's costs, emissions and violations (this loop, the training wrapper
+:class:`ecocontrol.train.EpisodeKpis`, the batched :class:`ecocontrol.vec.NativeVecEnv`) goes
+through :func:`add_kpis`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +56,40 @@ class EpisodeResult:
         """95th percentile of the decision time [s]."""
         return float(np.percentile(self.decision_times_s, 95)) if self.n_steps else 0.0
 
+    @property
+    def kpis(self) -> dict[str, float]:
+        """``cost_<term>``, ``co2_<source>`` and ``viol_<name>`` in one flat dict."""
+        parts = (self.cost, self.emissions, self.violations)
+        return {
+            prefix + k: v
+            for (prefix, _), part in zip(KPI_PARTS, parts, strict=True)
+            for k, v in part.items()
+        }
 
-def accumulate(acc: dict[str, float], step: dict[str, float]) -> None:
-    """Add each of ``step``'s values to ``acc`` (missing keys start at 0)."""
-    for k, v in step.items():
-        acc[k] = acc.get(k, 0.0) + float(v)
+
+#: KPI key prefix and the ``info`` entry it sums.
+KPI_PARTS: tuple[tuple[str, str], ...] = (
+    ("cost_", "costs"),
+    ("co2_", "emissions"),
+    ("viol_", "constraint_violations"),
+)
+
+
+def add_kpis(acc: dict[str, Any], info: Mapping[str, Any], num_envs: int | None = None) -> None:
+    """Add one step's costs, emissions and violations (from ``info``) to the sums in ``acc``.
+
+    Keys ``cost_<term>``, ``co2_<source>``, ``viol_<name>``; a missing key starts at 0. With
+    ``num_envs`` the values are per member of a batch and each sum is an array.
+    """
+    for prefix, part in KPI_PARTS:
+        for k, v in info[part].items():
+            key = prefix + k
+            if num_envs is None:
+                acc[key] = acc.get(key, 0.0) + float(v)
+            elif key in acc:
+                acc[key] += v
+            else:
+                acc[key] = np.zeros(num_envs) + v
 
 
 def run_episode(
@@ -83,9 +116,7 @@ def run_episode(
     options = None if window is None else {"window": window}
     obs, info = env.reset(seed=seed, options=options)
     controller.reset(env, seed)
-    cost: dict[str, float] = {}
-    emissions: dict[str, float] = {}
-    violations: dict[str, float] = dict.fromkeys(info["constraint_violations"], 0.0)
+    sums: dict[str, float] = {"viol_" + k: 0.0 for k in info["constraint_violations"]}
     times: list[float] = []
     trajectory: list[dict[str, Any]] = []
     total_reward = 0.0
@@ -96,9 +127,7 @@ def run_episode(
         times.append(time.perf_counter() - t0)
         obs, reward, terminated, truncated, info = env.step(action)
         total_reward += float(reward)
-        accumulate(cost, info["costs"])
-        accumulate(emissions, info["emissions"])
-        accumulate(violations, info["constraint_violations"])
+        add_kpis(sums, info)
         if record:
             trajectory.append(
                 {
@@ -110,6 +139,10 @@ def run_episode(
                 }
             )
         done = terminated or truncated
+    cost, emissions, violations = (
+        {k.removeprefix(prefix): v for k, v in sums.items() if k.startswith(prefix)}
+        for prefix, _ in KPI_PARTS
+    )
     return EpisodeResult(
         cost=cost,
         emissions=emissions,

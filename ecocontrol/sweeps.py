@@ -1,8 +1,9 @@
 """After a ``--multirun`` benchmark sweep: one table of every job's summary, and plots.
 
-:class:`SweepSummary` is a Hydra callback (``configs/benchmark.yaml`` registers it) that runs
-in the launching process once every job has finished, whatever the launcher (basic, joblib,
-submitit). It reads each job's ``summary_<plant>.csv`` and its overrides, writes
+:func:`summarize_sweep` runs in the launching process once every job has finished, whatever
+the launcher (basic, joblib, submitit), through the Hydra callback
+:class:`ecocontrol.cli.SweepSummary` that ``configs/benchmark.yaml`` registers. It reads each
+job's ``summary_<plant>.csv`` and its overrides, writes
 ``sweep_summary.csv`` and ``.md`` in the sweep directory, and, when the sweep varied the
 carbon price, ``pareto_<plant>.png``: each controller's mean operating cost (without the
 carbon charge) against its mean tCO2, one point per carbon price. ``collect`` and
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from ecocontrol.io import write_atomic
+from ecocontrol.plots import plot_pareto
+
+__all__ = ["CARBON_KEY", "collect", "plot_pareto", "summarize_sweep"]
 
 log = logging.getLogger(__name__)
 
@@ -51,34 +53,6 @@ def collect(sweep_dir: str | Path) -> pd.DataFrame:
             df["carbon_price_cny_per_t"] = env.get("carbon_price_cny_per_t")
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def plot_pareto(table: pd.DataFrame, path: Path, plant: str) -> None:
-    """PNG: operating cost without carbon against tCO2, per controller across carbon prices."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    df = table[table["plant"] == plant].sort_values("carbon_price_cny_per_t")
-    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
-    for label, g in df.groupby("controller", sort=False):
-        ax.plot(g["co2_mean_t"], g["cost_ex_carbon_mean_cny"] / 1e3, marker="o", label=label)
-        for _, r in g.iterrows():
-            ax.annotate(
-                f"{r['carbon_price_cny_per_t']:g}",
-                (r["co2_mean_t"], r["cost_ex_carbon_mean_cny"] / 1e3),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize=7,
-            )
-    ax.set_xlabel("mean tCO2 per episode")
-    ax.set_ylabel("mean operating cost without carbon [k CNY / episode]")
-    ax.set_title(f"{plant}: cost against emissions as the carbon price rises (CNY/t labels)")
-    ax.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def summarize_sweep(sweep_dir: str | Path) -> pd.DataFrame:
@@ -114,14 +88,3 @@ def summarize_sweep(sweep_dir: str | Path) -> pd.DataFrame:
             print(f"Pareto plot: {(sweep_dir / f'pareto_{plant}.png').resolve()}")
     print(f"sweep summary: {(sweep_dir / 'sweep_summary.csv').resolve()}")
     return table
-
-
-class SweepSummary(Callback):
-    """Hydra callback: :func:`summarize_sweep` on the sweep directory after a multirun."""
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Summarise the finished sweep (a failure here never fails the sweep)."""
-        try:
-            summarize_sweep(config.hydra.sweep.dir)
-        except Exception:
-            log.exception("sweep summary failed")

@@ -1,4 +1,8 @@
-"""Train a stable-baselines3 agent: ``ecocontrol-train`` or ``python -m ecocontrol.train``.
+"""Train a stable-baselines3 agent: the training API (``ecocontrol-train`` runs it).
+
+:func:`plan_training` validates a training config (every key, the env, the agent against the
+env's action space) without running anything; :func:`train` runs it. The benchmark trains
+its agents through these two functions too.
 
 One run directory holds everything of a run::
 
@@ -22,15 +26,12 @@ import pickle
 import re
 import zipfile
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import hydra
 import numpy as np
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
 from stable_baselines3.common.callbacks import (
     BaseCallback,
     CallbackList,
@@ -43,16 +44,16 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
-import ecocontrol  # noqa: F401  (registers the envs)
 from ecocontrol.config import (
     ConfigError,
     TrainConfig,
     agent_spec,
     build_env,
-    run_or_exit,
+    plain_config,
+    to_yaml,
     train_config,
 )
-from ecocontrol.evaluation import accumulate
+from ecocontrol.evaluation import add_kpis
 from ecocontrol.io import write_atomic
 
 log = logging.getLogger(__name__)
@@ -80,10 +81,7 @@ class EpisodeKpis(gym.Wrapper[Any, Any, Any, Any]):
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
         """Step and add the step's costs, emissions and violations to the sums."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        for prefix, key in (("cost_", "costs"), ("co2_", "emissions")):
-            accumulate(self._kpis, {prefix + k: v for k, v in info[key].items()})
-        viol = info["constraint_violations"]
-        accumulate(self._kpis, {"viol_" + k: v for k, v in viol.items()})
+        add_kpis(self._kpis, info)
         if terminated or truncated:
             info = {**info, "episode_kpis": dict(self._kpis)}
         return obs, reward, terminated, truncated, info
@@ -213,7 +211,7 @@ def last_checkpoint(run_dir: Path, normalized: bool = False) -> tuple[Path, int]
 
 
 def _make_venv(
-    env_cfg: Any,
+    env_cfg: Mapping[str, Any],
     split: str,
     n_envs: int,
     seed: int,
@@ -228,7 +226,7 @@ def _make_venv(
     """
 
     def make() -> gym.Env[Any, Any]:
-        env = EpisodeKpis(instantiate(env_cfg, split=split))
+        env = EpisodeKpis(build_env(env_cfg, split=split))
         if cycles is None:
             return env
         cycle = CycleWindows(env)
@@ -259,7 +257,7 @@ def _normalized(venv: VecEnv, s: TrainConfig, stats: Path | None, training: bool
 
 
 def _callbacks(
-    s: TrainConfig, env_cfg: Any, run_dir: Path, hparams: dict[str, Any]
+    s: TrainConfig, env_cfg: Mapping[str, Any], run_dir: Path, hparams: dict[str, Any]
 ) -> list[BaseCallback]:
     """KPIs and hyper-parameters to TensorBoard, checkpoints, validation with the best model."""
     callbacks: list[BaseCallback] = [KpiCallback({**hparams, **asdict(s)})]
@@ -294,19 +292,47 @@ def _callbacks(
     return callbacks
 
 
-def train(cfg: DictConfig | Mapping[str, Any]) -> Path:
-    """Validate ``cfg`` (keys of ``configs/train.yaml``), train, save; return the run dir.
+@dataclass(frozen=True)
+class TrainPlan:
+    """A validated training config: what :func:`train` runs.
+
+    Attributes:
+        settings: the typed settings (everything but the env and the agent).
+        env: the env config (plain containers).
+        algo: the stable-baselines3 algorithm class.
+        agent_kwargs: its keyword arguments (checked against the env's action space).
+        config: the whole config, written to the run directory as ``config.yaml``.
+    """
+
+    settings: TrainConfig
+    env: dict[str, Any]
+    algo: type[Any]
+    agent_kwargs: dict[str, Any]
+    config: dict[str, Any]
+
+
+def plan_training(cfg: Mapping[str, Any]) -> TrainPlan:
+    """Validate a training config (keys of ``configs/train.yaml``); nothing is run or written.
+
+    Raises:
+        ConfigError: naming the first bad key.
+    """
+    config = plain_config(cfg)
+    s = train_config(config)
+    probe = build_env(config["env"])  # validates the env parameters
+    algo, kwargs = agent_spec(config["agent"], probe.action_space)
+    probe.close()
+    return TrainPlan(s, config["env"], algo, kwargs, config)
+
+
+def train(cfg: Mapping[str, Any] | TrainPlan) -> Path:
+    """Validate ``cfg`` (see :func:`plan_training`), train, save; return the run dir.
 
     Raises:
         ConfigError: naming the first bad key, before anything is written.
     """
-    s = train_config(cfg)
-    env_cfg = cfg["env"]
-    if OmegaConf.is_config(env_cfg):  # DictConfig stops here: plain containers from now on
-        env_cfg = OmegaConf.to_container(env_cfg, resolve=True)
-    probe = build_env(env_cfg)  # validates the env parameters
-    algo, kwargs = agent_spec(cfg["agent"], probe.action_space)
-    probe.close()
+    plan = cfg if isinstance(cfg, TrainPlan) else plan_training(cfg)
+    s, env_cfg, algo, kwargs = plan.settings, plan.env, plan.algo, plan.agent_kwargs
     run_dir = Path(s.run_dir)
     ckpt = last_checkpoint(run_dir, normalized=s.normalize_obs or s.normalize_reward)
     if ckpt is not None and not s.resume:
@@ -319,9 +345,7 @@ def train(cfg: DictConfig | Mapping[str, Any]) -> Path:
         return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     if ckpt is None:
-        write_atomic(
-            OmegaConf.to_yaml(OmegaConf.create(dict(cfg)), resolve=True), run_dir / "config.yaml"
-        )
+        write_atomic(to_yaml(plan.config), run_dir / "config.yaml")
     set_random_seed(s.seed)
     venv = _make_venv(env_cfg, "train", s.n_envs, s.seed, s.vec_env)
     stats = None
@@ -378,19 +402,3 @@ def best_validation_reward(run_dir: Path) -> float:
         if len(results):
             return float(results.mean(axis=1).max())
     return float("nan")
-
-
-@hydra.main(config_path="pkg://ecocontrol.configs", config_name="train", version_base=None)
-def _hydra_main(cfg: DictConfig) -> float:
-    """Train; return the best validation reward (the Optuna sweeper's objective)."""
-    return best_validation_reward(run_or_exit(train, cfg))
-
-
-def main() -> None:
-    """Console entry point ``ecocontrol-train`` (Hydra overrides on the command line)."""
-    logging.basicConfig(level=logging.WARNING)
-    _hydra_main()
-
-
-if __name__ == "__main__":
-    main()

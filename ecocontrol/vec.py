@@ -7,6 +7,10 @@ steps all plant copies in one call of the batched physics instead of one Python 
 ``Monitor`` and ecocontrol's ``EpisodeKpis`` wrapper would put there: ``episode`` (return,
 length, time), ``episode_kpis`` (cost, tCO2 and violation sums), ``terminal_observation`` and
 ``TimeLimit.truncated``.
+
+The batched env of an env config is its env class's simulator (``cls.simulator``, the class
+gymnasium's ``vector_entry_point`` names), built by :func:`make_native` from the same
+arguments :func:`ecocontrol.config.build_env` gives the single env.
 """
 
 from __future__ import annotations
@@ -17,32 +21,31 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from hydra.utils import get_class, instantiate
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
+from ecocontrol.config import ConfigError, env_parts
 from ecocontrol.envs.vector import BatchedEcoEnv
-
-
-def batched_class(single_cls: type[Any]) -> type[BatchedEcoEnv]:
-    """The native batched env class of a plant env class.
-
-    Raises:
-        ValueError: if the plant has none.
-    """
-    found = [c for c in BatchedEcoEnv.__subclasses__() if c.single_env_class is single_cls]
-    if not found:
-        raise ValueError(f"{single_cls.__name__} has no native batched env; use vec_env=dummy")
-    return found[0]
+from ecocontrol.evaluation import add_kpis
 
 
 def make_native(env_cfg: Mapping[str, Any], num_envs: int, split: str) -> BatchedEcoEnv:
-    """The batched env for a Hydra env config (``_target_`` = the plant env class)."""
-    cfg = dict(env_cfg)
-    cls = batched_class(get_class(cfg.pop("_target_")))
-    kwargs = {k: instantiate(v) if isinstance(v, Mapping) else v for k, v in cfg.items()}
-    kwargs["split"] = split
-    return cls(num_envs, autoreset_mode="SameStep", **kwargs)
+    """The plant's batched env for an env config, ``num_envs`` members on ``split``.
+
+    Raises:
+        ConfigError: naming ``env`` if the env class has no simulator or refuses a value.
+    """
+    cls, kwargs = env_parts(env_cfg)
+    simulator = getattr(cls, "simulator", None)
+    if not (isinstance(simulator, type) and issubclass(simulator, BatchedEcoEnv)):
+        raise ConfigError(
+            f"config key env._target_={cls.__name__} has no batched simulator; allowed: "
+            "an ecocontrol plant env, or vec_env=dummy"
+        )
+    try:
+        return simulator(num_envs, autoreset_mode="SameStep", **{**kwargs, "split": split})
+    except Exception as exc:  # the simulator's own validation: every message names the key
+        raise ConfigError(f"config key env: {exc}") from exc
 
 
 class NativeVecEnv(VecEnv):
@@ -79,9 +82,7 @@ class NativeVecEnv(VecEnv):
         obs, reward, terminated, truncated, info = self.venv.step(self._actions)
         self._return += reward
         self._length += 1
-        for prefix, part in (("cost_", "costs"), ("co2_", "emissions")):
-            self._add(prefix, info[part])
-        self._add("viol_", info["constraint_violations"])
+        add_kpis(self._kpis, info, self.num_envs)
         done = terminated | truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         for i in np.flatnonzero(done):
@@ -101,18 +102,13 @@ class NativeVecEnv(VecEnv):
                 v[i] = 0.0
         return obs, reward.astype(np.float32), done, infos
 
-    def _add(self, prefix: str, values: Mapping[str, Any]) -> None:
-        for k, v in values.items():
-            acc = self._kpis.setdefault(prefix + k, np.zeros(self.num_envs))
-            acc += v
-
     def close(self) -> None:
         """Close the batched env."""
         self.venv.close()
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        """An attribute of the plant (the same for every member)."""
-        value = getattr(self.venv.template, attr_name)
+        """An attribute of the plant's simulator (the same for every member)."""
+        value = getattr(self.venv, attr_name)
         return [value for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
@@ -122,8 +118,8 @@ class NativeVecEnv(VecEnv):
     def env_method(
         self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **kwargs: Any
     ) -> list[Any]:
-        """Call a method of the plant template (the same for every member)."""
-        method = getattr(self.venv.template, method_name)
+        """Call a method of the plant's simulator (the same for every member)."""
+        method = getattr(self.venv, method_name)
         return [method(*method_args, **kwargs) for _ in self._get_indices(indices)]
 
     def env_is_wrapped(

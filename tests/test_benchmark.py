@@ -1,6 +1,9 @@
 import pandas as pd
 
-from ecocontrol.benchmark import ControllerSpec, benchmark, plot_summary, summarize, write_atomic
+from ecocontrol.io import write_atomic
+from ecocontrol.plots import plot_summary
+from ecocontrol.results import summarize
+from ecocontrol.runner import ControllerSpec, benchmark
 
 
 class Broken:
@@ -12,7 +15,7 @@ class Broken:
 
 
 def test_benchmark_table_summary_and_plot(park_env, tmp_path, monkeypatch):
-    import ecocontrol.benchmark as bm
+    import ecocontrol.runner as bm
 
     real = bm.make_controller
     monkeypatch.setattr(
@@ -29,6 +32,10 @@ def test_benchmark_table_summary_and_plot(park_env, tmp_path, monkeypatch):
     assert len(table) == 6
     assert (table.loc[table.controller == "broken", "error"].str.contains("broken")).all()
     ok = table[table.controller != "broken"]
+    # What each controller knew, as it declares it (broken rows too).
+    assert set(table["state_access"]) <= {"measured", "full"}
+    assert set(table["exogenous_access"]) <= {"forecast", "true"}
+    assert (table.loc[table.controller == "broken", "state_access"] == "measured").all()
     for col in (
         "cost_total",
         "co2_grid",
@@ -38,6 +45,7 @@ def test_benchmark_table_summary_and_plot(park_env, tmp_path, monkeypatch):
     ):
         assert ok[col].notna().all()
     s = summarize(table)
+    assert list(s.columns[:2]) == ["state_access", "exogenous_access"]
     assert s.loc["oracle", "gap_to_oracle_pct"] == 0.0
     assert s.loc["oracle", "saving_vs_rule_pct"] >= 0.0
     write_atomic(table, tmp_path / "t.csv")

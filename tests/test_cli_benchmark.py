@@ -8,8 +8,8 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.errors import ConfigCompositionException, HydraException
 
-from ecocontrol.benchmark import run
 from ecocontrol.config import ConfigError
+from ecocontrol.runner import run
 
 
 def _cfg(*overrides):
@@ -29,6 +29,8 @@ def test_benchmark_writes_documented_files_and_resumes(tmp_path):
         "solver_failures",
         "seed",
         "config_hash",
+        "state_access",
+        "exogenous_access",
         "error",
     ):
         assert col in table
@@ -50,6 +52,8 @@ def test_benchmark_writes_documented_files_and_resumes(tmp_path):
     run(_cfg("env=park", "controllers=[rule,mpc,oracle]", "windows=1", f"out_dir={tmp_path}"))
     summary = pd.read_csv(out / "summary_park.csv")
     assert list(summary["controller"]) == ["oracle", "mpc", "rule"]  # the gap ladder
+    assert list(summary.columns[1:3]) == ["state_access", "exogenous_access"]
+    assert summary["state_access"].notna().all()
     pd.testing.assert_series_equal(
         table["decision_ms_median"][:2], before["decision_ms_median"], check_names=False
     )
@@ -131,7 +135,8 @@ def test_console_entry_point_runs_outside_the_repo(tmp_path):
         [
             sys.executable,
             "-m",
-            "ecocontrol.benchmark",
+            "ecocontrol.cli",
+            "benchmark",
             "env=park",
             "controllers=[rule]",
             "windows=1",
@@ -146,7 +151,7 @@ def test_console_entry_point_runs_outside_the_repo(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (out / "benchmark_park.csv").exists()
     bad = subprocess.run(
-        [sys.executable, "-m", "ecocontrol.benchmark", "env=park", "windows=0"],
+        [sys.executable, "-m", "ecocontrol.cli", "benchmark", "env=park", "windows=0"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -204,7 +209,8 @@ def test_multirun_carbon_sweep_with_launchers_writes_the_pareto_plot(launcher, t
         [
             sys.executable,
             "-m",
-            "ecocontrol.benchmark",
+            "ecocontrol.cli",
+            "benchmark",
             "--multirun",
             f"hydra/launcher={launcher}",
             "env=park",

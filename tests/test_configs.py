@@ -1,56 +1,106 @@
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from ecocontrol.envs.park import WindSolarStorageEnv
-from hydra import compose, initialize_config_dir
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+from ecocontrol.config import ConfigError, build_env, plain_config, resolved_env_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+RESULTS = Path(__file__).resolve().parents[1] / "experiments" / "results"
+
+
+def _env_cfg(plant, *overrides):
+    with initialize_config_module("ecocontrol.configs", version_base=None):
+        cfg = compose("benchmark", overrides=[f"env={plant}", *overrides])
+    return plain_config(cfg.env)
 
 
 def test_park_config_instantiates_with_overrides():
-    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
-        cfg = compose("park", overrides=["params.battery_energy_mwh=80", "dt_h=0.25"])
-    env = instantiate(cfg)
+    # A key of the YAML, one it leaves to the dataclass, and an env keyword: no '+' needed.
+    env_cfg = _env_cfg(
+        "park", "env.params.battery_energy_mwh=80", "env.params.soc_init=0.3", "env.dt_h=0.25"
+    )
+    env = build_env(env_cfg)
     assert isinstance(env, WindSolarStorageEnv)
     assert env.params.battery_energy_mwh == 80 and env.dt_h == 0.25
+    assert env.params.soc_init == 0.3
 
 
 def test_bad_config_value_names_the_field():
-    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
-        cfg = compose("park", overrides=["params.soc_min=0.95"])
-    with pytest.raises(InstantiationException, match="soc_min"):
-        instantiate(cfg)
+    with pytest.raises(ConfigError, match="soc_min"):
+        build_env(_env_cfg("park", "env.params.soc_min=0.95"))
 
 
 def test_hot_stove_config_instantiates_with_overrides():
     from ecocontrol.envs.hot_stove import HotStoveEnv
 
-    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
-        cfg = compose("hot_stove", overrides=["params.n_stoves=3", "params.rich_fuel=natural_gas"])
-    env = instantiate(cfg)
+    env = build_env(
+        _env_cfg("hot_stove", "env.params.n_stoves=3", "env.params.rich_fuel=natural_gas")
+    )
     assert isinstance(env, HotStoveEnv)
     assert env.params.n_stoves == 3 and env.action_space.shape == (9,)
-    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
-        cfg = compose("hot_stove", overrides=["params.share_max=1.5"])
-    with pytest.raises(InstantiationException, match="share_max"):
-        instantiate(cfg)
+    with pytest.raises(ConfigError, match="share_max"):
+        build_env(_env_cfg("hot_stove", "env.params.share_max=1.5"))
 
 
 def test_cement_kiln_config_instantiates_with_overrides():
     from ecocontrol.envs.cement_kiln import CementKilnEnv, CementKilnParams
 
-    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
-        cfg = compose("cement_kiln", overrides=["params.dead_time_min=40", "episode_h=12"])
-    env = instantiate(cfg)
+    env = build_env(_env_cfg("cement_kiln", "env.params.dead_time_min=40", "env.episode_h=12"))
     assert isinstance(env, CementKilnEnv)
     assert env.params.dead_time_min == 40 and env.episode_steps == 720
-    assert env.params == CementKilnParams(dead_time_min=40)  # the YAML holds the defaults
-    with initialize_config_dir(str(CONFIGS / "env"), version_base=None):
-        cfg = compose("cement_kiln", overrides=["params.af_biogenic_share=1.5"])
-    with pytest.raises(InstantiationException, match="af_biogenic_share"):
-        instantiate(cfg)
+    assert env.params == CementKilnParams(dead_time_min=40)  # defaults: the dataclass's
+    with pytest.raises(ConfigError, match="af_biogenic_share"):
+        build_env(_env_cfg("cement_kiln", "env.params.af_biogenic_share=1.5"))
+
+
+@pytest.mark.parametrize("plant", ["park", "hot_stove", "cement_kiln"])
+def test_env_yaml_holds_few_keys_and_the_code_the_defaults(plant):
+    """configs/env/*.yaml copy no defaults: the composed config gets them from the code."""
+    from dataclasses import fields
+
+    from hydra.utils import get_class
+
+    yaml = OmegaConf.to_container(OmegaConf.load(CONFIGS / "env" / f"{plant}.yaml"))
+    assert set(yaml["params"]) == {"_target_"}  # every parameter from the dataclass
+    assert len(yaml) <= 5
+    composed = _env_cfg(plant)
+    params_cls = get_class(composed["params"]["_target_"])
+    assert {f.name for f in fields(params_cls)} <= set(composed["params"])
+    assert composed == resolved_env_config(composed)
+    # A hand-written config resolves to the same as the composed one (the hash's input).
+    assert resolved_env_config(yaml) == composed
+    # The YAML's values (when it holds one the code has too) are the code's defaults.
+    assert build_env(yaml).params == params_cls()
+
+
+def test_hot_stove_yaml_forecast_error_is_the_envs_default():
+    from ecocontrol.envs.hot_stove import HotStoveEnv
+
+    yaml = OmegaConf.load(CONFIGS / "env" / "hot_stove.yaml")
+    assert build_env(yaml).forecast_error == HotStoveEnv(split="test").forecast_error
+
+
+@pytest.mark.parametrize("plant", ["hot_stove", "cement_kiln"])
+def test_config_hash_of_committed_rows_is_unchanged(plant):
+    """Resume reuses the committed rows: their hash is the one the default config gets."""
+    from ecocontrol.runner import resolve_controllers
+
+    with initialize_config_module("ecocontrol.configs", version_base=None):
+        cfg = compose("benchmark", overrides=[f"env={plant}"])
+    committed = pd.read_csv(RESULTS / f"{plant}_benchmark.csv", dtype={"config_hash": str})
+    labels = sorted(set(committed["controller"]))
+    specs = resolve_controllers(
+        plant,
+        labels,
+        plain_config(cfg.controller_defs),
+        env_cfg=resolved_env_config(plain_config(cfg.env)),
+    )
+    want = committed.groupby("controller")["config_hash"].first()
+    assert {s.label: s.config_hash for s in specs} == want.to_dict()
 
 
 def _groups(name):
@@ -64,24 +114,27 @@ def test_every_config_group_composes_and_instantiates():
     from hydra import initialize_config_module
     from stable_baselines3.common.base_class import BaseAlgorithm
 
-    from ecocontrol.benchmark import build_controllers, resolve_controllers
-    from ecocontrol.config import ConfigError, agent_spec, build_env
+    from ecocontrol.config import agent_spec
     from ecocontrol.controllers.base import plant_of
+    from ecocontrol.runner import build_controllers, resolve_controllers
 
     assert set(_groups("env")) == {"park", "hot_stove", "cement_kiln"}
     assert set(_groups("agent")) >= {"ppo", "sac", "td3", "a2c", "dqn"}
     assert set(_groups("controller")) >= {"rule", "mpc", "oracle", "agent"}
     with initialize_config_module("ecocontrol.configs", version_base=None):
         for env_name in _groups("env"):
-            env = build_env(compose("benchmark", overrides=[f"env={env_name}"]).env)
+            env = build_env(
+                plain_config(compose("benchmark", overrides=[f"env={env_name}"]))["env"]
+            )
             plant = plant_of(env).plant_name
             for agent in _groups("agent"):
                 cfg = compose("train", overrides=[f"env={env_name}", f"agent={agent}"])
+                agent_cfg = plain_config(cfg.agent)
                 if agent == "dqn":  # discrete only; every plant acts continuously
                     with pytest.raises(ConfigError, match="agent"):
-                        agent_spec(cfg.agent, env.action_space)
+                        agent_spec(agent_cfg, env.action_space)
                     continue
-                cls, kwargs = agent_spec(cfg.agent, env.action_space)
+                cls, kwargs = agent_spec(agent_cfg, env.action_space)
                 assert issubclass(cls, BaseAlgorithm)
                 model = cls(env=env, **kwargs, device="cpu")
                 assert isinstance(env.action_space, gym.spaces.Box)
@@ -92,9 +145,7 @@ def test_every_config_group_composes_and_instantiates():
                 for c in cfg.controller_defs
                 if c != "ppo" and (c != "mpc_af_rule" or plant == "cement_kiln")
             ]
-            from omegaconf import OmegaConf
-
-            defs = OmegaConf.to_container(cfg.controller_defs, resolve=True)
+            defs = plain_config(cfg.controller_defs)
             built = build_controllers(env, resolve_controllers(plant, labels, defs))
             assert set(built) == set(labels)
             for c in built.values():

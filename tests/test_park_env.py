@@ -7,6 +7,7 @@ from ecocontrol.envs.park import ParkParams, WindSolarStorageEnv, load_weather, 
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
+from ecocontrol.emissions import EmissionLedger
 from ecocontrol.evaluation import run_episode
 
 PARK = "ecocontrol/WindSolarStorage-v0"
@@ -66,8 +67,20 @@ def test_balance_closes_and_bounds_hold_every_step(dt_h):
 
 
 def test_ledger_totals_equal_sum_of_steps(park_env):
-    res = run_episode(park_env, RandomController(), seed=1, window=2)
-    tot = park_env.unwrapped.ledger.totals()
+    # The env prices each step through its ledger and keeps no running totals (one pricing
+    # path, shared with the batch); a ledger recording the episode's steps gives the totals.
+    res = run_episode(park_env, RandomController(), seed=1, window=2, record=True)
+    ledger = EmissionLedger(park_env.unwrapped.carbon_price_cny_per_t)
+    for row in res.trajectory:
+        ledger.record(
+            {k[4:]: v for k, v in row.items() if k.startswith("co2_") and k != "co2_total"},
+            {
+                k[5:]: v
+                for k, v in row.items()
+                if k.startswith("cost_") and k not in ("cost_carbon", "cost_total")
+            },
+        )
+    tot = ledger.totals()
     for k, v in tot.costs.items():
         assert res.cost[k] == pytest.approx(v, rel=1e-12, abs=1e-9)
     for k, v in tot.emissions.items():

@@ -72,7 +72,8 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     args = [
         sys.executable,
         "-m",
-        "ecocontrol.train",
+        "ecocontrol.cli",
+        "train",
         *TINY,
         "total_timesteps=20000",
         "checkpoint_every=512",

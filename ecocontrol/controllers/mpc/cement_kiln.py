@@ -33,14 +33,13 @@ import gymnasium as gym
 import numpy as np
 import pyomo.environ as pyo
 
-from ecocontrol.controllers.base import register_controller
+from ecocontrol.controllers.base import PlantView
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
 from ecocontrol.controllers.rules.cement_kiln import KilnRuleController
 from ecocontrol.emissions import require_finite_range
 from ecocontrol.envs.cement_kiln import (
     M_CACO3,
     NM3_PER_KMOL,
-    CementKilnEnv,
     CementKilnParams,
     Heats,
     KilnDesign,
@@ -344,6 +343,13 @@ class KilnMPC(RollingHorizonMPC):
             controller's share, which isolates what control alone saves.
         free_lime_targets: free lime (low, high) [%] the burning-zone band aims inside.
         time_limit_s: HiGHS time limit per solve.
+
+    What it reads: on the env's forecasts, the measured state (``info["state"]``: temperatures,
+    O2, NOx, the lab, the action applied, the kiln pipeline's material, which the measured
+    calciner temperature and feed history determine) and the published feed plan:
+    ``state_access="measured"``, ``exogenous_access="forecast"``. With ``perfect_forecast``
+    it also reads the true disturbances (``exogenous_access="true"``) and the LSF of the
+    material already in the kiln from the simulator's state (``state_access="full"``).
     """
 
     def __init__(
@@ -358,15 +364,17 @@ class KilnMPC(RollingHorizonMPC):
         time_limit_s: float = 5.0,
         horizon_periods: int | None = None,
     ) -> None:
-        kiln = env.unwrapped
-        if not isinstance(kiln, CementKilnEnv):
-            raise TypeError("KilnMPC needs a CementKilnEnv")
-        p = kiln.params
-        require_finite_range("period_min", period_min, kiln.dt_min, p.dead_time_min)
-        spp = round(period_min / kiln.dt_min)
-        if abs(spp * kiln.dt_min - period_min) > 1e-9:
+        if perfect_forecast:  # declared before the view is built
+            self.state_access = "full"
+            self.exogenous_access = "true"
+        view = self._view(env)
+        p = view.params
+        self.dt_min = float(view.dt_min)
+        require_finite_range("period_min", period_min, self.dt_min, p.dead_time_min)
+        spp = round(period_min / self.dt_min)
+        if abs(spp * self.dt_min - period_min) > 1e-9:
             raise ValueError(
-                f"period_min={period_min}; allowed: a multiple of dt_min={kiln.dt_min}"
+                f"period_min={period_min}; allowed: a multiple of dt_min={self.dt_min}"
             )
         if horizon_periods is None:
             require_finite_range("horizon_min", horizon_min, period_min, 24.0 * 60 * 14)
@@ -383,7 +391,6 @@ class KilnMPC(RollingHorizonMPC):
         lo, hi = free_lime_targets
         require_finite_range("free_lime_targets[0]", lo, *p.free_lime_band_pct)
         require_finite_range("free_lime_targets[1]", hi, lo, p.free_lime_band_pct[1])
-        self.kiln = kiln
         self.p = p
         self.period_min = float(period_min)
         self.steps_per_period = spp
@@ -434,20 +441,22 @@ class KilnMPC(RollingHorizonMPC):
     def _reset_estimates(self) -> None:
         self.lsf_est = self.p.lsf_ref
         self.bias_mw = 0.0
-        p, dt = self.p, self.kiln.dt_min
+        p, dt = self.p, self.dt_min
         self._lab_back = round((p.lab_delay_min + p.free_lime_lag_min) / dt)
         self._lab_avg = max(1, round(10.0 / dt))  # average the BZ over 10 min before the sample
         self._bz_hist: deque[float] = deque(maxlen=self._lab_back + self._lab_avg + 2)
         self._last_lab_age = np.inf
         self._pred: tuple[float, float] | None = None  # (bz before, model rate) last step
 
+    def _view(self, env: gym.Env[Any, Any]) -> PlantView:
+        view = super()._view(env)
+        if view.plant_name != "cement_kiln":
+            raise TypeError("KilnMPC needs a CementKilnEnv")
+        return view
+
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Forget plan, counters and estimates."""
         super().reset(env, seed)
-        kiln = env.unwrapped
-        if not isinstance(kiln, CementKilnEnv):
-            raise TypeError("KilnMPC needs a CementKilnEnv")
-        self.kiln = kiln
         self._reset_estimates()
 
     # -- estimation (every step) -------------------------------------------------------------
@@ -466,7 +475,7 @@ class KilnMPC(RollingHorizonMPC):
         bz = float(st["bz_c"])
         if self._pred is not None:
             bz_before, rate = self._pred
-            measured = (bz - bz_before) * p.bz_heat_capacity_mj_per_k / (60.0 * self.kiln.dt_min)
+            measured = (bz - bz_before) * p.bz_heat_capacity_mj_per_k / (60.0 * self.dt_min)
             self.bias_mw += 0.2 * (measured - rate - self.bias_mw)
         self._bz_hist.append(bz)
         age = float(st["lab_age_min"])
@@ -488,7 +497,7 @@ class KilnMPC(RollingHorizonMPC):
         self._estimate(info)
         action = super().act(obs, info)
         st = info["state"]
-        physical, _ = self.kiln.scaler.to_physical(action)
+        physical, _ = self.view.scaler.to_physical(action)
         lhv, _ = self._assumed_fuels()
         rate = self.lin.bz_rate(self._u(physical), float(st["bz_c"]), self._pipe0(st), lhv)
         self._pred = (float(st["bz_c"]), rate)
@@ -506,8 +515,7 @@ class KilnMPC(RollingHorizonMPC):
     def _assumed_fuels(self) -> tuple[tuple[float, float], float]:
         """(coal, AF heating value factors) and the LSF the model assumes now."""
         if self.perfect_forecast:
-            k = self.kiln
-            exo = k.true_window(k.t, 1)
+            exo = self.view.true_window(self.view.t, 1)
             return (float(exo["coal_lhv"][0]), float(exo["af_lhv"][0])), float(exo["lsf"][0])
         return (1.0, 1.0), self.lsf_est
 
@@ -516,14 +524,14 @@ class KilnMPC(RollingHorizonMPC):
         """LSF of the material in the burning zone at each BZ period."""
         if not self.perfect_forecast:
             return np.full(n_b, self.lsf_est)
-        k = self.kiln
+        view = self.view
         spp, dp = self.steps_per_period, self.dead_periods
-        pipe = k.state.pipe_lsf[0][::spp][:dp]
-        future = k.true_window(k.t, max(1, n_b - dp) * spp)["lsf"][::spp]
+        pipe = view.full_state().pipe_lsf[0][::spp][:dp]
+        future = view.true_window(view.t, max(1, n_b - dp) * spp)["lsf"][::spp]
         return np.concatenate([pipe, future])[:n_b]
 
     def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:
-        m, p, k = self.model, self.p, self.kiln
+        m, p, view = self.model, self.p, self.view
         st = info["state"]
         n, dp, spp = self.horizon_periods, self.dead_periods, self.steps_per_period
         a0 = np.asarray(st["last_action"], dtype=float).copy()
@@ -533,7 +541,7 @@ class KilnMPC(RollingHorizonMPC):
         o20 = float(st.get("kiln_o2_pct", p.kiln_o2_nominal_pct))
         plan = np.asarray(info["forecast"]["feed"], dtype=float)
         if self.perfect_forecast:
-            plan = k.true_window(k.t, n * spp)["feed"]
+            plan = view.true_window(view.t, n * spp)["feed"]
         # Beyond the published plan (60 min) the last planned rate is assumed to hold.
         feed = plan[: n * spp : spp]
         if len(feed) < n:
@@ -622,7 +630,7 @@ class KilnMPC(RollingHorizonMPC):
         }
         # Prices per period: fuel + carbon at the assumed LHV; fan per unit speed.
         sec = 60.0 * self.period_min
-        carbon = k.carbon_price_cny_per_t
+        carbon = view.carbon_price_cny_per_t
 
         def per_mw(role: str, lhv_j: float) -> float:
             fuel = p.fuel(role).fuel
@@ -667,13 +675,11 @@ class KilnMPC(RollingHorizonMPC):
         return np.repeat(np.array(rows, dtype=float), self.steps_per_period, axis=0)
 
 
-@register_controller("cement_kiln", "mpc")
 def make_kiln_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> KilnMPC:
     """The kiln MPC (see :class:`KilnMPC` for keyword arguments)."""
     return KilnMPC(env, **kwargs)
 
 
-@register_controller("cement_kiln", "oracle")
 def make_kiln_oracle(
     env: gym.Env[Any, Any], replan_min: float = 30.0, time_limit_s: float = 30.0
 ) -> KilnMPC:
@@ -681,10 +687,11 @@ def make_kiln_oracle(
 
     The LP linearises a nonlinear plant, so it re-plans every ``replan_min`` with a horizon of
     one episode (reaching past its end, where the last disturbance values are held); it is a
-    reference, not a bound.
+    reference, not a bound. It reads what the perfect-forecast MPC reads
+    (``state_access="full"``, ``exogenous_access="true"``).
     """
-    kiln = env.unwrapped
-    if not isinstance(kiln, CementKilnEnv):
+    kiln = PlantView(env)
+    if kiln.plant_name != "cement_kiln":
         raise TypeError("the kiln oracle needs a CementKilnEnv")
     ctrl = KilnMPC(
         env,

@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 import pyomo.environ as pyo
 
-from ecocontrol.controllers.base import register_controller
+from ecocontrol.controllers.base import ExogenousAccess, PlantView, StateAccess, plant_of
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
 from ecocontrol.controllers.rules.hot_stove import HotStoveRuleController
 from ecocontrol.emissions import require_finite_range
@@ -42,6 +42,7 @@ from ecocontrol.envs.hot_stove import (
     StoveState,
     cyclic_states,
     hot_stove_step,
+    inventory_value_cny_per_mj,
 )
 from ecocontrol.envs.thermo import AIR
 
@@ -384,6 +385,12 @@ class HotStoveMPC(RollingHorizonMPC):
     first step of the plan: changeover requests where the plan changes a stove's mode in its
     first period, each stove's firing and enrichment.
 
+    Information: ``state_access="full"``: the outlet threshold is anchored on every checker
+    cell's temperature (:meth:`PlantView.full_state`), which the measured ``info["state"]``
+    (top and bottom cells only) does not hold; reading it keeps the controller's decisions
+    exactly as before the plant view existed. ``exogenous_access="forecast"`` (the env's
+    demand forecast), or ``"true"`` with ``perfect_forecast`` (the oracle).
+
     Args:
         env: the hot-stove env (possibly wrapped).
         horizon_h: look-ahead [h] (at most the env's forecast horizon unless
@@ -408,6 +415,9 @@ class HotStoveMPC(RollingHorizonMPC):
             direct cost 64,619 CNY against 64,509 with 7 time-limited solves against 2.
     """
 
+    state_access: StateAccess = "full"
+    exogenous_access: ExogenousAccess = "forecast"
+
     def __init__(
         self,
         env: gym.Env[Any, Any],
@@ -429,16 +439,18 @@ class HotStoveMPC(RollingHorizonMPC):
         require_finite_range("outlet_margin_k", outlet_margin_k, 0.0, 200.0)
         self.shortfall_weight = float(shortfall_weight)
         self.outlet_margin_k = float(outlet_margin_k)
-        plant = env.unwrapped
-        if not isinstance(plant, HotStoveEnv):
+        if not isinstance(plant_of(env), HotStoveEnv):
             raise TypeError("HotStoveMPC needs a HotStoveEnv")
-        p = plant.params
+        # Declared before the base class builds the view (see the class docstring).
+        self.exogenous_access: ExogenousAccess = "true" if perfect_forecast else "forecast"
+        view = self._view(env)
+        p, dt_min = view.params, view.dt_min
         period = float(p.changeover_min if period_min is None else period_min)
-        require_finite_range("period_min", period, plant.dt_min, 120.0)
-        k = period / plant.dt_min
+        require_finite_range("period_min", period, dt_min, 120.0)
+        k = period / dt_min
         if abs(k - round(k)) > 1e-9 or abs(p.changeover_min / period - 1.0) > 1e-9:
             raise ValueError(
-                f"period_min={period}; allowed: a multiple of the env step {plant.dt_min} min "
+                f"period_min={period}; allowed: a multiple of the env step {dt_min} min "
                 f"equal to the changeover time {p.changeover_min} min"
             )
         if horizon_periods is None:
@@ -449,15 +461,14 @@ class HotStoveMPC(RollingHorizonMPC):
         self.period_min = period
         self.horizon_periods = int(horizon_periods)
         n_steps = self.horizon_periods * self.steps_per_period
-        if not perfect_forecast and n_steps > plant.forecast_steps:
+        if not perfect_forecast and n_steps > view.forecast_steps:
             raise ValueError(
-                f"horizon of {n_steps * plant.dt_min} min exceeds the env's forecast horizon "
-                f"{plant.forecast_steps * plant.dt_min} min; allowed: at most that, or "
+                f"horizon of {n_steps * dt_min} min exceeds the env's forecast horizon "
+                f"{view.forecast_steps * dt_min} min; allowed: at most that, or "
                 "perfect_forecast=True"
             )
-        self.plant = plant
         self.perfect_forecast = perfect_forecast
-        self.lump = identify_lumped_model(p, plant.dt_min)
+        self.lump = identify_lumped_model(p, dt_min)
         model = build_hot_stove_model(p, self.lump, self.horizon_periods, period)
         super().__init__(
             env,
@@ -475,10 +486,9 @@ class HotStoveMPC(RollingHorizonMPC):
 
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Forget the plan, counters and the rich-gas tally."""
+        if not isinstance(plant_of(env), HotStoveEnv):
+            raise TypeError("HotStoveMPC needs a HotStoveEnv")
         super().reset(env, seed)
-        plant = env.unwrapped
-        assert isinstance(plant, HotStoveEnv)
-        self.plant = plant
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """Note the plant's modes, then re-plan or play the plan (see the base class)."""
@@ -487,9 +497,8 @@ class HotStoveMPC(RollingHorizonMPC):
 
     def _demand(self, info: dict[str, Any]) -> dict[str, np.ndarray]:
         n = self.horizon_periods * self.steps_per_period
-        plant = self.plant
         if self.perfect_forecast:
-            series = plant.true_window(plant.t, n)
+            series = self.view.true_window(self.view.t, n)
         else:
             series = {k: v[:n] for k, v in info["forecast"].items()}
         k = self.steps_per_period
@@ -500,7 +509,7 @@ class HotStoveMPC(RollingHorizonMPC):
         return out
 
     def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:
-        m, plant, p = self.model, self.plant, self.plant.params
+        m, view, p = self.model, self.view, self.view.params
         st = info["state"]
         mode = np.asarray(st["mode"])
         tim = np.asarray(st["time_in_mode_min"])
@@ -509,9 +518,7 @@ class HotStoveMPC(RollingHorizonMPC):
         stored = np.asarray(st["stored_mj"]) / 1e3
         # Outlet threshold anchored on each checker's measured profile: the stored heat at
         # which the outlet would fall to the nominal set point if blown from now on.
-        usable = usable_heat_gj(
-            p, self.plant.state.temp_c[0], p.hot_blast_setpoint_c, self.plant.dt_min
-        )
+        usable = usable_heat_gj(p, view.full_state().temp_c[0], p.hot_blast_setpoint_c, view.dt_min)
         short_k = np.maximum(p.hot_blast_setpoint_c - np.asarray(st["top_c"]), 0.0)
         ereq = np.where(usable > 0.0, stored - usable, stored + self.lump.e_req_per_k * short_k)
         ereq = np.clip(ereq, 0.0, E_REQ_MAX_GJ)
@@ -548,13 +555,13 @@ class HotStoveMPC(RollingHorizonMPC):
         h_cb = float(AIR.enthalpy(p.cold_blast_c))
         heat = flow * (AIR.enthalpy(sp) - h_cb) / 1e3
         per_k = flow * AIR.cp(sp) / 1e3
-        carbon = plant.carbon_price_cny_per_t
+        carbon = view.carbon_price_cny_per_t
         coke_per_k = p.coke_rate_kg_per_thm_k / 1e3 * dem["flow_nm3_min"] / p.blast_per_thm_nm3
         pen = period * (
             coke_per_k * (p.coke_price_cny_per_t + carbon * p.coke_co2_t_per_t)
             + p.shortfall_penalty_cny_per_k_min
         )
-        left = (plant.episode_steps - plant.step_index) / self.steps_per_period
+        left = (view.episode_steps - view.step_index) / self.steps_per_period
         end = min(n_t, max(1, round(left)))
         for t in range(n_t):
             live = float(t < end)
@@ -568,7 +575,7 @@ class HotStoveMPC(RollingHorizonMPC):
         self._mask_tail(end)
         m.c_lean = p.lean_price_cny_per_gj + carbon * p.lean_co2_t_per_gj
         m.c_rich = p.rich_price_cny_per_gj + carbon * p.rich_co2_t_per_gj
-        m.p_deficit, m.p_surplus = (v * 1e3 for v in plant.inventory_value_cny_per_mj)
+        m.p_deficit, m.p_surplus = (v * 1e3 for v in inventory_value_cny_per_mj(p, carbon))
         m.e_ref = float(st["stored0_mj"]) / 1e3
 
     def _mask_tail(self, end: int) -> None:
@@ -620,7 +627,7 @@ class HotStoveMPC(RollingHorizonMPC):
                 m.short[t].set_value(vals[min(t + shift, n_t - 1)], skip_validation=True)
 
     def _read_plan(self) -> np.ndarray:
-        m, p = self.model, self.plant.params
+        m, p = self.model, self.view.params
         n, k, n_t = p.n_stoves, self.steps_per_period, self.horizon_periods
         b = np.array([[round(m.b[s, t].value) for t in range(n_t)] for s in range(n)])
         g = np.array([[round(m.g[s, t].value) for t in range(n_t)] for s in range(n)])
@@ -642,13 +649,11 @@ class HotStoveMPC(RollingHorizonMPC):
         return plan
 
 
-@register_controller("hot_stove", "mpc")
 def make_hot_stove_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> HotStoveMPC:
     """The hot-stove MILP MPC (see :class:`HotStoveMPC` for keyword arguments)."""
     return HotStoveMPC(env, **kwargs)
 
 
-@register_controller("hot_stove", "oracle")
 def make_hot_stove_oracle(
     env: gym.Env[Any, Any],
     time_limit_s: float = 4.0,
@@ -664,11 +669,11 @@ def make_hot_stove_oracle(
     later one starts from the previous plan (a MIP start) and gets ``time_limit_s``. The
     MILP approximates the nonlinear plant, so this is a reference, not a proven bound.
     """
-    plant = env.unwrapped
-    if not isinstance(plant, HotStoveEnv):
+    if not isinstance(plant_of(env), HotStoveEnv):
         raise TypeError("the hot-stove oracle needs a HotStoveEnv")
-    period = plant.params.changeover_min
-    periods = math.ceil(plant.episode_steps * plant.dt_min / period)
+    view = PlantView(env)
+    period = view.params.changeover_min
+    periods = math.ceil(view.episode_steps * view.dt_min / period)
     return HotStoveMPC(
         env,
         horizon_periods=periods,

@@ -1,6 +1,6 @@
 """Park MPC: a Pyomo LP of the park built once from :class:`ParkParams`.
 
-The LP is the park's physics exactly (``envs.park.park_step`` is linear once the battery's
+The LP is the park's physics exactly (``envs.park.physics.park_step`` is linear once the battery's
 charge and discharge are separate variables), so with true series over the whole episode it is
 a true lower bound on the episode cost: the perfect-foresight optimum.
 
@@ -18,11 +18,11 @@ import gymnasium as gym
 import numpy as np
 import pyomo.environ as pyo
 
-from ecocontrol.controllers.base import register_controller
+from ecocontrol.controllers.base import PlantView
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
-from ecocontrol.controllers.rules.park import ParkRuleController
+from ecocontrol.controllers.rules.park import ParkRuleController, park_view
 from ecocontrol.emissions import require_finite_range
-from ecocontrol.envs.park import SERIES_KEYS, ParkParams, WindSolarStorageEnv
+from ecocontrol.envs.park import SERIES_KEYS, ParkParams
 
 #: Series the LP takes as mutable parameters (the rest of SERIES_KEYS are for observations).
 _SERIES_PARAMS = tuple(k for k in SERIES_KEYS if k not in ("tou_code", "hour_of_day"))
@@ -133,6 +133,11 @@ class ParkMPC(RollingHorizonMPC):
             (energy kept is worth at least what it saves at the cheapest hour).
         time_limit_s: HiGHS time limit per decision.
         replan_every: steps between solves (1 = every step).
+        horizon_steps: look-ahead in steps (overrides ``horizon_h``).
+
+    Information: ``state_access = "measured"`` (the stored energy and heat still due of
+    ``info['state']``); ``exogenous_access = "forecast"`` (``info['forecast']``), or
+    ``"true"`` with ``perfect_forecast`` (the true series through its :class:`PlantView`).
     """
 
     def __init__(
@@ -146,26 +151,26 @@ class ParkMPC(RollingHorizonMPC):
         replan_every: int = 1,
         horizon_steps: int | None = None,
     ) -> None:
-        park = env.unwrapped
-        if not isinstance(park, WindSolarStorageEnv):
-            raise TypeError("ParkMPC needs a WindSolarStorageEnv")
+        if perfect_forecast:
+            self.exogenous_access = "true"
+        view: PlantView = park_view(env, self, "ParkMPC")
+        dt_h, forecast_steps = view.dt_h, view.forecast_steps
         if horizon_steps is None:
-            require_finite_range("horizon_h", horizon_h, park.dt_h, 24.0 * 366)
-            horizon_steps = round(horizon_h / park.dt_h)
+            require_finite_range("horizon_h", horizon_h, dt_h, 24.0 * 366)
+            horizon_steps = round(horizon_h / dt_h)
         require_finite_range("horizon_steps", horizon_steps, 1, 10**6)
-        if not perfect_forecast and horizon_steps > park.forecast_steps:
+        if not perfect_forecast and horizon_steps > forecast_steps:
             raise ValueError(
-                f"horizon_h={horizon_steps * park.dt_h} exceeds the env's forecast horizon "
-                f"{park.forecast_steps * park.dt_h} h; allowed: (0, "
-                f"{park.forecast_steps * park.dt_h}] or perfect_forecast=True"
+                f"horizon_h={horizon_steps * dt_h} exceeds the env's forecast horizon "
+                f"{forecast_steps * dt_h} h; allowed: (0, "
+                f"{forecast_steps * dt_h}] or perfect_forecast=True"
             )
         if terminal_value_cny_per_mwh is not None:
             require_finite_range("terminal_value_cny_per_mwh", terminal_value_cny_per_mwh, 0.0, 1e5)
-        self.park = park
         self.horizon_steps = int(horizon_steps)
         self.perfect_forecast = perfect_forecast
         self.terminal_value = terminal_value_cny_per_mwh
-        model = build_park_model(park.params, self.horizon_steps, park.dt_h)
+        model = build_park_model(view.params, self.horizon_steps, dt_h)
         super().__init__(
             env,
             model,
@@ -177,11 +182,11 @@ class ParkMPC(RollingHorizonMPC):
     def _series(self, info: dict[str, Any]) -> dict[str, np.ndarray]:
         n = self.horizon_steps
         if self.perfect_forecast:
-            return self.park.true_window(self.park.t, n)
+            return self.view.true_window(self.view.t, n)
         return {k: v[:n] for k, v in info["forecast"].items()}
 
     def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:
-        m, p = self.model, self.park.params
+        m, p = self.model, self.view.params
         series = self._series(info)
         for name in _SERIES_PARAMS:
             values = series[name].astype(np.float64)
@@ -190,7 +195,7 @@ class ParkMPC(RollingHorizonMPC):
                 comp[t] = float(values[t])
         m.e0 = float(np.clip(info["state"]["energy_mwh"], p.e_min_mwh, p.e_max_mwh))
         m.h0 = float(info["state"]["heat_left_mwh"])
-        m.carbon_price = self.park.carbon_price_cny_per_t
+        m.carbon_price = self.view.carbon_price_cny_per_t
         if self.terminal_value is None:
             m.terminal_value = float(series["price_import"].min()) * p.battery_eta_discharge
         else:
@@ -204,22 +209,22 @@ class ParkMPC(RollingHorizonMPC):
         return np.stack([battery, flex], axis=1)
 
 
-@register_controller("park", "mpc")
 def make_park_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> ParkMPC:
     """The park MPC (see :class:`ParkMPC` for keyword arguments)."""
     return ParkMPC(env, **kwargs)
 
 
-@register_controller("park", "oracle")
 def make_park_oracle(env: gym.Env[Any, Any], time_limit_s: float = 60.0) -> ParkMPC:
     """Perfect-foresight optimum: the LP over the whole episode on the true series.
 
     The LP is the plant exactly, so its cost is a lower bound for every controller.
+    Information: ``state_access = "measured"``, ``exogenous_access = "true"`` (the true
+    series of the whole episode).
     """
-    park = env.unwrapped
-    if not isinstance(park, WindSolarStorageEnv):
+    view = PlantView(env)
+    if view.plant_name != "park":
         raise TypeError("the park oracle needs a WindSolarStorageEnv")
-    steps = park.episode_steps
+    steps = view.episode_steps
     return ParkMPC(
         env,
         horizon_steps=steps,

@@ -7,10 +7,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ecocontrol.controllers.base import plant_of
+from ecocontrol.controllers.base import ExogenousAccess, PlantView, StateAccess
 from ecocontrol.controllers.rules.pi import PI
 from ecocontrol.emissions import require_finite_range
-from ecocontrol.envs.cement_kiln import CementKilnEnv, kiln_design
+from ecocontrol.envs.cement_kiln import kiln_design
 
 
 class KilnRuleController:
@@ -26,7 +26,14 @@ class KilnRuleController:
     Gains from the plant's step responses (kiln +10 K/MW, time constant about 25 min;
     calciner +1.7 K/MW, immediate; O2 +18 % per unit fan speed), tuned for a closed-loop time
     constant of about 10, 3 and 5 min.
+
+    Reads the measured state only (``state_access="measured"``: ``info["state"]``, and at
+    reset the action being applied, from the same measured state) and the published feed plan
+    (``exogenous_access="forecast"``).
     """
+
+    state_access: StateAccess = "measured"
+    exogenous_access: ExogenousAccess = "forecast"
 
     def __init__(
         self,
@@ -38,10 +45,8 @@ class KilnRuleController:
         free_lime_target_pct: float = 1.0,
         lab_trim: bool = True,
     ) -> None:
-        plant = plant_of(env)
-        if not isinstance(plant, CementKilnEnv):
-            raise TypeError("KilnRuleController needs a CementKilnEnv")
-        p = plant.params
+        self.view = self._view(env)
+        p = self.view.params
         self.bz_sp0 = p.bz_nominal_c if bz_sp_c is None else float(bz_sp_c)
         self.calciner_sp = p.calciner_nominal_c if calciner_sp_c is None else float(calciner_sp_c)
         self.o2_sp = p.kiln_o2_nominal_pct if o2_sp_pct is None else float(o2_sp_pct)
@@ -51,19 +56,23 @@ class KilnRuleController:
         require_finite_range("free_lime_target_pct", free_lime_target_pct, *p.free_lime_band_pct)
         self.free_lime_target = float(free_lime_target_pct)
         self.lab_trim = lab_trim
-        self.env = plant
         self.kiln = PI(0.25, 25.0, *p.kiln_heat_range_mw)
         self.calciner = PI(0.2, 1.0, *p.calciner_heat_range_mw)
         self.fan = PI(0.004, 2.0, *p.fan_speed_range)
         self.reset(env)
 
+    def _view(self, env: gym.Env[Any, Any]) -> PlantView:
+        view = PlantView(
+            env, state_access=self.state_access, exogenous_access=self.exogenous_access
+        )
+        if view.plant_name != "cement_kiln":
+            raise TypeError("KilnRuleController needs a CementKilnEnv")
+        return view
+
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Bumpless start from the plant's current action; set point back to its default."""
-        plant = plant_of(env)
-        if not isinstance(plant, CementKilnEnv):
-            raise TypeError("KilnRuleController needs a CementKilnEnv")
-        self.env = plant
-        a = plant.state.last_action[0]
+        self.view = self._view(env)
+        a = self.view.measured_state()["last_action"]
         self.kiln.reset(a[0])
         self.calciner.reset(a[1])
         self.fan.reset(a[3])
@@ -73,7 +82,7 @@ class KilnRuleController:
 
     def physical_action(self, info: dict[str, Any]) -> np.ndarray:
         """Kiln heat, calciner heat [MW], AF share and fan speed."""
-        p, st, dt = self.env.params, info["state"], self.env.dt_min
+        p, st, dt = self.view.params, info["state"], self.view.dt_min
         lab_age = st["lab_age_min"]
         if self.lab_trim and lab_age < self._lab_age:  # a new lab result
             lab = max(st["lab_free_lime_pct"], 0.05)
@@ -94,4 +103,4 @@ class KilnRuleController:
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """Normalised action for the coming step."""
-        return self.env.scaler.to_normalized(self.physical_action(info))
+        return self.view.scaler.to_normalized(self.physical_action(info))

@@ -7,8 +7,22 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ecocontrol.controllers.base import plant_of
-from ecocontrol.envs.park import TOU_CODES, WindSolarStorageEnv
+from ecocontrol.controllers.base import ExogenousAccess, PlantView, StateAccess
+from ecocontrol.envs.park import TOU_CODES
+
+
+def park_view(env: gym.Env[Any, Any], controller: Any, who: str) -> PlantView:
+    """The :class:`PlantView` ``controller`` declares, refusing an env that is not a park.
+
+    Raises:
+        TypeError: naming ``who`` if ``env`` is not the park.
+    """
+    view = PlantView(
+        env, state_access=controller.state_access, exogenous_access=controller.exogenous_access
+    )
+    if view.plant_name != "park":
+        raise TypeError(f"{who} needs a WindSolarStorageEnv")
+    return view
 
 
 class ParkRuleController:
@@ -22,31 +36,29 @@ class ParkRuleController:
       to cover the deficit in high and peak hours; idle otherwise.
 
     It reads the coming step's exact values from ``info`` (lead 0 of the forecast), as an
-    operator reads live meters; it does not use forecasts.
+    operator reads live meters; it does not use forecasts. Information: ``state_access =
+    "measured"`` (``info['state']``), ``exogenous_access = "forecast"`` (lead 0 of
+    ``info['forecast']``); the parameters and carbon price come through its :class:`PlantView`.
     """
 
+    state_access: StateAccess = "measured"
+    exogenous_access: ExogenousAccess = "forecast"
+
     def __init__(self, env: gym.Env[Any, Any]) -> None:
-        plant = plant_of(env)
-        if not isinstance(plant, WindSolarStorageEnv):
-            raise TypeError("ParkRuleController needs a WindSolarStorageEnv")
-        self.env = plant
+        self.view = park_view(env, self, "ParkRuleController")
 
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
-        """Nothing to reset: the rule is stateless."""
-        plant = plant_of(env)
-        if not isinstance(plant, WindSolarStorageEnv):
-            raise TypeError("ParkRuleController needs a WindSolarStorageEnv")
-        self.env = plant
+        """Nothing to reset: the rule is stateless (it re-reads the env's view)."""
+        self.view = park_view(env, self, "ParkRuleController")
 
     def physical_action(self, info: dict[str, Any]) -> tuple[float, float]:
         """Battery power [MW, + discharge] and boiler power [MW] for the coming step."""
-        env = self.env
-        p = env.params
+        p = self.view.params
         fc = info["forecast"]
         wind, pv, load = fc["wind_mw"][0], fc["pv_mw"][0], fc["load_mw"][0]
         price, intensity = fc["price_import"][0], fc["intensity"][0]
         period = int(fc["tou_code"][0])
-        carbon = env.carbon_price_cny_per_t
+        carbon = self.view.carbon_price_cny_per_t
 
         surplus = wind + pv - load
         e_heat_cost = (price + carbon * intensity) / p.flex_efficiency
@@ -72,4 +84,4 @@ class ParkRuleController:
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """Normalised action for the coming step."""
-        return self.env.scaler.to_normalized(self.physical_action(info))
+        return self.view.scaler.to_normalized(self.physical_action(info))

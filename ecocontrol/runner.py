@@ -1,9 +1,11 @@
-"""Benchmark controllers on an env's test windows: a tidy table and a summary.
+"""Run controllers on an env's test windows: the benchmark loop, with resume.
 
-``python -m ecocontrol.benchmark env=park`` (or ``ecocontrol-benchmark``, Hydra overrides)
-runs a plant's rule, MPC, MPC with perfect forecasts and the oracle on its test windows,
-writes the table (CSV and Parquet), a Markdown summary, plots and the resolved config, and
-prints the summary. See ``configs/benchmark.yaml``.
+:func:`benchmark` runs every controller on every window through the one evaluation loop
+(:func:`ecocontrol.evaluation.run_episode`) and returns one row per (controller, window);
+:func:`run` validates a whole benchmark config, trains the agents it needs through the training
+API (:mod:`ecocontrol.train`), runs what its table does not hold yet and writes the table, the
+summary (:mod:`ecocontrol.results`) and the plots (:mod:`ecocontrol.plots`). The entry point
+is ``ecocontrol-benchmark`` (:mod:`ecocontrol.cli`); see ``configs/benchmark.yaml``.
 """
 
 from __future__ import annotations
@@ -14,30 +16,32 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
-import hydra
 import numpy as np
 import pandas as pd
 from hydra.utils import get_method
-from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-import ecocontrol  # noqa: F401  (registers the envs)
-from ecocontrol.config import ConfigError, benchmark_config, build_env, run_or_exit
+from ecocontrol.config import (
+    ConfigError,
+    benchmark_config,
+    build_env,
+    plain_config,
+    resolved_env_config,
+    to_yaml,
+)
 from ecocontrol.controllers import available_controllers, make_controller
-from ecocontrol.controllers.base import Controller, plant_of
+from ecocontrol.controllers.base import Controller, information_of, plant_of
 from ecocontrol.evaluation import run_episode
 from ecocontrol.io import write_atomic
+from ecocontrol.results import INFORMATION_COLUMNS, write_results
+
+if TYPE_CHECKING:
+    from ecocontrol.train import TrainPlan
 
 log = logging.getLogger(__name__)
-
-ENV_IDS = {
-    "park": "ecocontrol/WindSolarStorage-v0",
-    "hot_stove": "ecocontrol/HotStove-v0",
-    "cement_kiln": "ecocontrol/CementKiln-v0",
-}
 
 
 @dataclass(frozen=True)
@@ -122,15 +126,17 @@ def benchmark(
 ) -> pd.DataFrame:
     """Run every controller on every window; one row per (controller, window).
 
-    Columns: ``controller``, ``window``, ``seed``, ``cost_<term>``, ``co2_<source>``,
-    ``viol_<name>``, ``n_steps``, ``decision_ms_median``, ``decision_ms_p95``,
-    ``solver_failures``, ``error``; for MPCs also ``solves``, ``solves_time_limited``,
-    ``solve_ms_median`` and ``solve_ms_p95`` (latency of the decisions that solved). A
-    controller that raises on a window gets a row with the error and the benchmark goes on.
-    ``skip`` lists (label, window) pairs already done (resume); ``on_row`` sees each new row
-    as soon as it is finished (to write it out); ``built`` holds controllers already built
-    (by label), the others are built from their specs first. If ``trajectories`` is given,
-    each controller's per-step record of the first window run is put there by label.
+    Columns: ``controller``, ``window``, ``seed``, ``config_hash``, ``state_access`` and
+    ``exogenous_access`` (what the controller knew: ``controllers.base.information_of``),
+    ``cost_<term>``, ``co2_<source>``, ``viol_<name>``, ``n_steps``, ``decision_ms_median``,
+    ``decision_ms_p95``, ``solver_failures``, ``error``; for MPCs also ``solves``,
+    ``solves_time_limited``, ``solve_ms_median`` and ``solve_ms_p95`` (latency of the decisions
+    that solved). A controller that raises on a window gets a row with the error and the
+    benchmark goes on. ``skip`` lists (label, window) pairs already done (resume); ``on_row``
+    sees each new row as soon as it is finished (to write it out); ``built`` holds controllers
+    already built (by label), the others are built from their specs first. If
+    ``trajectories`` is given, each controller's per-step record of the first window run is
+    put there by label.
     """
     plant = plant_of(env)
     if windows is None:
@@ -141,37 +147,32 @@ def benchmark(
     done = skip or set()
     jobs = [(spec, w) for w in windows for spec in controllers if (spec.label, int(w)) not in done]
     for spec, w in tqdm(jobs, desc="benchmark", disable=not progress, unit="episode"):
+        controller = built[spec.label]
         row: dict[str, Any] = {
             "controller": spec.label,
             "window": int(w),
             "seed": seed + int(w),
             "config_hash": spec.config_hash,
+            **dict(zip(INFORMATION_COLUMNS, information_of(controller), strict=True)),
         }
         try:
             record = trajectories is not None and spec.label not in trajectories
-            r = run_episode(
-                env, built[spec.label], seed=seed + int(w), window=int(w), record=record
-            )
+            r = run_episode(env, controller, seed=seed + int(w), window=int(w), record=record)
             if record and trajectories is not None:
                 trajectories[spec.label] = pd.DataFrame(r.trajectory)
         except Exception as exc:
             log.exception("controller %s failed on window %s", spec.label, w)
             row["error"] = repr(exc)
-            rows.append(row)
-            if on_row is not None:
-                on_row(row)
-            continue
-        row.update({f"cost_{k}": v for k, v in r.cost.items()})
-        row.update({f"co2_{k}": v for k, v in r.emissions.items()})
-        row.update({f"viol_{k}": v for k, v in r.violations.items()})
-        row.update(
-            n_steps=r.n_steps,
-            decision_ms_median=1e3 * r.decision_time_median_s,
-            decision_ms_p95=1e3 * r.decision_time_p95_s,
-            solver_failures=r.solver_failures,
-            **_solve_stats(built[spec.label]),
-            error="",
-        )
+        else:
+            row.update(
+                **r.kpis,
+                n_steps=r.n_steps,
+                decision_ms_median=1e3 * r.decision_time_median_s,
+                decision_ms_p95=1e3 * r.decision_time_p95_s,
+                solver_failures=r.solver_failures,
+                **_solve_stats(controller),
+                error="",
+            )
         rows.append(row)
         if on_row is not None:
             on_row(row)
@@ -191,141 +192,8 @@ def _solve_stats(controller: Any) -> dict[str, float]:
     }
 
 
-def ladder_order(labels: Sequence[str]) -> list[str]:
-    """The gap ladder: oracle, MPC with perfect forecasts, MPC, the others (agents), rule."""
-    head = [x for x in ("oracle", "mpc_perfect", "mpc") if x in labels]
-    tail = ["rule"] if "rule" in labels else []
-    return head + [x for x in labels if x not in head and x not in tail] + tail
-
-
-def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
-    """Mean cost and tCO2 per controller, gap to ``reference`` and saving against ``rule``.
-
-    Also the median solve latency of MPCs, the mean of every violation that occurred, and,
-    when the oracle, ``mpc_perfect`` and ``mpc`` were all run, each controller's gap to the
-    oracle split into parts that sum to it [% of the oracle's cost]:
-
-    * ``gap_horizon_pct``: perfect-forecast MPC minus oracle (the finite horizon);
-    * ``gap_forecast_pct``: MPC minus perfect-forecast MPC (forecast errors);
-    * ``gap_policy_pct``: the controller minus the MPC (its policy against the MPC's).
-
-    Rows are in the ladder order of :func:`ladder_order`.
-    """
-    ok = table[table["error"].fillna("") == ""]
-    g = ok.groupby("controller", sort=False)
-    out = pd.DataFrame(
-        {
-            "episodes": g.size(),
-            "cost_mean_cny": g["cost_total"].mean(),
-            "cost_ci95_cny": g["cost_total"].std(ddof=1) * 1.96 / np.sqrt(g.size()),
-            "co2_mean_t": g["co2_total"].mean(),
-            "co2_ci95_t": g["co2_total"].std(ddof=1) * 1.96 / np.sqrt(g.size()),
-            "decision_ms_median": g["decision_ms_median"].median(),
-            "decision_ms_p95": g["decision_ms_p95"].median(),
-            "solver_failures": g["solver_failures"].sum(),
-        }
-    )
-    if "cost_carbon" in ok:
-        out["cost_ex_carbon_mean_cny"] = g["cost_total"].mean() - g["cost_carbon"].mean()
-    for col in ("solve_ms_median", "solve_ms_p95"):
-        if col in ok:
-            out[col] = g[col].median()
-    for col in ok.columns:
-        if col.startswith("viol_") and ok[col].abs().sum() > 0:
-            out[col + "_mean"] = g[col].mean()
-    cost = out["cost_mean_cny"]
-    if reference in out.index:
-        ref = float(cost[reference])
-        out["gap_to_oracle_pct"] = 100.0 * (cost - ref) / ref
-        if {"mpc_perfect", "mpc"} <= set(out.index):
-            horizon = 100.0 * (float(cost["mpc_perfect"]) - ref) / ref
-            forecast = 100.0 * (float(cost["mpc"]) - float(cost["mpc_perfect"])) / ref
-            part = {reference: (0.0, 0.0), "mpc_perfect": (horizon, 0.0)}
-            out["gap_horizon_pct"] = [part.get(c, (horizon, forecast))[0] for c in out.index]
-            out["gap_forecast_pct"] = [part.get(c, (horizon, forecast))[1] for c in out.index]
-            out["gap_policy_pct"] = (
-                out["gap_to_oracle_pct"] - out["gap_horizon_pct"] - out["gap_forecast_pct"]
-            )
-    if "rule" in out.index:
-        base = float(cost["rule"])
-        out["saving_vs_rule_pct"] = 100.0 * (base - cost) / base
-    first = [
-        c
-        for c in (
-            "episodes",
-            "cost_mean_cny",
-            "cost_ci95_cny",
-            "co2_mean_t",
-            "co2_ci95_t",
-            "gap_to_oracle_pct",
-            "gap_horizon_pct",
-            "gap_forecast_pct",
-            "gap_policy_pct",
-            "saving_vs_rule_pct",
-        )
-        if c in out
-    ]
-    columns = first + [c for c in out.columns if c not in first]
-    return out.loc[ladder_order(list(out.index)), columns]
-
-
-def plot_summary(table: pd.DataFrame, path: Path) -> None:
-    """PNG: mean cost and tCO2 per controller, and each controller's saving per window."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ok = table[table["error"].fillna("") == ""]
-    summary = summarize(ok)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4), constrained_layout=True)
-    labels = list(summary.index)
-    axes[0].bar(labels, summary["cost_mean_cny"] / 1e6, yerr=summary["cost_ci95_cny"] / 1e6)
-    axes[0].set_ylabel("mean episode cost [M CNY]")
-    axes[1].bar(labels, summary["co2_mean_t"], color="tab:green")
-    axes[1].set_ylabel("mean episode CO2 [t]")
-    if "rule" in labels:
-        cost = ok.pivot(index="window", columns="controller", values="cost_total")
-        for c in labels:
-            if c != "rule":
-                saving = 100 * (cost["rule"] - cost[c]) / cost["rule"]
-                axes[2].plot(cost.index, saving, marker="o", label=c)
-        axes[2].axhline(0, color="k", lw=0.8)
-        axes[2].set_xlabel("test window")
-        axes[2].set_ylabel("saving vs rule [%]")
-        if len(labels) > 1:
-            axes[2].legend()
-    for ax in axes[:2]:
-        ax.tick_params(axis="x", rotation=30)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_trajectories(paths: Mapping[str, pd.DataFrame], path: Path) -> None:
-    """PNG: cumulative cost and tCO2 over one window, one line per controller."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
-    for label, df in paths.items():
-        if len(df) == 0:
-            continue
-        axes[0].plot(df["step"], df["cost_total"].cumsum() / 1e3, label=label)
-        axes[1].plot(df["step"], df["co2_total"].cumsum(), label=label)
-    axes[0].set_ylabel("cumulative cost [k CNY]")
-    axes[1].set_ylabel("cumulative CO2 [t]")
-    for ax in axes:
-        ax.set_xlabel("step")
-        ax.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _config_hash(*parts: Any) -> str:
+def config_hash(*parts: Any) -> str:
+    """Short hash of configs (JSON, sorted keys): what resume matches rows on."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
@@ -335,13 +203,14 @@ def resolve_controllers(
     labels: Sequence[str],
     defs: Mapping[str, Mapping[str, Any]] | None = None,
     *,
-    env_cfg: Any = None,
+    env_cfg: Mapping[str, Any] | None = None,
 ) -> list[ControllerSpec]:
     """Controller specs for ``labels`` on ``plant`` (empty: the plant's defaults).
 
     A label is a key of ``defs`` (controller configs: ``_target_`` plus keyword arguments,
     a ``train`` block for agents to train first) or a controller name registered for the
-    plant. The default labels missing from both are left out.
+    plant. The default labels missing from both are left out. ``env_cfg`` (the fully
+    resolved env config, :func:`ecocontrol.config.resolved_env_config`) enters the hashes.
 
     Raises:
         ConfigError: naming ``controllers`` (unknown label) or ``controller_defs.<label>``.
@@ -359,7 +228,7 @@ def resolve_controllers(
     specs = []
     for label in labels:
         if label not in defs:
-            specs.append(ControllerSpec(label, label, config_hash=_config_hash(env_cfg, label)))
+            specs.append(ControllerSpec(label, label, config_hash=config_hash(env_cfg, label)))
             continue
         d = {k: v for k, v in defs[label].items() if k not in ("_target_", "_partial_", "train")}
         try:
@@ -371,16 +240,14 @@ def resolve_controllers(
                 "function taking env= and returning a controller"
             ) from exc
         train = defs[label].get("train")
-        if train is not None:
-            train = dict(train)
         specs.append(
             ControllerSpec(
                 label,
                 str(d.get("name", label)),
                 d,
                 factory=factory,
-                config_hash=_config_hash(env_cfg, defs[label]),
-                train=train,
+                config_hash=config_hash(env_cfg, defs[label]),
+                train=None if train is None else dict(train),
             )
         )
     return specs
@@ -390,7 +257,7 @@ def _needs_training(spec: ControllerSpec) -> bool:
     return spec.train is not None and spec.kwargs.get("path") is None
 
 
-def _agent_dir(out: Path, spec: ControllerSpec) -> Path:
+def agent_dir(out: Path, spec: ControllerSpec) -> Path:
     """Where an agent trained for the benchmark lives: by label and config hash.
 
     A changed training config trains a new agent instead of reusing the old one.
@@ -398,10 +265,31 @@ def _agent_dir(out: Path, spec: ControllerSpec) -> Path:
     return out / "agents" / f"{spec.label}-{spec.config_hash}"
 
 
-def _train_settings(spec: ControllerSpec, env_cfg: Any, run_dir: Path) -> dict[str, Any]:
-    """The training config of an agent to train first (validated, nothing run)."""
-    assert spec.train is not None
-    return {"env": env_cfg, **spec.train, "run_dir": str(run_dir), "resume": True}
+def plan_agents(
+    specs: Sequence[ControllerSpec], env_cfg: Mapping[str, Any], out: Path
+) -> dict[str, TrainPlan]:
+    """The validated training plan of each agent to train first, by label (nothing run).
+
+    Raises:
+        ConfigError: naming ``controller_defs.<label>.train`` and the bad key.
+    """
+    plans = {}
+    for spec in specs:
+        if not _needs_training(spec):
+            continue
+        from ecocontrol.train import plan_training
+
+        settings = {
+            "env": dict(env_cfg),
+            **(spec.train or {}),
+            "run_dir": str(agent_dir(out, spec)),
+            "resume": True,
+        }
+        try:
+            plans[spec.label] = plan_training(settings)
+        except ConfigError as exc:
+            raise ConfigError(f"in controller_defs.{spec.label}.train: {exc}") from exc
+    return plans
 
 
 def _selection(
@@ -443,22 +331,34 @@ def _earlier_rows(
     return previous, done
 
 
-def run(cfg: DictConfig) -> Path:
+def _with_information(
+    full: pd.DataFrame, mine: np.ndarray, built: Mapping[str, Controller]
+) -> pd.DataFrame:
+    """Fill the information columns of this selection's rows from an older table."""
+    for i, col in enumerate(INFORMATION_COLUMNS):
+        known = full["controller"].map({k: information_of(c)[i] for k, c in built.items()})
+        if col not in full:
+            full[col] = np.nan
+        full[col] = full[col].where(~(full[col].isna() & mine), known)
+    return full
+
+
+def run(cfg: Mapping[str, Any]) -> Path:
     """Validate ``cfg``, run the benchmark, write table, summary, plots; return ``out_dir``.
 
+    ``cfg``: the keys of ``configs/benchmark.yaml`` (plain containers or a composed config).
     Files in ``out_dir``: ``benchmark_<plant>.csv`` and ``.parquet`` (one row per controller
     and window), ``summary_<plant>.md`` and ``.csv``, ``benchmark_<plant>.png`` and the
-    resolved ``config.yaml``; ``agents/<label>/`` holds agents trained for the benchmark.
-    With ``resume`` the rows already in the CSV with the same config hash are kept.
-    Every key is checked and every controller built before anything is written.
+    resolved ``config.yaml``; ``agents/<label>-<hash>/`` holds agents trained for the
+    benchmark. With ``resume`` the rows already in the CSV with the same config hash are kept.
+    Every key is checked and every controller built (or its training planned) before
+    anything is written.
     """
-    from ecocontrol.config import agent_spec, train_config
-
-    settings = benchmark_config(cfg)
-    logging.getLogger("pyomo").setLevel(logging.WARNING)  # HiGHS logs every solve at INFO
-    env = build_env(cfg["env"])
+    config = plain_config(cfg)
+    settings = benchmark_config(config)
+    env = build_env(config["env"])
     plant = plant_of(env)
-    env_cfg = OmegaConf.to_container(cfg["env"], resolve=True)
+    env_cfg = resolved_env_config(config["env"])
     specs = resolve_controllers(
         plant.plant_name, settings.controllers, settings.controller_defs, env_cfg=env_cfg
     )
@@ -469,24 +369,21 @@ def run(cfg: DictConfig) -> Path:
             f"{plant.plant_name!r}; allowed: 1..{n} or null"
         )
     out = Path(settings.out_dir)
-    to_train = [s for s in specs if _needs_training(s)]
-    for spec in to_train:
-        try:
-            train_config(_train_settings(spec, env_cfg, _agent_dir(out, spec)))
-            agent_spec((spec.train or {}).get("agent", {}), env.action_space)
-        except ConfigError as exc:
-            raise ConfigError(f"in controller_defs.{spec.label}.train: {exc}") from exc
-    built = build_controllers(env, [s for s in specs if not _needs_training(s)])
+    plans = plan_agents(specs, env_cfg, out)
+    built = build_controllers(env, [s for s in specs if s.label not in plans])
     name = plant.plant_name
     table_path = out / f"benchmark_{name}.csv"
-    write_atomic(OmegaConf.to_yaml(cfg, resolve=True), out / "config.yaml")
-    for spec in to_train:
-        from ecocontrol.train import train
+    write_atomic(to_yaml(config), out / "config.yaml")
+    for spec in specs:
+        if spec.label in plans:
+            from ecocontrol.train import train
 
-        log.warning("training agent %r for the benchmark (%s)", spec.label, _agent_dir(out, spec))
-        path = train(_train_settings(spec, env_cfg, _agent_dir(out, spec)))
-        trained = replace(spec, kwargs={**spec.kwargs, "path": str(path)})
-        built.update(build_controllers(env, [trained]))
+            log.warning(
+                "training agent %r for the benchmark (%s)", spec.label, agent_dir(out, spec)
+            )
+            path = train(plans[spec.label])
+            trained = replace(spec, kwargs={**spec.kwargs, "path": str(path)})
+            built.update(build_controllers(env, [trained]))
     windows = range(n if settings.windows is None else settings.windows)
     hashes = {s.label: s.config_hash for s in specs}
 
@@ -514,40 +411,19 @@ def run(cfg: DictConfig) -> Path:
     full = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     full["error"] = full["error"].fillna("").astype(str)
     full["config_hash"] = full["config_hash"].fillna("").astype(str)
+    full = _with_information(full, current(full), built)
     write_atomic(full, table_path)  # everything, earlier selections included
     order = {s.label: i for i, s in enumerate(specs)}
     table = full[current(full)]
     table = table.sort_values(
         ["controller", "window"], key=lambda c: c.map(order) if c.name == "controller" else c
     ).reset_index(drop=True)
-    write_atomic(table, out / f"benchmark_{name}.parquet")
-    summary = summarize(table)
-    write_atomic(summary.reset_index(), out / f"summary_{name}.csv")
-    text = summary.to_markdown(floatfmt=".2f")
-    write_atomic(
-        f"# {name}: {len(windows)} test windows, mean over windows\n\n{text}\n",
-        out / f"summary_{name}.md",
-    )
-    print(f"\n{name}: {len(windows)} test windows, mean over windows\n")
-    print(text)
+    write_results(table, out, name, len(windows))
     if settings.plots:
+        from ecocontrol.plots import plot_summary, plot_trajectories
+
         plot_summary(table, out / f"benchmark_{name}.png")
         if paths:
             plot_trajectories(paths, out / f"trajectories_{name}.png")
     print(f"\nresults: {out.resolve()} (table, summary, plots, config.yaml)")
     return out
-
-
-@hydra.main(config_path="pkg://ecocontrol.configs", config_name="benchmark", version_base=None)
-def _hydra_main(cfg: DictConfig) -> None:
-    run_or_exit(run, cfg)
-
-
-def main() -> None:
-    """Console entry point ``ecocontrol-benchmark`` (Hydra overrides on the command line)."""
-    logging.basicConfig(level=logging.WARNING)
-    _hydra_main()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,399 @@
+"""The kiln's parameters (every default with its source) and the fuels it burns."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ecocontrol.emissions import DEFAULT_GRID_FACTOR_T_PER_MWH, require_finite_range
+
+from ..scenario import FloatArray
+from ..thermo import KELVIN, NM3_PER_KMOL, SolidFuel
+
+R_KJ_PER_MOL_K = 8.314462618e-3
+M_CACO3 = 100.087  # kg/kmol
+M_CO2 = 44.009
+#: kg CO2 per kg CaCO3 calcined (stoichiometry).
+CO2_PER_CACO3 = M_CO2 / M_CACO3
+#: LHV of CO [MJ/Nm3]: 283.0 kJ/mol / 22.414 Nm3/kmol.
+CO_LHV_MJ_PER_NM3 = 283.0 / NM3_PER_KMOL
+#: Free lime cannot exceed what an underburnt clinker holds [%].
+FREE_LIME_MAX_PCT = 8.0
+
+#: Typical as-fired ultimate analyses (H, O, N, moisture mass fractions). Carbon follows from the
+#: ledger's LHV and CO2 factor. Coal: bituminous kiln coal (Speight, Handbook of Coal Analysis,
+#: 2015, typical ranges); petcoke: fuel-grade delayed coke; RDF: refuse-derived fuel (ECN
+#: Phyllis2 database, typical RDF records).
+SOLID_FUELS: dict[str, SolidFuel] = {
+    f.name: f
+    for f in (
+        SolidFuel("coal", 0.045, 0.07, 0.013, 0.08, "typical bituminous kiln coal"),
+        SolidFuel("petcoke", 0.035, 0.01, 0.015, 0.01, "typical fuel-grade petroleum coke"),
+        SolidFuel("rdf", 0.055, 0.25, 0.008, 0.20, "typical RDF (Phyllis2)"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class CementKilnParams:
+    """Plant parameters, SI units in names; every default with its source.
+
+    Attributes:
+        clinker_t_per_day: nominal clinker output [t/d]; a large modern line.
+        caco3_fraction: CaCO3 mass share of the raw meal at ``lsf_ref`` [-]; typical 0.76-0.80.
+            0.78 gives 0.5225 tCO2/t clinker of process CO2 (CSI/GCCA default 0.525).
+        lsf_ref: design lime saturation factor [-]; typical 92-98.
+        meal_cp_kj_per_kg_k: raw meal and hot meal heat capacity [kJ/(kg K)]; 0.9-1.1.
+        clinker_cp_kj_per_kg_k: clinker heat capacity at 1,000-1,400 degC [kJ/(kg K)].
+        meal_inlet_c: meal entering the calciner from the lowest cyclone [degC]; 720-780.
+        calcination_mj_per_kg: CaCO3 -> CaO + CO2 at 25 degC [MJ/kg CaCO3]: 178 kJ/mol.
+        calcination_activation_kj_per_mol: apparent activation energy [kJ/mol]; 150-200
+            reported for limestone in flash calciners.
+        calciner_residence_s: solids residence time in the calciner [s]; 2-6.
+        calcination_ref: calcination degree at the calciner outlet at ``calcination_ref_c``
+            [-]; 0.90-0.95 (REFERENCES: 90-95 % at the kiln inlet). Sets the Arrhenius
+            pre-exponential factor.
+        calcination_ref_c: temperature of ``calcination_ref`` [degC].
+        tertiary_air_c: tertiary air from the cooler [degC]; 850-950.
+        secondary_air_c: secondary air from the cooler [degC]; 950-1,150.
+        kiln_gas_ref_c: kiln exit (inlet-end) gas at the nominal burning zone [degC]; 1,100-1,200.
+        kiln_gas_slope: change of kiln exit gas temperature per K of burning zone [-].
+        clinker_discharge_below_bz_k: clinker leaves the kiln this much below the burning
+            zone [K] (about 1,350 degC).
+        clinkering_mj_per_kg: net heat of clinker mineral formation after calcination, per
+            kg clinker [MJ/kg]; exothermic (Taylor, Cement Chemistry, 1997: theoretical heat
+            1.75 MJ/kg of which calcination about 2.1).
+        bz_heat_capacity_mj_per_k: lumped heat capacity of the burning zone (bed, coating,
+            refractory) [MJ/K]; gives a time constant of about 20 min.
+        dead_time_min: material transport time from the kiln inlet to the burning zone [min];
+            20-45 (REFERENCES, vendor figures).
+        nominal_ste_gj_per_t: specific thermal energy at the nominal point [GJ/t]; world
+            average 3.4-3.6, BAT 2.9-3.3 (GCCA GNR, IEA).
+        calciner_fuel_share: share of the fuel heat fired in the calciner at the nominal point
+            (fuel split) [-]; 0.55-0.65 in precalciner kilns (REFERENCES: about 60/40).
+        bz_nominal_c: burning zone at the nominal point [degC]; about 1,450.
+        calciner_nominal_c: calciner outlet at the nominal point [degC]; 850-900.
+        kiln_o2_nominal_pct: kiln-inlet O2 (dry) at the nominal point [%]; 2-4.
+        calciner_o2_nominal_pct: calciner-exit O2 (dry) at the nominal point [%].
+        free_lime_ref_pct: free lime at ``bz_nominal_c`` and ``lsf_ref`` [%]; target 0.5-1.5.
+        free_lime_temp_scale_k: e-folding of free lime with burning-zone temperature [K].
+        free_lime_lsf_coeff: relative free-lime rise per LSF point [-] (Fundal 1979: about
+            +0.33 %-points per LSF point at 1,400 degC on a base of a few %).
+        free_lime_lag_min: lag of the clinker's free lime behind the burning zone [min].
+        lab_interval_min: spot-sample interval [min].
+        lab_delay_min: lab result delay [min]; 60-120 (REFERENCES).
+        lab_error_pct: lab measurement standard deviation [%-points].
+        free_lime_band_pct: quality band (low, high) [%]; REFERENCES: target < 1.5, good 0.5-1.
+        bz_limits_c: burning-zone limits (low, high) [degC]: below, the clinker is underburnt
+            and the coating falls; above, rings, coating and refractory suffer.
+        calciner_limits_c: calciner outlet limits (low, high) [degC]; above 900 build-ups.
+        co_limit_ppm: kiln-inlet CO above which a penalty applies [ppm] (precipitator trips
+            near 5,000 ppm; operators keep it below about 1,000).
+        co_floor_ppm, co_scale_ppm, co_o2_decay_pct: CO = floor + scale x exp(-O2 / decay).
+        nox_limit_mg_nm3: stack NOx limit [mg/Nm3 at 10 % O2]; GB 4915-2013 (China) 400; EU
+            BAT-AEL 200-450.
+        nox_ref_mg_nm3: stack NOx at the nominal point after SNCR [mg/Nm3].
+        zeldovich_e_over_r_k: activation temperature of N2 + O -> NO [K] (Zeldovich,
+            319 kJ/mol: 38,370 K).
+        nox_o2_exponent: NOx proportional to O2 to this power [-]. Zeldovich kinetics give 0.5
+            (O atoms in equilibrium with O2); kilns show NOx falling about in proportion to
+            O2 when excess air is cut (the flame-temperature rise is partly offset), so 1.
+        flame_heat_retained: share of the burner's heat in the flame gas at its peak [-].
+        fan_power_mw: ID fan power at speed 1 [MW]; about 10 kWh/t clinker. Cube law.
+        kiln_fuel, calciner_fuel, alternative_fuel: names in :data:`SOLID_FUELS`.
+        af_biogenic_share: biogenic share of the alternative fuel's CO2 [-] (reported apart,
+            not priced); RDF up to about 0.6 (REFERENCES), IPCC default basis 0.5.
+        fuel_price_cny_per_t: price per tonne of each fuel [CNY/t]; coal 1,000 (China
+            delivered thermal coal 2024-25), petcoke 1,200, RDF 200.
+        electricity_cny_per_mwh: industrial tariff [CNY/MWh].
+        grid_factor_t_per_mwh: grid CO2 factor [tCO2/MWh]; China 2023 average.
+        kiln_heat_range_mw, calciner_heat_range_mw: actuator ranges of fuel heat at nominal
+            LHV [MW].
+        af_share_max: largest alternative-fuel share of the calciner's heat [-]: the RDF
+            feeder and calciner burnout limit (about 20 % of the total heat; European plants
+            reach 60-80 % thermal substitution with dedicated combustion chambers).
+        fan_speed_range: ID fan speed range [-] (1 = design).
+        af_share_rule: the rule controller's fixed alternative-fuel share [-].
+        penalty_free_lime_cny_per_t_pct: per tonne of clinker and %-point outside the band.
+        penalty_temp_cny_per_k_min: per K and minute outside a temperature limit.
+        penalty_co_cny_per_min: per minute with CO above its limit (x excess / limit).
+        penalty_nox_cny_per_mg_min: per mg/Nm3 above the NOx limit and minute.
+    """
+
+    clinker_t_per_day: float = 5000.0
+    caco3_fraction: float = 0.78
+    lsf_ref: float = 96.0
+    meal_cp_kj_per_kg_k: float = 1.0
+    clinker_cp_kj_per_kg_k: float = 1.05
+    meal_inlet_c: float = 760.0
+    calcination_mj_per_kg: float = 1.78
+    calcination_activation_kj_per_mol: float = 180.0
+    calciner_residence_s: float = 4.0
+    calcination_ref: float = 0.93
+    calcination_ref_c: float = 870.0
+    tertiary_air_c: float = 900.0
+    secondary_air_c: float = 1000.0
+    kiln_gas_ref_c: float = 1150.0
+    kiln_gas_slope: float = 0.5
+    clinker_discharge_below_bz_k: float = 100.0
+    clinkering_mj_per_kg: float = -0.30
+    bz_heat_capacity_mj_per_k: float = 120.0
+    dead_time_min: float = 30.0
+    nominal_ste_gj_per_t: float = 3.3
+    calciner_fuel_share: float = 0.65
+    bz_nominal_c: float = 1450.0
+    calciner_nominal_c: float = 870.0
+    kiln_o2_nominal_pct: float = 3.0
+    calciner_o2_nominal_pct: float = 2.5
+    free_lime_ref_pct: float = 1.0
+    free_lime_temp_scale_k: float = 50.0
+    free_lime_lsf_coeff: float = 0.12
+    free_lime_lag_min: float = 10.0
+    lab_interval_min: float = 60.0
+    lab_delay_min: float = 60.0
+    lab_error_pct: float = 0.05
+    free_lime_band_pct: tuple[float, float] = (0.5, 1.5)
+    bz_limits_c: tuple[float, float] = (1380.0, 1500.0)
+    calciner_limits_c: tuple[float, float] = (840.0, 900.0)
+    co_limit_ppm: float = 1000.0
+    co_floor_ppm: float = 100.0
+    co_scale_ppm: float = 20000.0
+    co_o2_decay_pct: float = 0.4
+    nox_limit_mg_nm3: float = 400.0
+    nox_ref_mg_nm3: float = 320.0
+    zeldovich_e_over_r_k: float = 38370.0
+    nox_o2_exponent: float = 1.0
+    flame_heat_retained: float = 0.8
+    fan_power_mw: float = 2.1
+    kiln_fuel: str = "coal"
+    calciner_fuel: str = "coal"
+    alternative_fuel: str = "rdf"
+    af_biogenic_share: float = 0.5
+    fuel_price_cny_per_t: tuple[tuple[str, float], ...] = (
+        ("coal", 1000.0),
+        ("petcoke", 1200.0),
+        ("rdf", 200.0),
+    )
+    electricity_cny_per_mwh: float = 650.0
+    grid_factor_t_per_mwh: float = DEFAULT_GRID_FACTOR_T_PER_MWH
+    kiln_heat_range_mw: tuple[float, float] = (30.0, 110.0)
+    calciner_heat_range_mw: tuple[float, float] = (40.0, 180.0)
+    af_share_max: float = 0.5
+    fan_speed_range: tuple[float, float] = (0.7, 1.15)
+    af_share_rule: float = 0.3
+    penalty_free_lime_cny_per_t_pct: float = 30.0
+    penalty_temp_cny_per_k_min: float = 5.0
+    penalty_co_cny_per_min: float = 50.0
+    penalty_nox_cny_per_mg_min: float = 1.0
+
+    def __post_init__(self) -> None:
+        # Configs hand over lists; keep the dataclass hashable (the design is cached on it).
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list | tuple):
+                value = tuple(tuple(v) if isinstance(v, list | tuple) else v for v in value)
+                object.__setattr__(self, f.name, value)
+        _check_ranges(self)
+        _check_pairs(self)
+        _check_fuels(self)
+
+    # -- derived quantities -----------------------------------------------------------------
+    @property
+    def clinker_kg_s(self) -> float:
+        """Nominal clinker output [kg/s]."""
+        return self.clinker_t_per_day / 86.4
+
+    def caco3_share(self, lsf: FloatArray | float) -> FloatArray:
+        """CaCO3 mass share of the raw meal at ``lsf`` (CaCO3/rest proportional to LSF)."""
+        r = self.caco3_fraction / (1.0 - self.caco3_fraction) * np.asarray(lsf) / self.lsf_ref
+        return np.asarray(r / (1.0 + r), dtype=np.float64)
+
+    @property
+    def meal_kg_s(self) -> float:
+        """Nominal raw-meal feed [kg/s] (gives the nominal clinker at ``lsf_ref``)."""
+        return self.clinker_kg_s / (1.0 - CO2_PER_CACO3 * self.caco3_fraction)
+
+    def fuel(self, role: str) -> SolidFuel:
+        """The solid fuel of ``role`` (``kiln_fuel``, ``calciner_fuel``, ``alternative_fuel``)."""
+        return SOLID_FUELS[getattr(self, role)]
+
+    def price_cny_per_mj(self, role: str) -> float:
+        """Fuel price per MJ at nominal LHV [CNY/MJ]."""
+        name = getattr(self, role)
+        return (
+            dict(self.fuel_price_cny_per_t)[name] / 1000.0 / SOLID_FUELS[name].fuel.lhv_mj_per_unit
+        )
+
+    def arrhenius(self, temp_c: FloatArray | float) -> FloatArray:
+        """Calcination rate constant [1/s] at ``temp_c``."""
+        e = self.calcination_activation_kj_per_mol / R_KJ_PER_MOL_K
+        k_ref = -math.log(1.0 - self.calcination_ref) / self.calciner_residence_s
+        t = np.asarray(temp_c, dtype=np.float64) + KELVIN
+        return np.asarray(k_ref * np.exp(-e * (1.0 / t - 1.0 / (self.calcination_ref_c + KELVIN))))
+
+    def calcination(self, temp_c: FloatArray | float) -> tuple[FloatArray, FloatArray]:
+        """Calcination degree at the calciner outlet and its derivative [1/K]."""
+        k = self.arrhenius(temp_c)
+        e = self.calcination_activation_kj_per_mol / R_KJ_PER_MOL_K
+        t = np.asarray(temp_c, dtype=np.float64) + KELVIN
+        tau = self.calciner_residence_s
+        rest = np.exp(-k * tau)
+        return 1.0 - rest, rest * tau * k * e / t**2
+
+    def free_lime_eq(self, bz_c: FloatArray | float, lsf: FloatArray | float) -> FloatArray:
+        """Free lime [%] the burning zone tends to at ``bz_c`` for meal of ``lsf``."""
+        return np.minimum(
+            FREE_LIME_MAX_PCT,
+            self.free_lime_ref_pct
+            * np.exp(
+                -(np.asarray(bz_c) - self.bz_nominal_c) / self.free_lime_temp_scale_k
+                + self.free_lime_lsf_coeff * (np.asarray(lsf) - self.lsf_ref)
+            ),
+        )
+
+    def bz_for_free_lime(self, free_lime_pct: float, lsf: FloatArray | float) -> FloatArray:
+        """Burning-zone temperature [degC] whose equilibrium free lime is ``free_lime_pct``."""
+        return np.asarray(
+            self.bz_nominal_c
+            + self.free_lime_temp_scale_k
+            * (
+                math.log(self.free_lime_ref_pct / free_lime_pct)
+                + self.free_lime_lsf_coeff * (np.asarray(lsf) - self.lsf_ref)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class KilnDesign:
+    """Quantities derived from :class:`CementKilnParams` so the nominal point closes."""
+
+    kiln_air_nm3_s: float
+    tertiary_air_nm3_s: float
+    kiln_ua_mw_per_k: float
+    calciner_ua_mw_per_k: float
+    flame_nominal_c: float
+    kiln_heat_mw: float
+    calciner_heat_mw: float
+
+
+# --------------------------------------------------------------------------------------------
+# Validation (each message names the field)
+# --------------------------------------------------------------------------------------------
+_C = "CementKilnParams."
+
+#: (field, low, high) of every scalar field checked by range; a ``str`` bound names the field
+#: that bounds it.
+_RANGES: tuple[tuple[str, float, float | str], ...] = (
+    ("clinker_t_per_day", 1.0, 20000.0),
+    ("caco3_fraction", 0.5, 0.9),
+    ("lsf_ref", 80.0, 105.0),
+    ("meal_cp_kj_per_kg_k", 0.5, 2.0),
+    ("clinker_cp_kj_per_kg_k", 0.5, 2.0),
+    ("meal_inlet_c", 500.0, 850.0),
+    ("calcination_mj_per_kg", 1.0, 2.5),
+    ("calcination_activation_kj_per_mol", 50, 400),
+    ("calciner_residence_s", 0.5, 30.0),
+    ("calcination_ref", 0.5, 0.999),
+    ("calcination_ref_c", 750.0, 1000.0),
+    ("tertiary_air_c", 500.0, 1200.0),
+    ("secondary_air_c", 600.0, 1300.0),
+    ("kiln_gas_ref_c", 900.0, 1300.0),
+    ("kiln_gas_slope", 0.0, 2.0),
+    ("clinker_discharge_below_bz_k", 0.0, 400.0),
+    ("clinkering_mj_per_kg", -1.0, 0.5),
+    ("bz_heat_capacity_mj_per_k", 1.0, 10000.0),
+    ("dead_time_min", 1.0, 120.0),
+    ("nominal_ste_gj_per_t", 2.5, 5.0),
+    ("bz_nominal_c", 1300.0, 1550.0),
+    ("kiln_o2_nominal_pct", 0.5, 8.0),
+    ("calciner_o2_nominal_pct", 0.5, 8.0),
+    ("free_lime_ref_pct", 0.05, 5.0),
+    ("free_lime_temp_scale_k", 5.0, 500.0),
+    ("free_lime_lsf_coeff", 0.0, 1.0),
+    ("free_lime_lag_min", 0.1, 120.0),
+    ("lab_interval_min", 1.0, 1440.0),
+    ("lab_delay_min", 0.0, 1440.0),
+    ("lab_error_pct", 0.0, 1.0),
+    ("co_limit_ppm", 1.0, 1e5),
+    ("co_floor_ppm", 0.0, 1e4),
+    ("co_scale_ppm", 0.0, 1e6),
+    ("co_o2_decay_pct", 0.01, 10.0),
+    ("nox_limit_mg_nm3", 1.0, 1e4),
+    ("nox_ref_mg_nm3", 1.0, 1e4),
+    ("zeldovich_e_over_r_k", 0.0, 1e5),
+    ("nox_o2_exponent", 0.0, 3.0),
+    ("flame_heat_retained", 0.3, 1.0),
+    ("fan_power_mw", 0.0, 50.0),
+    ("electricity_cny_per_mwh", 0.0, 1e4),
+    ("grid_factor_t_per_mwh", 0.0, 2.0),
+    ("af_share_max", 0.0, 1.0),
+    ("af_share_rule", 0.0, "af_share_max"),
+    ("penalty_free_lime_cny_per_t_pct", 0, 1e6),
+    ("penalty_temp_cny_per_k_min", 0.0, 1e6),
+    ("penalty_co_cny_per_min", 0.0, 1e6),
+    ("penalty_nox_cny_per_mg_min", 0.0, 1e6),
+)
+
+#: (field, low, high): (low, high) pairs that must lie within [low, high] and not be reversed.
+_PAIRS: tuple[tuple[str, float, float], ...] = (
+    ("free_lime_band_pct", 0.0, 10.0),
+    ("bz_limits_c", 1000.0, 1700.0),
+    ("calciner_limits_c", 600.0, 1100.0),
+    ("kiln_heat_range_mw", 0.0, 1000.0),
+    ("calciner_heat_range_mw", 0.0, 1000.0),
+    ("fan_speed_range", 0.1, 2.0),
+)
+
+
+def _check_ranges(p: CementKilnParams) -> None:
+    """Every scalar field within its range."""
+    for name, lo, hi in _RANGES:
+        high = getattr(p, hi) if isinstance(hi, str) else hi
+        require_finite_range(_C + name, getattr(p, name), lo, high)
+    require_finite_range(
+        _C + "calciner_fuel_share",
+        p.calciner_fuel_share,
+        0.0,
+        1.0,
+        low_inclusive=False,
+        high_inclusive=False,
+    )
+    require_finite_range(_C + "af_biogenic_share", p.af_biogenic_share, 0.0, 1.0)
+    if p.calcination_ref_c >= p.bz_nominal_c:
+        raise ValueError(f"{_C}calcination_ref_c must be below bz_nominal_c")
+
+
+def _check_pairs(p: CementKilnParams) -> None:
+    """Bands and ranges ordered and within bounds; the nominal point inside its limits."""
+    for name, low, high in _PAIRS:
+        lo, hi = getattr(p, name)
+        require_finite_range(f"{_C}{name}[0]", lo, low, high)
+        require_finite_range(f"{_C}{name}[1]", hi, low, high)
+        if not lo < hi:
+            raise ValueError(
+                f"{_C}{name}=({lo}, {hi}) is reversed or empty; allowed: low < high "
+                f"within [{low}, {high}]"
+            )
+    if not p.bz_limits_c[0] < p.bz_nominal_c < p.bz_limits_c[1]:
+        raise ValueError(
+            f"{_C}bz_nominal_c={p.bz_nominal_c}; allowed: inside bz_limits_c {p.bz_limits_c}"
+        )
+    if not p.calciner_limits_c[0] < p.calciner_nominal_c < p.calciner_limits_c[1]:
+        raise ValueError(
+            f"{_C}calciner_nominal_c={p.calciner_nominal_c}; allowed: inside "
+            f"calciner_limits_c {p.calciner_limits_c}"
+        )
+
+
+def _check_fuels(p: CementKilnParams) -> None:
+    """Every fuel role names a known fuel with a finite price."""
+    prices = dict(p.fuel_price_cny_per_t)
+    for role in ("kiln_fuel", "calciner_fuel", "alternative_fuel"):
+        name = getattr(p, role)
+        if name not in SOLID_FUELS:
+            raise ValueError(f"{_C}{role}={name!r}; allowed: {sorted(SOLID_FUELS)}")
+        if name not in prices:
+            raise ValueError(f"{_C}fuel_price_cny_per_t has no price for {name!r}")
+        require_finite_range(f"{_C}fuel_price_cny_per_t[{name}]", prices[name], -1e4, 1e5)

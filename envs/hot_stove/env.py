@@ -1,0 +1,348 @@
+"""The hot-stove simulator (:class:`HotStoveVectorEnv`) and its single env (:class:`HotStoveEnv`).
+
+The simulator steps any number of stove systems over a leading batch axis: physics
+(:mod:`.physics`), accounts (:mod:`.scoring`) and observation (:mod:`.observation`) are
+written once, over the batch; the step loop is the shared one of
+:class:`~ecocontrol.envs.vector.BatchedEcoEnv`. The single env is a batch of one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from numpy.typing import NDArray
+
+from ecocontrol.emissions import DEFAULT_CARBON_PRICE_CNY_PER_T, require_finite_range
+
+from ..base import EcoEnv
+from ..scenario import (
+    ActionScaler,
+    BatchForecastErrors,
+    FloatArray,
+    ForecastErrorModel,
+    IntArray,
+    ScenarioWindows,
+    horizon_view,
+)
+from ..vector import BatchedEcoEnv
+from .observation import OBS_HIGH, OBS_LEADS_MIN, OBS_LOW, hot_stove_observation
+from .params import HotStoveParams
+from .physics import StoveFlows, StoveState, hot_stove_step
+from .scenario import cached_demand, initial_state, start_state
+from .scoring import hot_stove_accounts, inventory_cost
+
+#: ``info["state"]`` entries taken per stove from the last step's flows (arrays).
+_FLOW_ARRAYS: tuple[str, ...] = (
+    "firing_mw",
+    "share",
+    "dome_c",
+    "released_mj",
+    "chamber_loss_mj",
+    "waste_gas_loss_mj",
+    "delivered_mj",
+    "shell_loss_mj",
+    "stored_change_mj",
+    "blast_nm3",
+)
+
+
+class HotStoveVectorEnv(BatchedEcoEnv):
+    """``num_envs`` stove systems stepped together by :func:`.physics.hot_stove_step`.
+
+    The one stepping implementation of the hot stoves (the env card is
+    :class:`HotStoveEnv`'s). ``gymnasium.make_vec("ecocontrol/HotStove-v0", num_envs=n,
+    vectorization_mode="vector_entry_point", **kwargs)``; ``kwargs`` as for
+    :class:`HotStoveEnv`, plus ``autoreset_mode``. Member ``i`` reproduces a single env seeded
+    with ``seed + i`` under the same actions (tested); ``info`` carries per-member arrays of
+    the ledger's costs and emissions and the violations.
+
+    Attributes:
+        state: the batch's :class:`~.physics.StoveState`, arrays ``(num_envs, stove[, cell])``.
+        stored0_mj: each member's checker heat at its episode's start [MJ].
+        last_hot_blast_c: each member's last hot-blast temperature [degC].
+        flows: the last step's :class:`~.physics.StoveFlows` (``None`` before the first).
+    """
+
+    plant_name: ClassVar[str] = "hot_stove"
+    violation_names: ClassVar[tuple[str, ...]] = (
+        "blast_shortfall_k_min",
+        "refused_requests",
+        "waste_gas_excess_k_min",
+        "firing_cut_mw",
+        "enrichment_cut",
+    )
+    settings: ClassVar[tuple[str, ...]] = ("dt_min", "forecast_steps", "forecast_error")
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        autoreset_mode: str | AutoresetMode = "NextStep",
+        split: str = "train",
+        params: HotStoveParams | None = None,
+        dt_min: float = 1.0,
+        episode_h: float = 8.0,
+        forecast_horizon_min: float = 180.0,
+        forecast_error: ForecastErrorModel | None = None,
+        demand_seed: int = 2024,
+        carbon_price_cny_per_t: float = DEFAULT_CARBON_PRICE_CNY_PER_T,
+        reward_scale_cny: float = 1.0e3,
+        split_seed: int = 0,
+    ) -> None:
+        super().__init__(
+            num_envs,
+            autoreset_mode=autoreset_mode,
+            split=split,
+            carbon_price_cny_per_t=carbon_price_cny_per_t,
+            reward_scale_cny=reward_scale_cny,
+            cost_terms=("fuel", "penalty", "inventory"),
+        )
+        self.params: HotStoveParams = self._params_or_default(params, HotStoveParams)
+        p = self.params
+        self._check_timing(p, dt_min, episode_h, forecast_horizon_min)
+        self.dt_min = float(dt_min)
+        self.forecast_error = (
+            forecast_error if forecast_error is not None else ForecastErrorModel(0.02)
+        )
+        if not isinstance(self.forecast_error, ForecastErrorModel):
+            raise ValueError(f"forecast_error={forecast_error!r}; allowed: a ForecastErrorModel")
+        self.demand = cached_demand(p, self.dt_min, int(demand_seed))
+        self.windows = ScenarioWindows(
+            self.demand.n_steps, round(episode_h * 60.0 / dt_min), split_seed=split_seed
+        )
+        self.forecast_steps = round(forecast_horizon_min / dt_min)
+        h = self.forecast_steps
+        n = p.n_stoves
+        self.scaler = ActionScaler(
+            [-1.0] * n + [0.0] * n + [0.0] * n,
+            [1.0] * n + [p.firing_max_mw] * n + [p.share_max] * n,
+            tuple(f"{k}_{i}" for k in ("switch", "firing", "share") for i in range(n)),
+        )
+        self.single_observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, (8 * n + 20,), np.float32)
+        self._setup_batch()
+        self._obs_leads = np.minimum(np.array([round(m / dt_min) for m in OBS_LEADS_MIN]), h)
+        self.state = initial_state(p, num_envs)
+        self.stored0_mj = np.zeros(num_envs)
+        self.last_hot_blast_c = np.full(num_envs, p.hot_blast_setpoint_c)
+        self.flows: StoveFlows | None = None
+        self._exo: dict[str, FloatArray] = {}
+        self._stepped = np.zeros(num_envs, dtype=bool)  # flows in info (not just reset)
+        self._errors = BatchForecastErrors(
+            (self.forecast_error,), self.episode_steps, h, self.dt_min / 60.0, num_envs
+        )
+        keys = ("flow_nm3_min", "setpoint_c")
+        self._horizons = {k: horizon_view(getattr(self.demand, k), h + 1) for k in keys}
+        self._fc = {k: np.zeros((num_envs, h + 1)) for k in keys}
+
+    @staticmethod
+    def _check_timing(
+        p: HotStoveParams, dt_min: float, episode_h: float, forecast_horizon_min: float
+    ) -> None:
+        require_finite_range("dt_min", dt_min, 0.5, 10.0)
+        for name, value in (
+            ("changeover_min", p.changeover_min),
+            ("min_blast_min", p.min_blast_min),
+            ("min_gas_min", p.min_gas_min),
+        ):
+            k = value / dt_min
+            if abs(k - round(k)) > 1e-9:
+                raise ValueError(
+                    f"dt_min={dt_min} does not divide HotStoveParams.{name}={value}; allowed: "
+                    "a step that divides the changeover and dwell times"
+                )
+        if abs(60.0 / dt_min - round(60.0 / dt_min)) > 1e-9:
+            raise ValueError(f"dt_min={dt_min}; allowed: a divisor of 60 minutes")
+        require_finite_range("episode_h", episode_h, dt_min / 60.0, 24.0 * 14)
+        require_finite_range("forecast_horizon_min", forecast_horizon_min, 60.0, 24.0 * 60)
+
+    # -- hooks of the shared step loop ------------------------------------------------------
+    def _reset_members(self, idx: IntArray) -> None:
+        p = self.params
+        for i in idx:
+            rng = self.rngs[i]
+            assert rng is not None
+            start = start_state(p, self.dt_min, rng)
+            for f in StoveState.__dataclass_fields__:
+                getattr(self.state, f)[i] = getattr(start, f)[0]
+            self.stored0_mj[i] = float(start.stored_mj(p).sum())
+            self._errors.start(int(i), rng)
+        self.last_hot_blast_c[idx] = p.hot_blast_setpoint_c
+        self._stepped[idx] = False
+
+    def _prepare(self, idx: IntArray) -> None:
+        sel: slice | IntArray = slice(None) if len(idx) == self.num_envs else idx
+        rows = self.t[sel] % self.demand.n_steps
+        for k, view in self._horizons.items():
+            self._fc[k][sel] = view[rows]
+        model = self.forecast_error
+        if not model.is_perfect:
+            errors = self._errors.rows(idx, self.step_index[idx], self.rngs)[:, 0]
+            flow = self._fc["flow_nm3_min"]
+            flow[sel, 1:] = model.perturb(flow[sel, 1:], errors)
+
+    def _step_members(
+        self, physical: FloatArray
+    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+        p, n, dt = self.params, self.params.n_stoves, self.dt_min
+        t = self.t % self.demand.n_steps
+        exo = {"flow_nm3_min": self.demand.flow_nm3_min[t], "setpoint_c": self.demand.setpoint_c[t]}
+        self.state, flows = hot_stove_step(
+            self.state,
+            physical[:, :n] > 0.0,
+            physical[:, n : 2 * n],
+            physical[:, 2 * n :],
+            exo,
+            p,
+            dt,
+        )
+        self.flows, self._exo = flows, exo
+        self._stepped[:] = True
+        emissions, costs = hot_stove_accounts(flows, exo, p, dt)
+        self.last_hot_blast_c = flows.hot_blast_c.copy()
+        last = self.step_index + 1 >= self.episode_steps
+        inventory = inventory_cost(
+            self.stored0_mj, self.state.stored_mj(p).sum(axis=1), p, self.carbon_price_cny_per_t
+        )
+        costs["inventory"] = np.where(last, inventory, 0.0)
+        violations = {
+            "blast_shortfall_k_min": flows.shortfall_k * dt,
+            "refused_requests": flows.refused_requests,
+            "waste_gas_excess_k_min": flows.waste_gas_excess_k * dt,
+            "firing_cut_mw": flows.firing_cut_mw,
+            "enrichment_cut": flows.share_cut,
+        }
+        return emissions, costs, violations
+
+    def _observe_batch(self) -> NDArray[np.float32]:
+        return hot_stove_observation(
+            self.state,
+            self._fc,
+            self.last_hot_blast_c,
+            self.step_index / self.episode_steps,
+            self._obs_leads,
+            self.params,
+            self.carbon_price_cny_per_t,
+        )
+
+    def _member_info(self, i: int) -> dict[str, Any]:
+        """Member ``i``'s measured state, last step's flows and demand forecast.
+
+        ``state``: modes, clocks, top/bottom checker, waste-gas and outlet temperatures, stored
+        heat (now and at the episode's start) and the valve; after a step also the step's
+        flows per stove, the hot blast and shortfall, and the step's set point and blast flow.
+        ``forecast``: ``flow_nm3_min`` (with forecast error) and ``setpoint_c`` over leads
+        ``0 .. forecast_steps``, lead 0 = the coming step (exact).
+        """
+        s, p = self.state, self.params
+        state: dict[str, Any] = {
+            "mode": s.mode[i].copy(),
+            "time_in_mode_min": s.time_in_mode_min[i].copy(),
+            "top_c": s.temp_c[i, :, 0].copy(),
+            "bottom_c": s.temp_c[i, :, -1].copy(),
+            "waste_gas_c": s.waste_gas_c[i].copy(),
+            "outlet_c": s.outlet_c[i].copy(),
+            "stored_mj": p.cell_capacity_mj_per_k * (s.temp_c[i] - p.ambient_c).sum(axis=-1),
+            "stove_fraction": float(s.stove_fraction[i]),
+            "stored0_mj": float(self.stored0_mj[i]),
+        }
+        flows = self.flows
+        if self._stepped[i] and flows is not None:
+            for k in _FLOW_ARRAYS:
+                state[k] = getattr(flows, k)[i].copy()
+            state["hot_blast_c"] = float(flows.hot_blast_c[i])
+            state["shortfall_k"] = float(flows.shortfall_k[i])
+            state["setpoint_c"] = float(self._exo["setpoint_c"][i])
+            state["flow_nm3_min"] = float(self._exo["flow_nm3_min"][i])
+        return {"state": state, "forecast": {k: v[i].copy() for k, v in self._fc.items()}}
+
+    # -- privileged reads ---------------------------------------------------------------------
+    def true_window(self, start_step: int, n: int) -> dict[str, FloatArray]:
+        """True demand over ``n`` steps from ``start_step`` (privileged: oracle, perfect MPC)."""
+        return self.demand.window(start_step, n)
+
+    def full_state(self, i: int) -> StoveState:
+        """Member ``i``'s whole state (every checker cell), a batch of one (a copy).
+
+        Privileged: for controllers that declare ``state_access="full"``.
+        """
+        s = self.state
+        return StoveState(*(np.array(getattr(s, f)[i : i + 1]) for f in s.__dataclass_fields__))
+
+
+class HotStoveEnv(EcoEnv):
+    """Hot-stove scheduling of one blast furnace.
+
+    Which stove changes over when, how hard each stove on gas fires, and how much coke-oven
+    (or natural) gas enriches its fuel.
+
+    ## Description
+    ``n_stoves`` Cowper stoves (default 4) heat the blast of one furnace. Each checker is a 1-D
+    regenerator of ``n_cells`` cells (transient solid, quasi-steady gas, flow reversing
+    between periods), fired with blast-furnace gas enriched by a share of rich gas at a fixed
+    air ratio; the dome temperature is the flame temperature from the flue-gas enthalpy (NIST
+    Shomate data) after a chamber loss. Stoves are on gas, on blast, or changing over
+    (``changeover_min`` each way, no flow). A cold-blast mixing valve holds the hot blast at
+    its set point while the on-blast stoves are hotter; when they are not, the shortfall costs
+    coke (and its CO2) plus a penalty. Demand (flow, set point) is SYNTHETIC (see
+    :func:`.scenario.synthetic_blast_demand`). Episodes start from the usual practice's
+    cyclic steady state at a random phase.
+
+    ## Action Space
+    ``Box(-1, 1, (3 * n_stoves,))``: ``[switch_0..n-1, firing_0..n-1, share_0..n-1]``.
+    ``switch_i > 0`` requests a changeover of stove ``i`` (on gas -> on blast, or on blast ->
+    on gas); ``firing_i`` maps to ``[0, firing_max_mw]`` of fuel heat and ``share_i`` to
+    ``[0, share_max]`` of that heat from the rich gas, used while stove ``i`` is on gas.
+    Safety layer: a changeover before the minimum dwell, or one that would leave no stove
+    on blast, is refused and counted (``refused_requests``, penalised); enrichment beyond the
+    dome limit is cut (``enrichment_cut``); a stove whose waste gas reached its limit cannot
+    fire (``firing_cut_mw``). Finite actions outside [-1, 1] are clipped
+    (``action_clipped``); NaN/inf raises ``ValueError``.
+
+    ## Observation Space
+    ``Box(float32)`` of ``8 * n_stoves + 20``: per stove the top, mean and bottom checker
+    temperature / 1000 degC, its mode one-hot (on gas, on blast, to blast, to gas) and time in
+    mode / 60 min; then blast flow / nominal, set point / 1000, last hot blast / 1000, the
+    valve's stove share; the flow / nominal and set point / 1000 forecast at 10, 20, ... 60 min
+    (flow with forecast error); lean and rich gas prices / 100 CNY/GJ, carbon price / 100, and
+    the fraction of the episode elapsed.
+
+    ## Rewards
+    ``-(fuel + penalty + inventory + carbon) / reward_scale_cny`` per step, CNY: fuel gas
+    at its price; penalty = coke for the shortfall + shortfall, refused-request and waste-gas
+    penalties; carbon = carbon price x (fuel CO2 + coke CO2); at the last step ``inventory``
+    values the change in checker heat against the start (lean gas + carbon over
+    ``deficit_efficiency`` for heat missing, over ``surplus_efficiency`` for heat added), so
+    no controller gains by emptying the stoves (priced by :mod:`.scoring`, which the MPC
+    shares).
+
+    ## Info
+    Besides the step's ``costs``, ``emissions`` and ``constraint_violations``: ``state``, the
+    measured stoves (modes, clocks, top/bottom checker, waste-gas and outlet temperatures,
+    stored heat now and at the start, the valve; after a step also the step's flows per stove,
+    hot blast, shortfall, set point and blast flow), and ``forecast``, the demand over the
+    forecast horizon in physical units (lead 0 = the coming step, exact).
+
+    ## Starting State
+    A state of the usual practice's cyclic steady state at nominal demand (phase drawn by the
+    seed).
+
+    ## Episode End
+    Truncation after ``episode_h`` hours; no termination.
+
+    ## Arguments
+    ``split``, ``params`` (:class:`HotStoveParams`), ``dt_min`` (1), ``episode_h`` (8),
+    ``forecast_horizon_min`` (180), ``forecast_error`` (flow, :class:`ForecastErrorModel`,
+    default 2 %/sqrt(h)), ``demand_seed`` (2024), ``carbon_price_cny_per_t`` (80),
+    ``reward_scale_cny`` (1e3), ``split_seed`` (0).
+
+    ## Parameters and sources
+    See :class:`HotStoveParams`; every default carries its source in its docstring.
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    simulator = HotStoveVectorEnv

@@ -1,0 +1,253 @@
+"""Hot-stove parameters: the fuel gases and :class:`HotStoveParams` (every default sourced)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecocontrol.emissions import get_fuel, require_finite_range
+
+from ..thermo import FlueGas, FuelGas
+
+#: Fuel gases by composition [vol %].
+FUEL_GASES: dict[str, FuelGas] = {
+    g.name: g
+    for g in (
+        FuelGas(
+            "bfg",
+            (("CO", 23.0), ("CO2", 21.0), ("H2", 3.5), ("N2", 52.5)),
+            "typical blast-furnace gas (REFERENCES.md: LHV 3.0-4.6 MJ/Nm3; 22 % CO, 22 % CO2 "
+            "at 3.1 MJ/Nm3); gives 3.28 MJ/Nm3",
+        ),
+        FuelGas(
+            "cog",
+            (("H2", 56.0), ("CH4", 26.0), ("CO", 7.0), ("C2H4", 3.0), ("CO2", 2.0), ("N2", 6.0)),
+            "typical coke-oven gas; gives 18.0 MJ/Nm3 (China steel GHG guideline 17.9)",
+        ),
+        FuelGas(
+            "natural_gas",
+            (("CH4", 96.0), ("C2H6", 2.0), ("N2", 1.0), ("CO2", 1.0)),
+            "pipeline natural gas, 35.6 MJ/Nm3",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class HotStoveParams:
+    """Hot-stove system parameters (per stove unless named otherwise).
+
+    Raises ``ValueError`` naming the field and the allowed range on construction.
+    """
+
+    # --- stoves and checker -------------------------------------------------------------
+    n_stoves: int = 4
+    """3-4 stoves per blast furnace (REFERENCES.md)."""
+    n_cells: int = 12
+    """Axial cells of the 1-D regenerator (REFERENCES.md: 10-30; Hausen/Willmott 2002)."""
+    checker_mass_t: float = 2000.0
+    """Checker mass per stove [t]; about 1,000 t per large stove (REFERENCES.md), sized here
+    for a 3,500 Nm3/min furnace with 60-min blast periods."""
+    checker_cp_kj_per_kg_k: float = 1.1
+    """Refractory specific heat (REFERENCES.md: 1.0-1.2 kJ/kg K)."""
+    ua_blast_mw_per_k: float = 2.0
+    """Checker heat-transfer conductance on blast at full blast flow [MW/K]: about
+    55,000 m2 of heating surface x 36 W/m2 K (assumed; pressurised blast, convection plus
+    gas radiation in the upper checker)."""
+    ua_gas_mw_per_k: float = 1.35
+    """Conductance on gas at ``firing_max_mw`` [MW/K]: same surface, about 25 W/m2 K at the
+    lower flue-gas mass flow (assumed)."""
+    ua_flow_exponent: float = 0.8
+    """Convective conductance ~ flow^0.8 (Dittus-Boelter)."""
+    shell_loss_kw_per_k: float = 1.2
+    """Shell and foundation losses per K of mean checker temperature above ambient [kW/K];
+    about 1 MW per stove, 1-2 % of the heat input (assumed)."""
+    ambient_c: float = 25.0
+
+    # --- combustion ---------------------------------------------------------------------
+    rich_fuel: str = "cog"
+    """Enrichment gas: ``"cog"`` or ``"natural_gas"``."""
+    air_ratio: float = 1.05
+    """Combustion air ratio lambda (typical stove burner setting, assumed)."""
+    chamber_loss: float = 0.03
+    """Share of the fuel heat lost by the combustion chamber and dome walls (assumed); sets
+    the dome 30-40 K below the adiabatic flame."""
+    firing_max_mw: float = 60.0
+    """Largest fuel heat input per stove [MW, LHV]: about 65,000 Nm3/h of BFG (assumed)."""
+    share_max: float = 1.0
+    """Largest enrichment share the burner accepts [-]; the dome limit usually binds first."""
+
+    # --- limits and set point -----------------------------------------------------------
+    dome_temp_max_c: float = 1420.0
+    """Silica dome limit (REFERENCES.md: 1,350-1,420 degC)."""
+    waste_gas_max_c: float = 400.0
+    """Waste-gas limit protecting the checker supports (REFERENCES.md: 350-450 degC)."""
+    hot_blast_setpoint_c: float = 1200.0
+    """Nominal hot-blast set point (ArcelorMittal best practice CTO-BF-BP-018)."""
+    cold_blast_c: float = 150.0
+    """Cold blast after the turbo-blower (compression heat; assumed)."""
+    blast_flow_nm3_min: float = 3500.0
+    """Nominal blast [Nm3/min]: about 4,600 tHM/d at 1,100 Nm3/tHM (a ~2,500 m3 furnace)."""
+    blast_per_thm_nm3: float = 1100.0
+    """Blast volume per tonne hot metal (REFERENCES.md: 1,000-1,200 Nm3/tHM)."""
+
+    # --- modes --------------------------------------------------------------------------
+    changeover_min: float = 10.0
+    """Valve time of a changeover, each way (REFERENCES.md: about 10 min)."""
+    min_blast_min: float = 30.0
+    """Minimum time on blast before a changeover is accepted (operating practice, assumed)."""
+    min_gas_min: float = 30.0
+    """Minimum time on gas before a changeover is accepted (operating practice, assumed)."""
+
+    # --- prices and penalties -----------------------------------------------------------
+    lean_price_cny_per_gj: float = 15.0
+    """BFG internal transfer price (assumed, about 0.05 CNY/Nm3: a by-product gas)."""
+    rich_price_cny_per_gj: float = 45.0
+    """COG internal transfer price (assumed, about 0.8 CNY/Nm3, its value in other uses)."""
+    coke_rate_kg_per_thm_k: float = 0.15
+    """Coke saved per K of hot blast: rule of thumb 15 kg/tHM per 100 K (assumed)."""
+    coke_price_cny_per_t: float = 2000.0
+    """Metallurgical coke, China 2024 (assumed)."""
+    coke_co2_t_per_t: float = 3.017
+    """IPCC 2006 coke-oven coke: 107,000 kgCO2/TJ x 28.2 GJ/t."""
+    shortfall_penalty_cny_per_k_min: float = 2.0
+    """Extra penalty per K below the set point per minute (policy, not physics)."""
+    refused_request_penalty_cny: float = 10.0
+    """Penalty per changeover request the safety layer refuses (policy)."""
+    waste_gas_penalty_cny_per_k_min: float = 10.0
+    """Penalty per K above the waste-gas limit per minute (policy)."""
+    deficit_efficiency: float = 0.70
+    """Storage efficiency that prices checker heat missing at the end of an episode against
+    the start (cost term ``inventory``): the marginal share of lean-gas heat stored when
+    topping a stove up near its waste-gas limit (0.70 measured on this model over the last
+    20 min of a full-rate lean charge), i.e. what refilling would cost the next shift."""
+    surplus_efficiency: float = 0.80
+    """Storage efficiency that credits checker heat added over the episode: the share stored
+    at the start of a charge (0.80 measured on the first quarter of a lean charge). Deficit
+    and surplus are priced apart so that no controller gains by emptying (or filling) the
+    stoves at the episode's end."""
+
+    def __post_init__(self) -> None:
+        r = require_finite_range
+        n = "HotStoveParams."
+        for f in ("n_stoves", "n_cells"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer):
+                raise ValueError(f"{n}{f}={v!r}; allowed: an int")
+        r(n + "n_stoves", self.n_stoves, 2, 6)
+        r(n + "n_cells", self.n_cells, 10, 100)
+        r(n + "checker_mass_t", self.checker_mass_t, 10.0, 10_000.0)
+        r(n + "checker_cp_kj_per_kg_k", self.checker_cp_kj_per_kg_k, 0.5, 2.0)
+        r(n + "ua_blast_mw_per_k", self.ua_blast_mw_per_k, 0.0, 100.0, low_inclusive=False)
+        r(n + "ua_gas_mw_per_k", self.ua_gas_mw_per_k, 0.0, 100.0, low_inclusive=False)
+        r(n + "ua_flow_exponent", self.ua_flow_exponent, 0.0, 1.0)
+        r(n + "shell_loss_kw_per_k", self.shell_loss_kw_per_k, 0.0, 100.0)
+        r(n + "ambient_c", self.ambient_c, -40.0, 50.0)
+        if self.rich_fuel not in ("cog", "natural_gas"):
+            raise ValueError(f"{n}rich_fuel={self.rich_fuel!r}; allowed: 'cog' or 'natural_gas'")
+        r(n + "air_ratio", self.air_ratio, 1.0, 2.0)
+        r(n + "chamber_loss", self.chamber_loss, 0.0, 0.3)
+        r(n + "firing_max_mw", self.firing_max_mw, 0.0, 1000.0, low_inclusive=False)
+        r(n + "share_max", self.share_max, 0.0, 1.0)
+        r(n + "cold_blast_c", self.cold_blast_c, 0.0, 400.0)
+        r(
+            n + "hot_blast_setpoint_c",
+            self.hot_blast_setpoint_c,
+            self.cold_blast_c,
+            1400.0,
+            low_inclusive=False,
+        )
+        r(
+            n + "waste_gas_max_c",
+            self.waste_gas_max_c,
+            self.cold_blast_c,
+            600.0,
+            low_inclusive=False,
+        )
+        r(
+            n + "dome_temp_max_c",
+            self.dome_temp_max_c,
+            self.hot_blast_setpoint_c,
+            1600.0,
+            low_inclusive=False,
+        )
+        r(n + "blast_flow_nm3_min", self.blast_flow_nm3_min, 1.0, 20_000.0)
+        r(n + "blast_per_thm_nm3", self.blast_per_thm_nm3, 500.0, 2000.0)
+        r(n + "changeover_min", self.changeover_min, 1.0, 60.0)
+        r(n + "min_blast_min", self.min_blast_min, 0.0, 600.0)
+        r(n + "min_gas_min", self.min_gas_min, 0.0, 600.0)
+        for f in (
+            "lean_price_cny_per_gj",
+            "rich_price_cny_per_gj",
+            "coke_rate_kg_per_thm_k",
+            "coke_price_cny_per_t",
+            "coke_co2_t_per_t",
+            "shortfall_penalty_cny_per_k_min",
+            "refused_request_penalty_cny",
+            "waste_gas_penalty_cny_per_k_min",
+        ):
+            r(n + f, getattr(self, f), 0.0, 1e6)
+        r(n + "deficit_efficiency", self.deficit_efficiency, 0.1, 1.0)
+        r(n + "surplus_efficiency", self.surplus_efficiency, self.deficit_efficiency, 1.0)
+        if self.flue.flame_temperature(0.0, 1.0 - self.chamber_loss) >= self.dome_temp_max_c:
+            raise ValueError(
+                f"{n}dome_temp_max_c={self.dome_temp_max_c} is below the lean-gas flame "
+                f"({float(self.flue.flame_temperature(0.0, 1 - self.chamber_loss)):.0f} degC); "
+                "allowed: above it"
+            )
+
+    # --- derived ------------------------------------------------------------------------
+    @property
+    def lean(self) -> FuelGas:
+        """The lean fuel gas (blast-furnace gas)."""
+        return FUEL_GASES["bfg"]
+
+    @property
+    def rich(self) -> FuelGas:
+        """The enrichment gas."""
+        return FUEL_GASES[self.rich_fuel]
+
+    @property
+    def flue(self) -> FlueGas:
+        """Flue gas of the lean/rich blend at ``air_ratio``."""
+        return _flue(self.rich_fuel, self.air_ratio)
+
+    @property
+    def heat_retained(self) -> float:
+        """Share of the fuel heat that reaches the dome in the flue gas."""
+        return 1.0 - self.chamber_loss
+
+    @property
+    def share_dome_max(self) -> float:
+        """Largest enrichment share whose dome stays within ``dome_temp_max_c``."""
+        return min(self.share_max, _share_for(self, self.dome_temp_max_c))
+
+    def share_for_dome(self, dome_c: float) -> float:
+        """Enrichment share that gives a dome temperature ``dome_c`` (within the limits)."""
+        return min(self.share_dome_max, _share_for(self, dome_c))
+
+    @property
+    def cell_capacity_mj_per_k(self) -> float:
+        """Heat capacity of one checker cell [MJ/K]."""
+        return self.checker_mass_t * self.checker_cp_kj_per_kg_k / self.n_cells
+
+    @property
+    def lean_co2_t_per_gj(self) -> float:
+        """CO2 of the lean gas [t/GJ] (IPCC factor through the shared fuel table)."""
+        return get_fuel("bfg").co2_t_per_gj
+
+    @property
+    def rich_co2_t_per_gj(self) -> float:
+        """CO2 of the enrichment gas [t/GJ]."""
+        return get_fuel(self.rich_fuel).co2_t_per_gj
+
+
+@functools.cache
+def _flue(rich_fuel: str, air_ratio: float) -> FlueGas:
+    return FlueGas(FUEL_GASES["bfg"], FUEL_GASES[rich_fuel], air_ratio)
+
+
+def _share_for(p: HotStoveParams, dome_c: float) -> float:
+    return p.flue.max_share(dome_c, p.heat_retained)

@@ -1,0 +1,67 @@
+"""Wind-solar-storage industrial park: parameters, exogenous series, physics and the env.
+
+The plant: a wind farm, a PV plant, a battery, an industrial base load, a flexible process
+load (an electric boiler with a daily process-heat quota; heat it does not deliver by the end
+of the day comes from a natural-gas backup boiler) and a grid connection with import/export
+limits, a time-of-use tariff, a feed-in price and an hourly grid-intensity profile.
+
+Modules: :mod:`.params` (:class:`ParkParams`, the tariff), :mod:`.scenario` (weather and the
+year's series), :mod:`.physics` (:func:`park_step`, :func:`park_accounts`, written once over a
+batch axis), :mod:`.observation` and :mod:`.env` (the simulator :class:`ParkVectorEnv` and
+the single env :class:`WindSolarStorageEnv`, a batch of one, whose docstring is the env card).
+"""
+
+from .env import ParkVectorEnv, WindSolarStorageEnv
+from .observation import OBS_HIGH, OBS_LOW, park_observation
+from .params import (
+    DEFAULT_TOU_SCHEDULE,
+    TOU_CODES,
+    TOU_MULTIPLIERS,
+    ParkParams,
+    turbine_power_curve,
+)
+from .physics import ParkFlows, park_accounts, park_step
+from .scenario import (
+    BUNDLED_SITES,
+    DEFAULT_FORECAST_ERRORS,
+    HOURS_PER_YEAR,
+    NOISY_SERIES,
+    SERIES_KEYS,
+    WEATHER_COLUMNS,
+    ParkSeries,
+    Site,
+    build_series,
+    load_weather,
+    pv_power_mw,
+    synthetic_base_load,
+    wind_power_mw,
+)
+
+__all__ = [
+    "BUNDLED_SITES",
+    "DEFAULT_FORECAST_ERRORS",
+    "DEFAULT_TOU_SCHEDULE",
+    "HOURS_PER_YEAR",
+    "NOISY_SERIES",
+    "OBS_HIGH",
+    "OBS_LOW",
+    "SERIES_KEYS",
+    "TOU_CODES",
+    "TOU_MULTIPLIERS",
+    "WEATHER_COLUMNS",
+    "ParkFlows",
+    "ParkParams",
+    "ParkSeries",
+    "ParkVectorEnv",
+    "Site",
+    "WindSolarStorageEnv",
+    "build_series",
+    "load_weather",
+    "park_accounts",
+    "park_observation",
+    "park_step",
+    "pv_power_mw",
+    "synthetic_base_load",
+    "turbine_power_curve",
+    "wind_power_mw",
+]

@@ -1,0 +1,330 @@
+"""The park's simulator (:class:`ParkVectorEnv`) and its single env (:class:`WindSolarStorageEnv`).
+
+:class:`ParkVectorEnv` is the park's one stepping implementation: ``num_envs`` parks over a
+leading batch axis, stepped by :func:`~ecocontrol.envs.park.physics.park_step` and priced by
+the shared ledger in :class:`~ecocontrol.envs.vector.BatchedEcoEnv`'s step loop. The single
+env :class:`WindSolarStorageEnv` is a batch of one of it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+from gymnasium.vector import AutoresetMode
+
+from ecocontrol.emissions import DEFAULT_CARBON_PRICE_CNY_PER_T, require_finite_range
+
+from ..base import EcoEnv
+from ..scenario import (
+    ActionScaler,
+    BatchForecastErrors,
+    FloatArray,
+    ForecastErrorModel,
+    IntArray,
+    ScenarioWindows,
+    horizon_view,
+)
+from ..vector import BatchedEcoEnv
+from .observation import OBS_HIGH, OBS_LOW, park_observation
+from .params import ParkParams
+from .physics import ParkFlows, park_accounts, park_step
+from .scenario import (
+    DEFAULT_FORECAST_ERRORS,
+    NOISY_SERIES,
+    SERIES_KEYS,
+    ParkSeries,
+    Site,
+    build_series,
+    cached_series,
+    load_weather,
+)
+
+#: Series a step reads at its own step of the year.
+_STEP_SERIES: tuple[str, ...] = (
+    "wind_mw",
+    "pv_mw",
+    "load_mw",
+    "price_import",
+    "price_export",
+    "intensity",
+    "day_end",
+)
+#: Exogenous values of the last step that ``info['state']`` reports beside the flows.
+_STATE_SERIES: tuple[str, ...] = ("wind_mw", "pv_mw", "load_mw", "price_import", "intensity")
+
+
+class ParkVectorEnv(BatchedEcoEnv):
+    """``num_envs`` parks stepped together over a leading batch axis (the park's simulator).
+
+    ``gymnasium.make_vec("ecocontrol/WindSolarStorage-v0", num_envs=n,
+    vectorization_mode="vector_entry_point", **kwargs)``; ``kwargs`` as for
+    :class:`WindSolarStorageEnv` (the env card), plus ``autoreset_mode``. Member ``i``
+    reproduces a single env seeded with ``seed + i`` under the same actions (tested); ``info``
+    carries per-member arrays of the ledger's costs and emissions and the violations, not the
+    forecasts (:meth:`_member_info` gives one member's state and forecasts).
+
+    Raises:
+        ValueError: for an argument out of its range, naming it and the allowed range.
+        FileNotFoundError: for a weather file that does not exist.
+    """
+
+    plant_name: ClassVar[str] = "park"
+    violation_names: ClassVar[tuple[str, ...]] = (
+        "battery_limited_mw",
+        "import_limited_mw",
+        "unserved_load_mwh",
+    )
+    settings: ClassVar[tuple[str, ...]] = ("dt_h", "forecast_steps", "steps_per_day")
+    #: Default forecast errors (see :data:`~ecocontrol.envs.park.scenario.DEFAULT_FORECAST_ERRORS`).
+    DEFAULT_FORECAST_ERRORS: ClassVar[dict[str, ForecastErrorModel]] = DEFAULT_FORECAST_ERRORS
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        autoreset_mode: str | AutoresetMode = "NextStep",
+        split: str = "train",
+        params: ParkParams | None = None,
+        weather: str | os.PathLike[str] | pd.DataFrame = "greensboro",
+        latitude: float | None = None,
+        longitude: float | None = None,
+        dt_h: float = 1.0,
+        episode_days: int = 7,
+        forecast_horizon_h: float = 24.0,
+        forecast_errors: Mapping[str, ForecastErrorModel] | None = None,
+        forecast_noise_scale: float = 1.0,
+        carbon_price_cny_per_t: float = DEFAULT_CARBON_PRICE_CNY_PER_T,
+        reward_scale_cny: float = 1.0e4,
+        split_seed: int = 0,
+    ) -> None:
+        super().__init__(
+            num_envs,
+            autoreset_mode=autoreset_mode,
+            split=split,
+            carbon_price_cny_per_t=carbon_price_cny_per_t,
+            reward_scale_cny=reward_scale_cny,
+        )
+        _check_timing(dt_h, episode_days, forecast_horizon_h, forecast_noise_scale)
+        self.params: ParkParams = self._params_or_default(params, ParkParams)
+        self.dt_h = float(dt_h)
+        self.series, self.site = _series_and_site(
+            weather, latitude, longitude, self.params, self.dt_h
+        )
+        self.forecast_errors = _scaled_errors(forecast_errors, forecast_noise_scale)
+        self.steps_per_day = round(24 / self.dt_h)
+        self.forecast_steps = h = round(forecast_horizon_h / self.dt_h)
+        self.windows = ScenarioWindows(
+            self.series.n_steps, episode_days * self.steps_per_day, split_seed=split_seed
+        )
+        p = self.params
+        self.scaler = ActionScaler(
+            [-p.battery_power_mw, 0.0], [p.battery_power_mw, p.flex_power_mw], ("battery", "boiler")
+        )
+        self.single_observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, (8 + 5 * h,), np.float32)
+        self._setup_batch()
+
+        # state of each member, and the last step's flows and exogenous values
+        self.energy_mwh: FloatArray = np.full(num_envs, p.soc_init * p.battery_energy_mwh)
+        self.heat_left_mwh: FloatArray = np.full(num_envs, p.flex_daily_heat_mwh)
+        self.flows: ParkFlows | None = None
+        self.exo: dict[str, np.ndarray] = {}
+        self._stepped = np.zeros(num_envs, dtype=bool)  # a step since the member's reset
+        # forecasts: row t of _horizons[k] is series k over steps t .. t+h-1 (wrapping)
+        self._models = tuple(self.forecast_errors.items())
+        self._errors = BatchForecastErrors(
+            tuple(self.forecast_errors.values()),
+            self.episode_steps,
+            max(h - 1, 0),
+            self.dt_h,
+            num_envs,
+        )
+        self._horizons = {k: horizon_view(getattr(self.series, k), h) for k in SERIES_KEYS}
+        self._fc = {k: np.zeros((num_envs, h), dtype=v.dtype) for k, v in self._horizons.items()}
+
+    # -- hooks of the step loop ----------------------------------------------------------------
+    def _reset_members(self, idx: IntArray) -> None:
+        p = self.params
+        self.energy_mwh[idx] = p.soc_init * p.battery_energy_mwh
+        self.heat_left_mwh[idx] = p.flex_daily_heat_mwh
+        self._stepped[idx] = False
+        for i in idx:
+            rng = self.rngs[i]
+            assert rng is not None
+            self._errors.start(int(i), rng)
+
+    def _prepare(self, idx: IntArray) -> None:
+        sel: slice | IntArray = slice(None) if len(idx) == self.num_envs else idx
+        rows = self.t[sel] % self.series.n_steps
+        for k, view in self._horizons.items():
+            self._fc[k][sel] = view[rows]
+        if self.forecast_steps > 1:
+            errors = self._errors.rows(idx, self.step_index[idx], self.rngs)
+            for j, (k, model) in enumerate(self._models):
+                if not model.is_perfect:
+                    self._fc[k][sel, 1:] = model.perturb(self._fc[k][sel, 1:], errors[:, j])
+
+    def _step_members(
+        self, physical: FloatArray
+    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+        t = self.t % self.series.n_steps
+        exo = {k: getattr(self.series, k)[t] for k in _STEP_SERIES}
+        e, h, flows = park_step(
+            self.energy_mwh,
+            self.heat_left_mwh,
+            physical[:, 0],
+            physical[:, 1],
+            exo,
+            self.params,
+            self.dt_h,
+        )
+        self.energy_mwh, self.heat_left_mwh = e, h
+        self.flows, self.exo = flows, exo
+        self._stepped.fill(True)
+        emissions, costs = park_accounts(flows, exo, self.params, self.dt_h)
+        violations = {
+            "battery_limited_mw": flows.battery_limited_mw,
+            "import_limited_mw": flows.import_limited_mw,
+            "unserved_load_mwh": flows.shed_mw * self.dt_h,
+        }
+        return emissions, costs, violations
+
+    def _observe_batch(self) -> np.ndarray:
+        return park_observation(
+            self.energy_mwh, self.heat_left_mwh, self._fc, self.t, self.params, self.dt_h
+        )
+
+    def _member_info(self, i: int) -> dict[str, Any]:
+        """Member ``i``'s ``state`` and ``forecast``, as the single env's ``info`` holds them.
+
+        ``state``: ``energy_mwh``, ``soc``, ``heat_left_mwh`` and, after a step, that step's
+        flows (:class:`~ecocontrol.envs.park.physics.ParkFlows`) and its ``wind_mw``,
+        ``pv_mw``, ``load_mw``, ``price_import`` and ``intensity``, all floats. ``forecast``:
+        every series over the forecast horizon in physical units, lead 0 = the coming step
+        (exact), leads >= 1 of wind, PV and load with the forecast error (copies).
+        """
+        p = self.params
+        energy = float(self.energy_mwh[i])
+        state: dict[str, Any] = {
+            "energy_mwh": energy,
+            "soc": energy / p.battery_energy_mwh if p.battery_energy_mwh else 0.0,
+            "heat_left_mwh": float(self.heat_left_mwh[i]),
+        }
+        if self._stepped[i] and self.flows is not None:
+            state.update({k: float(v[i]) for k, v in vars(self.flows).items()})
+            state.update({k: float(self.exo[k][i]) for k in _STATE_SERIES})
+        return {"state": state, "forecast": {k: v[i].copy() for k, v in self._fc.items()}}
+
+    def true_window(self, start_step: int, n: int) -> dict[str, np.ndarray]:
+        """True exogenous series (privileged: for the oracle and perfect-forecast MPC)."""
+        return self.series.window(start_step, n)
+
+    def full_state(self, i: int) -> dict[str, float]:
+        """Member ``i``'s whole state: stored energy [MWh] and heat still due [MWh heat].
+
+        The park's whole state is what it measures; privileged only by declaration.
+        """
+        return {
+            "energy_mwh": float(self.energy_mwh[i]),
+            "heat_left_mwh": float(self.heat_left_mwh[i]),
+        }
+
+
+def _check_timing(
+    dt_h: float, episode_days: int, forecast_horizon_h: float, forecast_noise_scale: float
+) -> None:
+    """Refuse a step, episode length, horizon or noise scale out of range."""
+    if dt_h not in (0.25, 1.0):
+        raise ValueError(f"dt_h={dt_h!r}; allowed: 0.25 or 1.0 hours")
+    if isinstance(episode_days, bool) or not isinstance(episode_days, int):
+        raise ValueError(f"episode_days={episode_days!r}; allowed: an int in [1, 121]")
+    require_finite_range("episode_days", episode_days, 1, 121)
+    require_finite_range("forecast_horizon_h", forecast_horizon_h, dt_h, 24.0 * 7)
+    require_finite_range("forecast_noise_scale", forecast_noise_scale, 0.0, 10.0)
+
+
+def _series_and_site(
+    weather: str | os.PathLike[str] | pd.DataFrame,
+    latitude: float | None,
+    longitude: float | None,
+    p: ParkParams,
+    dt_h: float,
+) -> tuple[ParkSeries, Site]:
+    """The year's series and the site: a DataFrame is built afresh, a site or file cached."""
+    if isinstance(weather, pd.DataFrame):
+        w, site = load_weather(weather, latitude=latitude, longitude=longitude)
+        return build_series(w, site, p, dt_h), site
+    return cached_series(str(weather), p, dt_h)
+
+
+def _scaled_errors(
+    forecast_errors: Mapping[str, ForecastErrorModel] | None, noise_scale: float
+) -> dict[str, ForecastErrorModel]:
+    """The forecast error model of each noisy series, its std scaled by ``noise_scale``."""
+    base = dict(DEFAULT_FORECAST_ERRORS if forecast_errors is None else forecast_errors)
+    unknown = set(base) - set(NOISY_SERIES)
+    if unknown:
+        raise ValueError(
+            f"forecast_errors has unknown series {sorted(unknown)}; allowed: {list(NOISY_SERIES)}"
+        )
+    return {k: ForecastErrorModel(m.std_per_sqrt_h * noise_scale, m.bias) for k, m in base.items()}
+
+
+class WindSolarStorageEnv(EcoEnv):
+    """Industrial park with wind, PV, a battery, a flexible boiler load and a grid connection.
+
+    ## Description
+    An industrial park buys power under a time-of-use tariff, sells surplus at a feed-in
+    price, and owns a wind farm (windpowerlib power curve, log-law hub-height correction), a
+    PV plant (pvlib PVWatts with SAPM cell temperature), a battery, a three-shift base load
+    (SYNTHETIC) and an electric boiler that must deliver a daily process-heat quota; heat not
+    delivered by midnight is raised by a natural-gas backup boiler (fuel cost and CO2).
+    Weather: pvlib's bundled NREL TMY3 files (default Greensboro, 36.1 N), any TMY3/EPW file,
+    or a DataFrame (see :func:`~ecocontrol.envs.park.scenario.load_weather`).
+
+    ## Action Space
+    ``Box(-1, 1, (2,))``: ``[battery, boiler]``. ``battery`` maps linearly to
+    ``[-battery_power_mw, +battery_power_mw]`` (positive = discharge); ``boiler`` to
+    ``[0, flex_power_mw]``. Finite values outside [-1, 1] are clipped (reported as
+    ``constraint_violations['action_clipped']``); NaN/inf raises ``ValueError``. Requests the
+    SOC window or the heat still due cannot take are cut (``battery_limited_mw``); if the
+    import limit binds, battery charging is cut, then the boiler, then base load is shed.
+
+    ## Observation Space
+    ``Box(float32)`` of ``8 + 5 * forecast_steps``: SOC; heat left / daily quota; fraction of
+    the day left; sin/cos hour of day; sin/cos day of year; current period's
+    price / flat tariff; then for leads 0..forecast_steps-1 (lead 0 = the coming step, known
+    exactly): wind / wind capacity, PV / PV AC rating, load / mean load, import price / flat
+    tariff, grid intensity / mean. Leads >= 1 of wind, PV and load carry the forecast error.
+
+    ## Rewards
+    ``-(energy + fuel + degradation + penalty + carbon) / reward_scale_cny`` per step, CNY:
+    import cost minus feed-in revenue; backup-boiler gas; battery throughput degradation;
+    unserved load at the value of lost load; carbon price x (grid + fuel CO2). Grid CO2 is
+    imports x hourly intensity (exports earn no credit). Every term is in ``info['costs']``.
+
+    ## Starting State
+    SOC ``soc_init``, full daily heat quota, at midnight of the window's first day.
+
+    ## Episode End
+    Truncation after ``episode_days`` days; no termination.
+
+    ## Arguments
+    ``split`` (train/val/test), ``params`` (:class:`ParkParams`), ``weather``, ``latitude``,
+    ``longitude``, ``dt_h`` (0.25 or 1), ``episode_days`` (7), ``forecast_horizon_h`` (24),
+    ``forecast_errors`` (per series :class:`ForecastErrorModel`; ``forecast_noise_scale``
+    multiplies the defaults, 0 = perfect), ``carbon_price_cny_per_t`` (80),
+    ``reward_scale_cny`` (1e4), ``split_seed`` (0).
+
+    ## Parameters and sources
+    See :class:`ParkParams`: every default carries its source in its docstring.
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    simulator = ParkVectorEnv

@@ -1,0 +1,218 @@
+"""The park's parameters and its time-of-use tariff: every default with its source."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ecocontrol.emissions import GJ_PER_MWH, get_fuel, require_finite_range
+
+#: Time-of-use periods and their multipliers of the flat tariff. Zhejiang large-industry
+#: multipliers (REFERENCES.md): peak 2.05, high 1.85, flat 1, valley 0.4; peak/valley = 5.1,
+#: which meets the NDRC 2021 notice (发改价格〔2021〕1093号) floor of 4:1.
+TOU_MULTIPLIERS: dict[str, float] = {"valley": 0.4, "flat": 1.0, "high": 1.85, "peak": 2.05}
+#: Illustrative daily schedule after the Zhejiang pattern (valley at night and at noon, when PV
+#: floods the grid; peaks mid-morning and mid-afternoon). Hour of day -> period.
+DEFAULT_TOU_SCHEDULE: tuple[str, ...] = (
+    *("valley",) * 8,  # 00-08
+    "flat",  # 08-09
+    *("peak",) * 2,  # 09-11
+    *("valley",) * 2,  # 11-13
+    *("high",) * 2,  # 13-15
+    *("peak",) * 2,  # 15-17
+    *("high",) * 5,  # 17-22
+    *("flat",) * 2,  # 22-24
+)
+TOU_CODES: dict[str, int] = {name: i for i, name in enumerate(TOU_MULTIPLIERS)}
+
+
+@dataclass(frozen=True)
+class ParkParams:
+    """Park parameters, SI-style units in the names, each default with its source.
+
+    Raises ``ValueError`` naming the field and the allowed range on construction.
+    """
+
+    # --- wind farm -------------------------------------------------------------------------
+    turbine_type: str = "E-101/3050"
+    """windpowerlib OEDB turbine type (power curve shipped with windpowerlib)."""
+    n_turbines: int = 12
+    hub_height_m: float = 99.0
+    """Enercon E-101 standard hub height 99 m (windpowerlib turbine_data)."""
+    roughness_length_m: float = 0.1
+    """Farmland with hedges (Wieringa 1992 class, 0.1 m); log-law from the anemometer height."""
+    wind_measurement_height_m: float = 10.0
+    """TMY3 wind speed is measured at 10 m (NREL TMY3 user manual)."""
+    wind_farm_efficiency: float = 0.92
+    """Constant wake + availability loss factor (windpowerlib WindFarm 'efficiency'; assumed)."""
+
+    # --- PV (PVWatts v5 through pvlib) ------------------------------------------------------
+    pv_dc_mw: float = 40.0
+    pv_ac_mw: float = 33.3
+    """DC/AC ratio 1.2, the PVWatts v5 default (Dobos 2014, NREL/TP-6A20-62641)."""
+    pv_gamma_per_k: float = -0.0037
+    """Power temperature coefficient of a PVWatts 'standard' module (Dobos 2014)."""
+    pv_inverter_eff: float = 0.96
+    """PVWatts nominal inverter efficiency (Dobos 2014)."""
+    pv_losses_pct: float = 14.08
+    """PVWatts v5 default system losses (pvlib.pvsystem.pvwatts_losses defaults)."""
+    pv_tilt_deg: float = 30.0
+    pv_azimuth_deg: float = 180.0
+
+    # --- battery -----------------------------------------------------------------------------
+    battery_energy_mwh: float = 40.0
+    battery_power_mw: float = 10.0
+    """0.25 C (REFERENCES.md: C-rate 0.25-0.5)."""
+    battery_eta_charge: float = 0.922
+    battery_eta_discharge: float = 0.922
+    """One-way efficiencies: sqrt(0.85), NREL ATB round-trip 85 %."""
+    battery_self_discharge_per_h: float = 4.0e-5
+    """About 3 %/month, Li-ion (assumed). Applied to the energy above the SOC floor, so the
+    floor is never crossed (the difference to a whole-content model is < 0.01 %/day)."""
+    soc_min: float = 0.1
+    soc_max: float = 0.9
+    soc_init: float = 0.5
+    battery_degradation_cny_per_mwh: float = 111.0
+    """Throughput cost capex/(2 N DoD) = 150 USD/kWh / (2*6000*0.8) = 15.6 USD/MWh at 7.1 CNY/USD
+    (REFERENCES.md; Foggo & Yu), charged on charge + discharge energy."""
+
+    # --- grid --------------------------------------------------------------------------------
+    grid_import_limit_mw: float = 60.0
+    grid_export_limit_mw: float = 20.0
+    tariff_flat_cny_per_mwh: float = 620.0
+    """Assumed 1-10 kV large-industry flat energy price, 0.62 CNY/kWh."""
+    tou_schedule: tuple[str, ...] = DEFAULT_TOU_SCHEDULE
+    feed_in_cny_per_mwh: float = 200.0
+    """Assumed surplus feed-in price; must not exceed the lowest import price."""
+    grid_mean_t_per_mwh: float = 0.5306
+    """China national average 2023, tCO2/MWh (MEE/NBS)."""
+    grid_shape_amplitude: float = 0.12
+    """Amplitude of the SYNTHETIC daily intensity shape (no official hourly series exists)."""
+
+    # --- loads -------------------------------------------------------------------------------
+    base_load_mean_mw: float = 25.0
+    """SYNTHETIC three-shift industrial load (see :func:`synthetic_base_load`)."""
+    load_seed: int = 2024
+    flex_power_mw: float = 12.0
+    """Electric boiler rating [MW electric]."""
+    flex_efficiency: float = 0.99
+    """Electrode boilers convert 99 %+ of electricity to heat (manufacturers' data)."""
+    flex_daily_heat_mwh: float = 120.0
+    """Daily process-heat quota the boiler may deliver at any time of the day [MWh heat]."""
+    backup_boiler_efficiency: float = 0.92
+    """Natural-gas backup boiler, LHV basis (typical condensing-free industrial boiler)."""
+    gas_price_cny_per_nm3: float = 3.5
+    """Assumed industrial natural-gas price, CNY per Nm3."""
+    value_of_lost_load_cny_per_mwh: float = 20_000.0
+    """Penalty for unserved base load (assumed, about 30x the flat tariff)."""
+
+    def __post_init__(self) -> None:
+        r = require_finite_range
+        name = "ParkParams."
+        r(name + "n_turbines", self.n_turbines, 0, 10_000)
+        r(name + "hub_height_m", self.hub_height_m, 1.0, 300.0)
+        r(name + "roughness_length_m", self.roughness_length_m, 1e-5, 2.0)
+        r(name + "wind_measurement_height_m", self.wind_measurement_height_m, 1.0, 300.0)
+        r(name + "wind_farm_efficiency", self.wind_farm_efficiency, 0.0, 1.0)
+        for f in (
+            "pv_dc_mw",
+            "pv_ac_mw",
+            "battery_energy_mwh",
+            "battery_power_mw",
+            "grid_import_limit_mw",
+            "grid_export_limit_mw",
+            "base_load_mean_mw",
+            "flex_power_mw",
+            "flex_daily_heat_mwh",
+            "gas_price_cny_per_nm3",
+            "battery_degradation_cny_per_mwh",
+            "value_of_lost_load_cny_per_mwh",
+            "tariff_flat_cny_per_mwh",
+            "feed_in_cny_per_mwh",
+        ):
+            r(name + f, getattr(self, f), 0.0, 1e6)
+        r(name + "pv_gamma_per_k", self.pv_gamma_per_k, -0.02, 0.0)
+        for f in (
+            "pv_inverter_eff",
+            "battery_eta_charge",
+            "battery_eta_discharge",
+            "flex_efficiency",
+            "backup_boiler_efficiency",
+        ):
+            r(name + f, getattr(self, f), 0.0, 1.0, low_inclusive=False)
+        r(name + "pv_losses_pct", self.pv_losses_pct, 0.0, 100.0, high_inclusive=False)
+        r(name + "pv_tilt_deg", self.pv_tilt_deg, 0.0, 90.0)
+        r(name + "pv_azimuth_deg", self.pv_azimuth_deg, 0.0, 360.0)
+        r(name + "battery_self_discharge_per_h", self.battery_self_discharge_per_h, 0.0, 0.1)
+        r(name + "soc_min", self.soc_min, 0.0, 1.0)
+        r(name + "soc_max", self.soc_max, 0.0, 1.0)
+        if self.soc_max < self.soc_min:
+            raise ValueError(
+                f"ParkParams.soc_min={self.soc_min} > soc_max={self.soc_max}; allowed: "
+                "0 <= soc_min <= soc_max <= 1"
+            )
+        r(name + "soc_init", self.soc_init, self.soc_min, self.soc_max)
+        r(name + "grid_mean_t_per_mwh", self.grid_mean_t_per_mwh, 0.0, 2.0)
+        r(name + "grid_shape_amplitude", self.grid_shape_amplitude, 0.0, 0.9)
+        if len(self.tou_schedule) != 24 or not set(self.tou_schedule) <= set(TOU_MULTIPLIERS):
+            raise ValueError(
+                f"ParkParams.tou_schedule={self.tou_schedule!r}; allowed: 24 hourly entries "
+                f"from {sorted(TOU_MULTIPLIERS)}"
+            )
+        lowest = self.tariff_flat_cny_per_mwh * min(TOU_MULTIPLIERS[p] for p in self.tou_schedule)
+        if self.feed_in_cny_per_mwh > lowest:
+            raise ValueError(
+                f"ParkParams.feed_in_cny_per_mwh={self.feed_in_cny_per_mwh} exceeds the lowest "
+                f"import price {lowest:.1f}; allowed: [0, {lowest:.1f}] (otherwise buying to "
+                "sell back would pay)"
+            )
+
+    # derived quantities ------------------------------------------------------------------
+    @property
+    def e_min_mwh(self) -> float:
+        """Lowest allowed stored energy [MWh]."""
+        return self.soc_min * self.battery_energy_mwh
+
+    @property
+    def e_max_mwh(self) -> float:
+        """Highest allowed stored energy [MWh]."""
+        return self.soc_max * self.battery_energy_mwh
+
+    @property
+    def wind_capacity_mw(self) -> float:
+        """Installed wind capacity [MW]."""
+        return self.n_turbines * turbine_power_curve(self.turbine_type, self.hub_height_m)[1] / 1e6
+
+    @property
+    def gas_cny_per_mwh_heat(self) -> float:
+        """Fuel cost of one MWh of backup-boiler heat [CNY/MWh heat]."""
+        ng = get_fuel("natural_gas")
+        nm3 = GJ_PER_MWH / (ng.lhv_mj_per_unit * 1e-3) / self.backup_boiler_efficiency
+        return nm3 * self.gas_price_cny_per_nm3
+
+    @property
+    def gas_t_co2_per_mwh_heat(self) -> float:
+        """Fossil CO2 of one MWh of backup-boiler heat [tCO2/MWh heat]."""
+        ng = get_fuel("natural_gas")
+        return GJ_PER_MWH / self.backup_boiler_efficiency * ng.co2_t_per_gj
+
+
+@functools.lru_cache(maxsize=32)
+def turbine_power_curve(turbine_type: str, hub_height_m: float) -> tuple[pd.DataFrame, float]:
+    """The turbine type's power curve and nominal power [W] from windpowerlib's library.
+
+    Raises:
+        ValueError: naming ``ParkParams.turbine_type`` if windpowerlib has no curve for it.
+    """
+    from windpowerlib import WindTurbine
+
+    # path="oedb" reads the OEDB turbine library shipped inside the windpowerlib wheel.
+    turbine = WindTurbine(hub_height=hub_height_m, turbine_type=turbine_type, path="oedb")
+    if turbine.power_curve is None or turbine.nominal_power is None:
+        raise ValueError(
+            f"ParkParams.turbine_type={turbine_type!r} has no power curve in windpowerlib's "
+            "turbine library; allowed: a type listed by windpowerlib.get_turbine_types()"
+        )
+    return turbine.power_curve, float(turbine.nominal_power)
