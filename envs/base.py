@@ -153,14 +153,16 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     def _info(
         self, emissions: dict[str, Any], costs: dict[str, Any], violations: dict[str, float]
     ) -> dict[str, Any]:
+        member = self.sim._member_info(0)
         return {
             "costs": {k: _first(v) for k, v in costs.items()},
             "emissions": {k: _first(v) for k, v in emissions.items()},
             "constraint_violations": violations,
+            "state": member.pop("state"),
             "step": self.step_index,
             "window": self.window_index,
             "window_start": self.window_start,
-            **self.sim._member_info(0),
+            **member,
         }
 
     def true_window(self, start_step: int, n: int) -> dict[str, FloatArray]:

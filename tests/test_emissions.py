@@ -88,3 +88,20 @@ def test_grid_intensity_shape_keeps_the_mean():
     assert np.all(GridIntensity().at_hours(h) == 0.5306)
     with pytest.raises(ValueError, match="daily_shape"):
         GridIntensity(0.5, (1.0,) * 23)
+
+
+def test_pricing_refuses_non_finite_entries_for_floats_and_batches() -> None:
+    ledger = EmissionLedger(80.0)
+    with pytest.raises(FloatingPointError, match="fuel"):
+        ledger.price({"fuel": float("nan")}, {})
+    batch = np.zeros(3)
+    bad = np.array([0.0, 0.0, np.inf])
+    with pytest.raises(FloatingPointError, match=r"energy.*member 2"):
+        ledger.price({"grid": batch}, {"energy": bad})
+    with pytest.raises(FloatingPointError, match="biogenic"):
+        ledger.price({"biogenic": np.array([np.nan, 0.0, 0.0])}, {})
+    free = EmissionLedger(0.0)  # 0 * inf is NaN: still caught
+    with pytest.raises(FloatingPointError, match="grid"):
+        free.price({"grid": bad}, {})
+    em, co = ledger.price({"grid": np.ones(3)}, {"energy": np.full(3, 2.0)})
+    np.testing.assert_array_equal(co["total"], np.full(3, 82.0))
