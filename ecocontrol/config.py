@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -315,6 +316,18 @@ def _dataclass_in(hint: Any) -> type[Any] | None:
     return None
 
 
+def _hint(fn: Any, name: str) -> Any:
+    """The evaluated type hint of ``fn``'s argument ``name`` (None if it cannot be had)."""
+    try:
+        return typing.get_type_hints(fn).get(name)
+    except Exception:  # another argument's hint does not resolve: evaluate this one alone
+        hint = fn.__annotations__.get(name)
+        try:
+            return eval(hint, vars(sys.modules[fn.__module__])) if isinstance(hint, str) else hint
+        except Exception:
+            return None
+
+
 def dataclass_defaults(cls: type[Any]) -> dict[str, Any]:
     """A parameter dataclass as a config: ``_target_`` and every field's default."""
     out: dict[str, Any] = {"_target_": f"{cls.__module__}.{cls.__qualname__}"}
@@ -338,16 +351,12 @@ def env_defaults(env_cls: type[Any]) -> dict[str, Any]:
     dataclass its type hint names (:func:`dataclass_defaults`).
     """
     init = getattr(env_cls, "simulator", env_cls).__init__
-    try:
-        hints = typing.get_type_hints(init)
-    except Exception:  # unresolvable hints: no parameter dataclass defaults
-        hints = {}
     out: dict[str, Any] = {}
     for name, p in inspect.signature(init).parameters.items():
         if name in _NOT_CONFIG or p.default is p.empty:
             continue
         if name == "params":
-            params_cls = _dataclass_in(hints.get(name))
+            params_cls = _dataclass_in(_hint(init, name))
             if params_cls is not None:
                 out[name] = dataclass_defaults(params_cls)
             continue
@@ -455,7 +464,8 @@ def _plant_configs() -> dict[str, str]:
     out = {}
     for f in sorted(resources.files("ecocontrol.configs").joinpath("env").iterdir(), key=str):
         if f.name.endswith(".yaml"):
-            target = OmegaConf.create(f.read_text(encoding="utf-8")).get("_target_")
+            loaded = OmegaConf.create(f.read_text(encoding="utf-8"))
+            target = loaded.get("_target_") if isinstance(loaded, DictConfig) else None
             if isinstance(target, str):
                 out[f.name.removesuffix(".yaml")] = target
     return out
@@ -472,7 +482,8 @@ def register_env_defaults() -> None:
 
     store = ConfigStore.instance()
     for name, target in _plant_configs().items():
-        store.store(group="env_defaults", name=name, node=env_defaults(get_class(target)))
+        node = {"_target_": target, **env_defaults(get_class(target))}  # _target_ first
+        store.store(group="env_defaults", name=name, node=node)
 
 
 def plain_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:

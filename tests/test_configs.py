@@ -123,9 +123,7 @@ def test_every_config_group_composes_and_instantiates():
     assert set(_groups("controller")) >= {"rule", "mpc", "oracle", "agent"}
     with initialize_config_module("ecocontrol.configs", version_base=None):
         for env_name in _groups("env"):
-            env = build_env(
-                plain_config(compose("benchmark", overrides=[f"env={env_name}"]))["env"]
-            )
+            env = build_env(plain_config(compose("benchmark", overrides=[f"env={env_name}"]).env))
             plant = plant_of(env).plant_name
             for agent in _groups("agent"):
                 cfg = compose("train", overrides=[f"env={env_name}", f"agent={agent}"])

@@ -203,10 +203,12 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         emissions, costs = hot_stove_accounts(flows, exo, p, dt)
         self.last_hot_blast_c = flows.hot_blast_c.copy()
         last = self.step_index + 1 >= self.episode_steps
-        inventory = inventory_cost(
-            self.stored0_mj, self.state.stored_mj(p).sum(axis=1), p, self.carbon_price_cny_per_t
-        )
-        costs["inventory"] = np.where(last, inventory, 0.0)
+        costs["inventory"] = np.zeros(self.num_envs)
+        if last.any():  # booked at an episode's last step only
+            inventory = inventory_cost(
+                self.stored0_mj, self.state.stored_mj(p).sum(axis=1), p, self.carbon_price_cny_per_t
+            )
+            costs["inventory"] = np.where(last, inventory, 0.0)
         violations = {
             "blast_shortfall_k_min": flows.shortfall_k * dt,
             "refused_requests": flows.refused_requests,

@@ -27,7 +27,6 @@ from ..scenario import (
     ForecastErrorModel,
     IntArray,
     ScenarioWindows,
-    horizon_view,
 )
 from ..vector import BatchedEcoEnv
 from .observation import OBS_HIGH, OBS_LOW, park_observation
@@ -134,8 +133,22 @@ class ParkVectorEnv(BatchedEcoEnv):
         self.flows: ParkFlows | None = None
         self.exo: dict[str, np.ndarray] = {}
         self._stepped = np.zeros(num_envs, dtype=bool)  # a step since the member's reset
-        # forecasts: row t of _horizons[k] is series k over steps t .. t+h-1 (wrapping)
-        self._models = tuple(self.forecast_errors.items())
+        # The year's series as one table (column j = SERIES_KEYS[j], as float64: the integer
+        # tariff codes and day-end flags are exact in it), so that a step reads its exogenous
+        # values with one gather and a forecast its horizon with another.
+        self._table = np.stack(
+            [getattr(self.series, k).astype(np.float64) for k in SERIES_KEYS], axis=1
+        )
+        # row t: the table over steps t .. t+h-1 (wrapping around the year), shape (keys, h)
+        padded = np.concatenate([self._table, self._table[:h]])
+        self._horizon = np.lib.stride_tricks.sliding_window_view(padded, h, axis=0)
+        self._dtypes = [(k, getattr(self.series, k).dtype) for k in SERIES_KEYS]
+        self._fc_table = np.zeros((num_envs, len(SERIES_KEYS), h))
+        #: each series' forecasts, shape (num_envs, h): views into the one table above
+        self._fc = {k: self._fc_table[:, j] for j, k in enumerate(SERIES_KEYS)}
+        self._noisy = [
+            (j, k, m) for j, (k, m) in enumerate(self.forecast_errors.items()) if not m.is_perfect
+        ]
         self._errors = BatchForecastErrors(
             tuple(self.forecast_errors.values()),
             self.episode_steps,
@@ -143,8 +156,6 @@ class ParkVectorEnv(BatchedEcoEnv):
             self.dt_h,
             num_envs,
         )
-        self._horizons = {k: horizon_view(getattr(self.series, k), h) for k in SERIES_KEYS}
-        self._fc = {k: np.zeros((num_envs, h), dtype=v.dtype) for k, v in self._horizons.items()}
 
     # -- hooks of the step loop ----------------------------------------------------------------
     def _reset_members(self, idx: IntArray) -> None:
@@ -159,20 +170,18 @@ class ParkVectorEnv(BatchedEcoEnv):
 
     def _prepare(self, idx: IntArray) -> None:
         sel: slice | IntArray = slice(None) if len(idx) == self.num_envs else idx
-        rows = self.t[sel] % self.series.n_steps
-        for k, view in self._horizons.items():
-            self._fc[k][sel] = view[rows]
-        if self.forecast_steps > 1:
+        self._fc_table[sel] = self._horizon[self.t[sel] % len(self._table)]
+        if self.forecast_steps > 1 and self._noisy:
             errors = self._errors.rows(idx, self.step_index[idx], self.rngs)
-            for j, (k, model) in enumerate(self._models):
-                if not model.is_perfect:
-                    self._fc[k][sel, 1:] = model.perturb(self._fc[k][sel, 1:], errors[:, j])
+            for j, k, model in self._noisy:
+                fc = self._fc[k]
+                fc[sel, 1:] = model.perturb(fc[sel, 1:], errors[:, j])
 
     def _step_members(
         self, physical: FloatArray
     ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
-        t = self.t % self.series.n_steps
-        exo = {k: getattr(self.series, k)[t] for k in _STEP_SERIES}
+        now = self._table[self.t % len(self._table)]
+        exo = {k: now[:, j] for j, k in enumerate(SERIES_KEYS) if k in _STEP_SERIES}
         e, h, flows = park_step(
             self.energy_mwh,
             self.heat_left_mwh,
@@ -217,7 +226,11 @@ class ParkVectorEnv(BatchedEcoEnv):
         if self._stepped[i] and self.flows is not None:
             state.update({k: float(v[i]) for k, v in vars(self.flows).items()})
             state.update({k: float(self.exo[k][i]) for k in _STATE_SERIES})
-        return {"state": state, "forecast": {k: v[i].copy() for k, v in self._fc.items()}}
+        fc = self._fc_table[i]
+        return {
+            "state": state,
+            "forecast": {k: fc[j].astype(d) for j, (k, d) in enumerate(self._dtypes)},
+        }
 
     def true_window(self, start_step: int, n: int) -> dict[str, np.ndarray]:
         """True exogenous series (privileged: for the oracle and perfect-forecast MPC)."""

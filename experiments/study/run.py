@@ -95,7 +95,7 @@ def train_jobs(out: Path, plants: list[str], seeds: int, quick: bool) -> list[Jo
             for seed in range(seeds):
                 run = out / "train" / f"{plant}_{agent}_s{seed}"
                 args = [
-                    "-m", "ecocontrol.train", "experiment=study_train", f"env={plant}",
+                    "-m", "ecocontrol.cli", "train", "experiment=study_train", f"env={plant}",
                     f"agent={agent}", f"seed={seed}", f"total_timesteps={steps}",
                     f"eval_every={every}", f"hydra.run.dir={run}",
                 ]  # fmt: skip
@@ -109,7 +109,8 @@ def tune_jobs(out: Path, seeds: int, quick: bool) -> list[Job]:
     sweep = out / "tune" / "park_ppo"
     trials = 2 if quick else TUNE_TRIALS
     args = [
-        "-m", "ecocontrol.train", "-m", "hydra/sweeper=ppo_optuna", "experiment=study_train",
+        "-m", "ecocontrol.cli", "train", "-m", "hydra/sweeper=ppo_optuna",
+        "experiment=study_train",
         "env=park", "agent=ppo", f"total_timesteps={1_000 if quick else TUNE_STEPS}",
         f"eval_every={500 if quick else 20_000}", "checkpoint_every=0",
         f"hydra.sweeper.n_trials={trials}", "hydra.sweeper.study_name=study_park_ppo",
@@ -122,7 +123,7 @@ def tune_jobs(out: Path, seeds: int, quick: bool) -> list[Job]:
         run = out / "train" / f"park_ppo_tuned_s{seed}"
         steps = 2_000 if quick else BUDGET[("park", "ppo")]
         args = [
-            "-m", "ecocontrol.train", "experiment=study_train", "env=park", "agent=ppo",
+            "-m", "ecocontrol.cli", "train", "experiment=study_train", "env=park", "agent=ppo",
             f"seed={seed}", f"total_timesteps={steps}", f"hydra.run.dir={run}",
             f"eval_every={1_000 if quick else EVAL_EVERY['ppo']}",
         ]  # fmt: skip
@@ -151,7 +152,8 @@ def benchmark_jobs(out: Path, plants: list[str], windows: int | None) -> list[Jo
         agents = agent_labels(out, plant)
         labels = BASELINES[plant][:-1] + list(agents) + ["rule"]
         args = [
-            "-m", "ecocontrol.benchmark", f"env={plant}", f"controllers=[{','.join(labels)}]",
+            "-m", "ecocontrol.cli", "benchmark", f"env={plant}",
+            f"controllers=[{','.join(labels)}]",
             f"hydra.run.dir={bdir}",
         ]  # fmt: skip
         n = windows if windows is not None else WINDOWS[plant]
@@ -170,7 +172,7 @@ def sweep_jobs(out: Path, quick: bool) -> list[Job]:
     for plant, (controllers, windows) in SWEEPS.items():
         sdir = out / "sweep" / plant
         args = [
-            "-m", "ecocontrol.benchmark", "-m", "experiment=carbon_sweep", f"env={plant}",
+            "-m", "ecocontrol.cli", "benchmark", "-m", "experiment=carbon_sweep", f"env={plant}",
             f"controllers=[{','.join(controllers)}]", f"windows={1 if quick else windows}",
             f"hydra.sweep.dir={sdir}",
         ]  # fmt: skip
