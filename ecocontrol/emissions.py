@@ -23,6 +23,8 @@ from numpy.typing import ArrayLike, NDArray
 PRICED_SOURCES: tuple[str, ...] = ("fuel", "process", "grid")
 #: Every emission source the ledger knows; ``biogenic`` is reported apart and not priced.
 EMISSION_SOURCES: tuple[str, ...] = (*PRICED_SOURCES, "biogenic")
+_SOURCE_SET = frozenset(EMISSION_SOURCES)
+assert PRICED_SOURCES == ("fuel", "process", "grid")  # EmissionLedger.price spells them out
 
 #: China national ETS, default carbon price [CNY/tCO2]; 2024 average 95.96, Sep 2025 62.94 (ICAP).
 DEFAULT_CARBON_PRICE_CNY_PER_T = 80.0
@@ -300,18 +302,21 @@ class EmissionLedger:
             ValueError: for an unknown source or term (``carbon`` and ``total`` included).
             FloatingPointError: for a NaN or inf entry, naming it (and the batch member).
         """
-        unknown = set(emissions) - set(EMISSION_SOURCES)
-        _require(not unknown, "emissions", sorted(unknown), f"sources in {EMISSION_SOURCES}")
-        unknown = set(costs) - set(self.cost_terms)
-        _require(not unknown, "costs", sorted(unknown), f"terms in {self.cost_terms}")
+        if not _SOURCE_SET.issuperset(emissions):
+            unknown = sorted(set(emissions) - _SOURCE_SET)
+            _require(False, "emissions", unknown, f"sources in {EMISSION_SOURCES}")
+        if not set(self.cost_terms).issuperset(costs):
+            unknown = sorted(set(costs) - set(self.cost_terms))
+            _require(False, "costs", unknown, f"terms in {self.cost_terms}")
         em = {s: emissions.get(s, 0.0) for s in EMISSION_SOURCES}
         co = {t: costs.get(t, 0.0) for t in self.cost_terms}
-        co["carbon"] = self.carbon_price_cny_per_t * sum(em[s] for s in PRICED_SOURCES)
-        em["total"] = sum(em[s] for s in PRICED_SOURCES)
+        priced = 0.0 + em["fuel"] + em["process"] + em["grid"]  # = sum() over PRICED_SOURCES
+        co["carbon"] = self.carbon_price_cny_per_t * priced
+        em["total"] = priced
         co["total"] = sum(co.values())
-        # NaN and inf propagate into the totals (inf - inf and 0 * inf are NaN), so two
-        # checks cover every entry; the entry is named only when one fails.
-        if not (np.all(np.isfinite(co["total"])) and np.all(np.isfinite(em["biogenic"]))):
+        # NaN and inf propagate into these sums (inf - inf and 0 * inf are NaN), so one check
+        # covers every entry; the entry is named only when it fails.
+        if not np.all(np.isfinite(co["total"] + em["biogenic"])):
             for k, v in (*emissions.items(), *costs.items()):
                 finite = np.isfinite(v)
                 if not np.all(finite):

@@ -137,10 +137,8 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self, action: NDArray[np.float32]
     ) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
         """Apply ``action`` (normalised, [-1, 1]) for one step."""
-        a = np.asarray(action, dtype=np.float64)
-        if a.shape != self.action_space.shape:
-            a = a.reshape(-1)  # the scaler names the expected shape if this is wrong
-        obs, reward, _, truncated, info = self.sim.step(a[None, ...])
+        # (1, n) for the batch; a wrong size reaches the scaler, which names the right one
+        obs, reward, _, truncated, info = self.sim.step(np.reshape(action, (1, -1)))
         violations = {k: _first(v) for k, v in info["constraint_violations"].items()}
         return (
             obs[0],
@@ -172,4 +170,4 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
 def _first(value: Any) -> float:
     """Member 0 of a per-member array (or a scalar the ledger left unbroadcast) as a float."""
-    return float(value[0]) if np.ndim(value) else float(value)
+    return float(value[0]) if type(value) is np.ndarray else float(value)

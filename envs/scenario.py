@@ -162,6 +162,7 @@ class ActionScaler:
             raise ValueError("ActionScaler: low, high and names must have the same length")
         if np.any(self.high < self.low):
             raise ValueError(f"ActionScaler: high {self.high} below low {self.low}")
+        self._span = self.high - self.low
 
     @property
     def space(self) -> gym.spaces.Box:
@@ -195,8 +196,8 @@ class ActionScaler:
                 f"actions have shape {a.shape}; allowed: (n_envs, {len(self.names)}) "
                 f"({', '.join(self.names)})"
             )
-        bad = ~np.isfinite(a)
-        if bad.any():
+        if not np.isfinite(a).all():
+            bad = ~np.isfinite(a)
             member = int(np.argwhere(bad)[0][0])
             where = f"action[{member}]" if len(a) > 1 else "action"
             which = [self.names[i] for i in np.flatnonzero(bad[member])]
@@ -204,9 +205,9 @@ class ActionScaler:
                 f"{where} {which} = {a[member][bad[member]].tolist()} is not finite; allowed: "
                 "numbers in [-1, 1] (values outside are clipped)"
             )
-        clipped = np.clip(a, -1.0, 1.0)
+        clipped = np.minimum(np.maximum(a, -1.0), 1.0)  # = np.clip, without its overhead
         excess = np.abs(a - clipped).sum(axis=1)
-        return self.low + (clipped + 1.0) * 0.5 * (self.high - self.low), excess
+        return self.low + (clipped + 1.0) * 0.5 * self._span, excess
 
     def to_normalized(self, physical: ArrayLike) -> NDArray[np.float32]:
         """Normalised action in [-1, 1] for a physical one (clipped to the range)."""
@@ -278,6 +279,10 @@ class BatchForecastErrors:
 
 
 def horizon_view(series: FloatArray, h: int) -> FloatArray:
-    """Row ``t``: ``series[t], ..., series[t + h - 1]`` wrapping around the year (a view)."""
+    """Row ``t``: ``series[t], ..., series[t + h - 1]`` wrapping around the year (a view).
+
+    ``series`` may be a table with one column per series, shape ``(steps, k)``; row ``t`` is
+    then ``(k, h)``.
+    """
     padded = np.concatenate([series, series[:h]])
-    return np.lib.stride_tricks.sliding_window_view(padded, h)
+    return np.lib.stride_tricks.sliding_window_view(padded, h, axis=0)

@@ -95,6 +95,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         self.window_index: IntArray = np.zeros(num_envs, dtype=np.int64)
         self.window_start: IntArray = np.zeros(num_envs, dtype=np.int64)
         self._needs_reset = np.zeros(num_envs, dtype=bool)
+        self._n_pending = 0  # members in _needs_reset (a Python int: cheaper than .any())
         self._all = np.arange(num_envs)
 
     def _setup_batch(self) -> None:
@@ -103,6 +104,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.starts = self.windows.starts(self.split)
+        self._episode_steps = self.windows.episode_steps
 
     @staticmethod
     def _params_or_default(params: Any, cls: type[Any]) -> Any:
@@ -229,6 +231,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         self.window_start[idx] = self.starts[self.window_index[idx]]
         self.step_index[idx] = 0
         self._needs_reset[idx] = False
+        self._n_pending = int(self._needs_reset.sum())
         self._reset_members(idx)
         self._prepare(idx)
 
@@ -239,20 +242,23 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
     ]:
         """Step every member with ``actions`` of shape ``(num_envs, n_actions)`` in [-1, 1]."""
         physical, clipped = self.scaler.to_physical_batch(actions)
-        restart = np.flatnonzero(self._needs_reset)  # NextStep: these reset, actions ignored
+        # NextStep: these members reset now and their actions are ignored
+        restart = np.flatnonzero(self._needs_reset) if self._n_pending else None
         emissions, costs, violations = self._step_members(physical)
         em, co = self.ledger.price(emissions, costs)
         reward = -co["total"] / self.reward_scale_cny
         self.step_index += 1
-        truncated = self.step_index >= self.episode_steps
-        going = np.flatnonzero(~truncated)
+        truncated = self.step_index >= self._episode_steps
+        any_ended = bool(truncated.any())
+        going = np.flatnonzero(~truncated) if any_ended else self._all
         if len(going):
             self._prepare(going)
         violations = {"action_clipped": clipped, **violations}
-        if len(restart):
+        if restart is not None:
             self._reset(restart)
             reward[restart] = 0.0
             truncated[restart] = False
+            any_ended = bool(truncated.any())
             for part in (em, co, violations):
                 for value in part.values():
                     if isinstance(value, np.ndarray):
@@ -265,8 +271,8 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
             "window": self.window_index.copy(),
         }
         obs = self._observe_batch()
-        ended = np.flatnonzero(truncated)
-        if len(ended):
+        if any_ended:
+            ended = np.flatnonzero(truncated)
             if self.autoreset_mode is AutoresetMode.SAME_STEP:
                 info["final_obs"] = obs.copy()
                 info["_final_obs"] = truncated.copy()
@@ -274,6 +280,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
                 obs = self._observe_batch()
             else:
                 self._needs_reset[ended] = True
+                self._n_pending = int(self._needs_reset.sum())
         return obs, reward, np.zeros(self.num_envs, dtype=bool), truncated, info
 
     def close_extras(self, **kwargs: Any) -> None:

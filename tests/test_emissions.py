@@ -105,3 +105,4 @@ def test_pricing_refuses_non_finite_entries_for_floats_and_batches() -> None:
         free.price({"grid": bad}, {})
     em, co = ledger.price({"grid": np.ones(3)}, {"energy": np.full(3, 2.0)})
     np.testing.assert_array_equal(co["total"], np.full(3, 82.0))
+    np.testing.assert_array_equal(em["total"], np.ones(3))

@@ -27,6 +27,7 @@ from ..scenario import (
     ForecastErrorModel,
     IntArray,
     ScenarioWindows,
+    horizon_view,
 )
 from ..vector import BatchedEcoEnv
 from .observation import OBS_HIGH, OBS_LOW, park_observation
@@ -140,8 +141,7 @@ class ParkVectorEnv(BatchedEcoEnv):
             [getattr(self.series, k).astype(np.float64) for k in SERIES_KEYS], axis=1
         )
         # row t: the table over steps t .. t+h-1 (wrapping around the year), shape (keys, h)
-        padded = np.concatenate([self._table, self._table[:h]])
-        self._horizon = np.lib.stride_tricks.sliding_window_view(padded, h, axis=0)
+        self._horizon = horizon_view(self._table, h)
         self._dtypes = [(k, getattr(self.series, k).dtype) for k in SERIES_KEYS]
         self._fc_table = np.zeros((num_envs, len(SERIES_KEYS), h))
         #: each series' forecasts, shape (num_envs, h): views into the one table above
