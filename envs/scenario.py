@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -205,7 +206,7 @@ class ActionScaler:
                 f"{where} {which} = {a[member][bad[member]].tolist()} is not finite; allowed: "
                 "numbers in [-1, 1] (values outside are clipped)"
             )
-        clipped = np.minimum(np.maximum(a, -1.0), 1.0)  # = np.clip, without its overhead
+        clipped = clip(a, -1.0, 1.0)
         excess = np.abs(a - clipped).sum(axis=1)
         return self.low + (clipped + 1.0) * 0.5 * self._span, excess
 
@@ -276,6 +277,18 @@ class BatchForecastErrors:
             assert rng is not None
             self._fill(int(idx[j]), rng)
         return self.buffer[idx, step - self.first[idx]]
+
+
+def clip(a: ArrayLike, low: ArrayLike, high: ArrayLike, out: NDArray[Any] | None = None) -> Any:
+    """``np.clip``, which numpy defines as ``minimum(maximum(a, low), high)``.
+
+    Written out, it skips ``np.clip``'s Python-level overhead (about 2 us a call), which
+    dominates on a batch of one.
+    """
+    if out is None:
+        return np.minimum(np.maximum(a, low), high)
+    np.maximum(a, low, out=out)
+    return np.minimum(out, high, out=out)
 
 
 def horizon_view(series: FloatArray, h: int) -> FloatArray:

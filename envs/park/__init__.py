@@ -6,9 +6,10 @@ of the day comes from a natural-gas backup boiler) and a grid connection with im
 limits, a time-of-use tariff, a feed-in price and an hourly grid-intensity profile.
 
 Modules: :mod:`.params` (:class:`ParkParams`, the tariff), :mod:`.scenario` (weather and the
-year's series), :mod:`.physics` (:func:`park_step`, :func:`park_accounts`, written once over a
-batch axis), :mod:`.observation` and :mod:`.env` (the simulator :class:`ParkVectorEnv` and
-the single env :class:`WindSolarStorageEnv`, a batch of one, whose docstring is the env card).
+year's series), :mod:`.physics` (:func:`park_step`) and :mod:`.scoring`
+(:func:`park_accounts`), both written once over a batch axis, :mod:`.observation` and
+:mod:`.env` (the simulator :class:`ParkVectorEnv` and the single env
+:class:`WindSolarStorageEnv`, a batch of one, whose docstring is the env card).
 """
 
 from .env import ParkVectorEnv, WindSolarStorageEnv
@@ -20,7 +21,7 @@ from .params import (
     ParkParams,
     turbine_power_curve,
 )
-from .physics import ParkFlows, park_accounts, park_step
+from .physics import ParkFlows, park_step
 from .scenario import (
     BUNDLED_SITES,
     DEFAULT_FORECAST_ERRORS,
@@ -36,6 +37,7 @@ from .scenario import (
     synthetic_base_load,
     wind_power_mw,
 )
+from .scoring import park_accounts
 
 __all__ = [
     "BUNDLED_SITES",

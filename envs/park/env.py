@@ -32,7 +32,7 @@ from ..scenario import (
 from ..vector import BatchedEcoEnv
 from .observation import OBS_HIGH, OBS_LOW, park_observation
 from .params import ParkParams
-from .physics import ParkFlows, park_accounts, park_step
+from .physics import ParkFlows, park_step
 from .scenario import (
     DEFAULT_FORECAST_ERRORS,
     NOISY_SERIES,
@@ -43,6 +43,7 @@ from .scenario import (
     cached_series,
     load_weather,
 )
+from .scoring import park_accounts
 
 #: Series a step reads at its own step of the year.
 _STEP_SERIES: tuple[str, ...] = (

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..scenario import FloatArray
+from ..scenario import FloatArray, clip
 from .params import ParkParams
 
 #: Observation bounds: every entry is a normalised quantity (see the env card).
@@ -54,4 +54,4 @@ def park_observation(
     )
     for j, (key, scale) in enumerate(scales):
         obs[:, 8 + j * h : 8 + (j + 1) * h] = forecast[key] / scale
-    return np.clip(obs, OBS_LOW, OBS_HIGH, out=obs)
+    return clip(obs, OBS_LOW, OBS_HIGH, out=obs)

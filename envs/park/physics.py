@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario import FloatArray
+from ..scenario import FloatArray, clip
 from .params import ParkParams
 
 
@@ -58,17 +58,13 @@ def park_step(
     ``wind + pv - curtail + import + discharge = load - shed + flex + charge + export`` holds.
     """
     decayed = energy_mwh - p.battery_self_discharge_per_h * dt_h * (energy_mwh - p.e_min_mwh)
-    pd_max = np.clip(
-        (decayed - p.e_min_mwh) * p.battery_eta_discharge / dt_h, 0.0, p.battery_power_mw
-    )
-    pc_max = np.clip(
-        (p.e_max_mwh - decayed) / (p.battery_eta_charge * dt_h), 0.0, p.battery_power_mw
-    )
-    discharge = np.clip(battery_mw, 0.0, pd_max)
-    charge = np.clip(-battery_mw, 0.0, pc_max)
+    pd_max = clip((decayed - p.e_min_mwh) * p.battery_eta_discharge / dt_h, 0.0, p.battery_power_mw)
+    pc_max = clip((p.e_max_mwh - decayed) / (p.battery_eta_charge * dt_h), 0.0, p.battery_power_mw)
+    discharge = clip(battery_mw, 0.0, pd_max)
+    charge = clip(-battery_mw, 0.0, pc_max)
     battery_limited = np.abs(battery_mw) - discharge - charge
     flex_cap = np.minimum(p.flex_power_mw, heat_left_mwh / (p.flex_efficiency * dt_h))
-    flex = np.clip(flex_mw, 0.0, np.maximum(flex_cap, 0.0))
+    flex = clip(flex_mw, 0.0, np.maximum(flex_cap, 0.0))
 
     wind, pv, load = exo["wind_mw"], exo["pv_mw"], exo["load_mw"]
     net = load + flex + charge - discharge - wind - pv
@@ -107,23 +103,3 @@ def park_step(
         residual_mw=residual,
     )
     return energy_next, heat_next, flows
-
-
-def park_accounts(
-    flows: ParkFlows, exo: Mapping[str, FloatArray], p: ParkParams, dt_h: float
-) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
-    """Emissions [tCO2 by source] and non-carbon costs [CNY by term] of one step's flows."""
-    emissions = {
-        "grid": flows.import_mw * dt_h * exo["intensity"],
-        "fuel": flows.backup_heat_mwh * p.gas_t_co2_per_mwh_heat,
-    }
-    costs = {
-        "energy": dt_h
-        * (flows.import_mw * exo["price_import"] - flows.export_mw * exo["price_export"]),
-        "fuel": flows.backup_heat_mwh * p.gas_cny_per_mwh_heat,
-        "degradation": p.battery_degradation_cny_per_mwh
-        * dt_h
-        * (flows.charge_mw + flows.discharge_mw),
-        "penalty": p.value_of_lost_load_cny_per_mwh * flows.shed_mw * dt_h,
-    }
-    return emissions, costs
