@@ -258,6 +258,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=["env", "mpc", "oracle", "ppo"],
+        default=["env", "mpc", "oracle", "ppo"],
+        help="sections to measure (the others are left out of the report)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
     n_steps, repeats, ppo_steps = (2_000, 1, 2_048) if args.quick else (10_000, 3, 8_192)
@@ -269,7 +276,7 @@ def main() -> None:
         "oracle": {},
         "ppo": {},
     }
-    for plant, (env_id, _) in PLANTS.items():
+    for plant, (env_id, _) in PLANTS.items() if "env" in args.only else ():
         print(f"env throughput: {plant}", flush=True)
         res["env"][plant] = {
             "single_steps_per_s": env_steps_per_second(env_id, n_steps, repeats),
@@ -300,15 +307,15 @@ def main() -> None:
                     for n in (1, 64, 1024)
                 },
             }
-    for plant, label, kwargs, env_kwargs in MPC_CASES:
+    for plant, label, kwargs, env_kwargs in MPC_CASES if "mpc" in args.only else ():
         for backend in ("appsi", "direct"):
             print(f"MPC latency: {plant} {label} {backend}", flush=True)
             r = mpc_latency(plant, kwargs, env_kwargs, backend)
             res["mpc"].append({"plant": plant, "horizon": label, **r})
-    for plant in PLANTS:
+    for plant in PLANTS if "oracle" in args.only else ():
         print(f"oracle: {plant}", flush=True)
         res["oracle"][plant] = oracle_time(plant)
-    for plant in PLANTS:
+    for plant in PLANTS if "ppo" in args.only else ():
         print(f"PPO throughput: {plant}", flush=True)
         res["ppo"][plant] = [
             ppo_throughput(plant, ppo_steps),
