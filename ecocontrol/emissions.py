@@ -248,6 +248,7 @@ class EmissionLedger:
 
     def __post_init__(self) -> None:
         require_finite_range("carbon_price_cny_per_t", self.carbon_price_cny_per_t, 0.0, 10_000.0)
+        self._cost_set = frozenset(self.cost_terms)
         _require(
             "carbon" not in self.cost_terms and "total" not in self.cost_terms,
             "EmissionLedger.cost_terms",
@@ -305,7 +306,7 @@ class EmissionLedger:
         if not _SOURCE_SET.issuperset(emissions):
             unknown = sorted(set(emissions) - _SOURCE_SET)
             _require(False, "emissions", unknown, f"sources in {EMISSION_SOURCES}")
-        if not set(self.cost_terms).issuperset(costs):
+        if not self._cost_set.issuperset(costs):
             unknown = sorted(set(costs) - set(self.cost_terms))
             _require(False, "costs", unknown, f"terms in {self.cost_terms}")
         em = {s: emissions.get(s, 0.0) for s in EMISSION_SOURCES}

@@ -170,4 +170,4 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
 def _first(value: Any) -> float:
     """Member 0 of a per-member array (or a scalar the ledger left unbroadcast) as a float."""
-    return float(value[0]) if type(value) is np.ndarray else float(value)
+    return float(value.item(0)) if type(value) is np.ndarray else float(value)
