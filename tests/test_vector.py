@@ -11,7 +11,7 @@ import pytest
 import ecocontrol  # noqa: F401  (registers the envs)
 
 BATCHED = {
-    "ecocontrol/WindSolarStorage-v0": {"split": "train", "dt_h": 1.0, "episode_days": 2},
+    "ecocontrol/WindSolarStorage-v1": {"split": "train", "dt_h": 1.0, "episode_days": 2},
     "ecocontrol/HotStove-v0": {"split": "train", "episode_h": 1.0},
     "ecocontrol/CementKiln-v0": {"split": "train", "episode_h": 1.0},
 }
@@ -86,7 +86,7 @@ def test_batched_env_refuses_bad_input(env_id: str) -> None:
 
 def test_batched_park_keeps_every_member_in_its_soc_window() -> None:
     vec = gym.make_vec(
-        "ecocontrol/WindSolarStorage-v0", num_envs=64, vectorization_mode="vector_entry_point"
+        "ecocontrol/WindSolarStorage-v1", num_envs=64, vectorization_mode="vector_entry_point"
     )
     vec.reset(seed=3)
     park = vec.unwrapped
