@@ -9,7 +9,7 @@ from .park import ParkParams, ParkVectorEnv, WindSolarStorageEnv
 from .vector import BatchedEcoEnv
 
 _ENTRY_POINTS: dict[str, str] = {
-    "ecocontrol/WindSolarStorage-v0": "ecocontrol.envs.park:WindSolarStorageEnv",
+    "ecocontrol/WindSolarStorage-v1": "ecocontrol.envs.park:WindSolarStorageEnv",
     "ecocontrol/HotStove-v0": "ecocontrol.envs.hot_stove:HotStoveEnv",
     "ecocontrol/CementKiln-v0": "ecocontrol.envs.cement_kiln:CementKilnEnv",
 }
@@ -17,7 +17,7 @@ ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 
 #: Native batched envs (``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``).
 _VECTOR_ENTRY_POINTS: dict[str, str] = {
-    "ecocontrol/WindSolarStorage-v0": "ecocontrol.envs.park:ParkVectorEnv",
+    "ecocontrol/WindSolarStorage-v1": "ecocontrol.envs.park:ParkVectorEnv",
     "ecocontrol/HotStove-v0": "ecocontrol.envs.hot_stove:HotStoveVectorEnv",
     "ecocontrol/CementKiln-v0": "ecocontrol.envs.cement_kiln:CementKilnVectorEnv",
 }

@@ -21,7 +21,7 @@ import ecocontrol
 from ecocontrol.controllers import make_controller
 from ecocontrol.evaluation import run_episode
 
-PARK = "ecocontrol/WindSolarStorage-v0"
+PARK = "ecocontrol/WindSolarStorage-v1"
 
 
 def env_steps_per_second(n_steps: int, repeats: int, **kwargs) -> float:

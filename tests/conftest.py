@@ -3,7 +3,7 @@ import pytest
 
 import ecocontrol  # noqa: F401
 
-PARK = "ecocontrol/WindSolarStorage-v0"
+PARK = "ecocontrol/WindSolarStorage-v1"
 
 
 @pytest.fixture

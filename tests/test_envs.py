@@ -22,7 +22,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 #: Short episodes so that each test crosses an episode end quickly.
 SHORT: dict[str, dict[str, Any]] = {
-    "ecocontrol/WindSolarStorage-v0": {"episode_days": 1},
+    "ecocontrol/WindSolarStorage-v1": {"episode_days": 1},
     "ecocontrol/HotStove-v0": {"episode_h": 0.5},
     "ecocontrol/CementKiln-v0": {"episode_h": 1.0},
 }
@@ -102,7 +102,7 @@ def test_info_holds_accounts_state_and_violations(env_id: str) -> None:
 
 
 PLANT_OF_ID = {
-    "ecocontrol/WindSolarStorage-v0": "park",
+    "ecocontrol/WindSolarStorage-v1": "park",
     "ecocontrol/HotStove-v0": "hot_stove",
     "ecocontrol/CementKiln-v0": "cement_kiln",
 }

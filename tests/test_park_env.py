@@ -10,7 +10,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from ecocontrol.emissions import EmissionLedger
 from ecocontrol.evaluation import run_episode
 
-PARK = "ecocontrol/WindSolarStorage-v0"
+PARK = "ecocontrol/WindSolarStorage-v1"
 
 
 class RandomController:
@@ -57,8 +57,15 @@ def test_balance_closes_and_bounds_hold_every_step(dt_h):
     assert res.n_steps == 3 * round(24 / dt_h)
     for row in res.trajectory:
         assert abs(row["residual_mw"]) <= 1e-6 * row["load_mw"]
+        assert abs(row["heat_residual_mw"]) <= 1e-6 * row["heat_demand_mw"]
         assert p.e_min_mwh - 1e-9 <= row["energy_mwh"] <= p.e_max_mwh + 1e-9
-        assert row["heat_left_mwh"] >= -1e-9
+        assert -1e-9 <= row["heat_mwh"] <= p.heat_store_capacity_mwh + 1e-9
+        assert 0 <= row["store_charge_mw"] <= p.heat_store_charge_mw + 1e-9
+        assert 0 <= row["store_discharge_mw"] <= p.heat_store_discharge_mw + 1e-9
+        assert row["store_charge_mw"] * row["store_discharge_mw"] == 0
+        assert 0 <= row["gas_heat_mw"] <= p.gas_boiler_heat_mw + 1e-9
+        assert row["unserved_heat_mw"] >= 0
+        assert row["peak_mw"] >= row["import_mw"] - 1e-12
         assert 0 <= row["import_mw"] <= p.grid_import_limit_mw + 1e-9
         assert 0 <= row["export_mw"] <= p.grid_export_limit_mw + 1e-9
         assert row["curtail_mw"] >= 0 and row["shed_mw"] >= 0
@@ -70,7 +77,9 @@ def test_ledger_totals_equal_sum_of_steps(park_env):
     # The env prices each step through its ledger and keeps no running totals (one pricing
     # path, shared with the batch); a ledger recording the episode's steps gives the totals.
     res = run_episode(park_env, RandomController(), seed=1, window=2, record=True)
-    ledger = EmissionLedger(park_env.unwrapped.carbon_price_cny_per_t)
+    ledger = EmissionLedger(
+        park_env.unwrapped.carbon_price_cny_per_t, park_env.unwrapped.ledger.cost_terms
+    )
     for row in res.trajectory:
         ledger.record(
             {k[4:]: v for k, v in row.items() if k.startswith("co2_") and k != "co2_total"},
@@ -94,18 +103,19 @@ def test_batched_physics_equals_single_steps():
     rng = np.random.default_rng(0)
     n = 16
     e = rng.uniform(p.e_min_mwh, p.e_max_mwh, n)
-    h = rng.uniform(0, p.flex_daily_heat_mwh, n)
+    h = rng.uniform(0, p.heat_store_capacity_mwh, n)
+    pk = rng.uniform(0, p.grid_import_limit_mw, n)
     bat = rng.uniform(-p.battery_power_mw, p.battery_power_mw, n)
     flex = rng.uniform(0, p.flex_power_mw, n)
     exo = s.window(100, n)
-    eb, hb, fb = park_step(e, h, bat, flex, exo, p, 1.0)
+    eb, hb, pb, fb = park_step(e, h, pk, bat, flex, exo, p, 1.0)
     for i in range(n):
         exo_i = {k: v[i : i + 1] for k, v in exo.items()}
-        ei, hi, fi = park_step(
-            e[i : i + 1], h[i : i + 1], bat[i : i + 1], flex[i : i + 1], exo_i, p, 1.0
-        )
-        assert ei[0] == eb[i] and hi[0] == hb[i]
+        sl = slice(i, i + 1)
+        ei, hi, pi, fi = park_step(e[sl], h[sl], pk[sl], bat[sl], flex[sl], exo_i, p, 1.0)
+        assert ei[0] == eb[i] and hi[0] == hb[i] and pi[0] == pb[i]
         assert fi.import_mw[0] == fb.import_mw[i]
+        assert fi.gas_heat_mw[0] == fb.gas_heat_mw[i]
 
 
 def test_splits_are_disjoint_and_cover_the_year():
@@ -187,6 +197,18 @@ def test_bad_env_arguments_are_refused(kwargs, match):
         ({"battery_eta_charge": 1.2}, "battery_eta_charge"),
         ({"feed_in_cny_per_mwh": 900.0}, "feed_in_cny_per_mwh"),
         ({"tou_schedule": ("valley",) * 23}, "tou_schedule"),
+        ({"heat_store_capacity_mwh": -1.0}, "heat_store_capacity_mwh=-1.0"),
+        ({"heat_store_charge_mw": -1.0}, "heat_store_charge_mw"),
+        ({"heat_store_discharge_mw": -1.0}, "heat_store_discharge_mw"),
+        ({"gas_boiler_heat_mw": -1.0}, "gas_boiler_heat_mw"),
+        ({"heat_demand_mean_mw": -5.0}, "heat_demand_mean_mw"),
+        ({"heat_store_loss_per_h": 1.0}, r"heat_store_loss_per_h=1.0.*\[0.0, 1.0\)"),
+        ({"heat_store_loss_per_h": -0.01}, "heat_store_loss_per_h"),
+        ({"heat_store_init": 1.5}, "heat_store_init"),
+        ({"demand_charge_cny_per_kw_month": -1.0}, "demand_charge_cny_per_kw_month=-1.0"),
+        ({"demand_charge_cny_per_kw_month": float("nan")}, "demand_charge_cny_per_kw_month"),
+        ({"demand_charge_cny_per_kw_month": float("inf")}, "demand_charge_cny_per_kw_month"),
+        ({"value_of_unserved_heat_cny_per_mwh": -1.0}, "value_of_unserved_heat"),
     ],
 )
 def test_bad_params_name_the_field_and_range(kwargs, match):
@@ -244,3 +266,91 @@ def test_nominal_figures_are_physical():
     assert s.load_mw.mean() == pytest.approx(p.base_load_mean_mw)
     assert isinstance(pd.Series(s.price_import).max(), float)
     assert s.price_import.max() / s.price_import.min() >= 4.0  # NDRC peak/valley floor
+    assert s.heat_demand_mw.mean() == pytest.approx(p.heat_demand_mean_mw)
+    assert s.heat_demand_mw.max() <= min(p.gas_boiler_heat_mw, p.heat_store_discharge_mw)
+
+
+def test_demand_charge_is_booked_on_the_episode_peak(park_env):
+    from ecocontrol.envs.park.params import HOURS_PER_MONTH
+
+    res = run_episode(park_env, RandomController(), seed=4, window=1, record=True)
+    p = park_env.unwrapped.params
+    peak = max(row["import_mw"] for row in res.trajectory)
+    rate = p.demand_charge_cny_per_kw_month * 1e3 * 168 / HOURS_PER_MONTH
+    assert res.cost["demand"] == pytest.approx(rate * peak, rel=1e-12)
+    assert res.trajectory[-1]["peak_mw"] == peak
+
+
+def test_inventory_is_booked_at_the_last_step_only(park_env):
+    from ecocontrol.envs.park.scoring import store_values
+
+    res = run_episode(park_env, RandomController(), seed=5, window=2, record=True)
+    rows = res.trajectory
+    assert all(r["cost_inventory"] == 0.0 for r in rows[:-1])
+    p = park_env.unwrapped.params
+    v = store_values(p, park_env.unwrapped.carbon_price_cny_per_t)
+    db = p.soc_init * p.battery_energy_mwh - rows[-1]["energy_mwh"]
+    dh = p.heat_store_init_mwh - rows[-1]["heat_mwh"]
+    want = (v.battery_deficit if db > 0 else v.battery_surplus) * db + (
+        v.heat_deficit if dh > 0 else v.heat_surplus
+    ) * dh
+    assert rows[-1]["cost_inventory"] == pytest.approx(want, rel=1e-12)
+    assert v.battery_surplus <= v.battery_deficit and v.heat_surplus <= v.heat_deficit
+
+
+class _Drain:
+    """Plays ``base`` but, over the episode's last ``hours``, discharges the battery at full
+    power and switches the boiler off (the stores empty themselves into the demand)."""
+
+    def __init__(self, base, hours):
+        self.base, self.hours = base, hours
+
+    def reset(self, env, seed=None):
+        self.base.reset(env, seed)
+        self.env = env
+
+    def act(self, obs, info):
+        action = np.asarray(self.base.act(obs, info), dtype=np.float32)
+        u = self.env.unwrapped
+        if u.episode_steps - info["step"] <= round(self.hours / u.dt_h):
+            return np.array([1.0, -1.0], dtype=np.float32)
+        return action
+
+
+def test_no_discharge_earns_more_than_the_deficit_value():
+    # A MWh drawn from the battery replaces at most eta_d MWh of grid energy (or sells it at
+    # the feed-in price); a MWh drawn from the heat store replaces one MWh of gas heat. Their
+    # deficit values bound that, at every step of the year and any carbon price.
+    from ecocontrol.envs.park.scoring import store_values
+
+    env = WindSolarStorageEnv()
+    p, s = env.params, env.series
+    for carbon in (0.0, 80.0, 500.0):
+        v = store_values(p, carbon)
+        grid = s.price_import + carbon * s.intensity
+        assert (p.battery_eta_discharge * grid <= v.battery_deficit + 1e-9).all()
+        assert p.battery_eta_discharge * p.feed_in_cny_per_mwh <= v.battery_deficit
+        gas = p.gas_cny_per_mwh_heat + carbon * p.gas_t_co2_per_mwh_heat
+        assert v.heat_deficit == pytest.approx(gas)
+
+
+@pytest.mark.parametrize("hours", [2, 6, 24])
+def test_emptying_the_stores_at_the_end_gains_nothing(park_env, hours):
+    # The oracle and, over its last day, the perfect-forecast MPC plan to the episode's end
+    # with the terminal values in: emptying the stores instead costs more, and the oracle
+    # (which ended at the SOC floor in v0) ends with at least its starting energy.
+    from ecocontrol.controllers import make_controller
+
+    p = park_env.unwrapped.params
+    for w in (0, 5):
+        for name, kw in (("oracle", {}), ("mpc", {"perfect_forecast": True})):
+            keep = run_episode(
+                park_env, make_controller(name, park_env, **kw), seed=w, window=w, record=True
+            )
+            drain = _Drain(make_controller(name, park_env, **kw), hours)
+            res = run_episode(park_env, drain, seed=w, window=w, record=True)
+            end, kept = res.trajectory[-1], keep.trajectory[-1]
+            assert end["energy_mwh"] < kept["energy_mwh"] - 1.0  # it did empty the battery
+            assert res.cost["total"] > keep.cost["total"]
+            if name == "oracle":
+                assert keep.trajectory[-1]["energy_mwh"] >= p.soc_init * p.battery_energy_mwh - 1e-6

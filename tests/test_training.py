@@ -4,7 +4,7 @@ from stable_baselines3 import PPO
 
 from ecocontrol.evaluation import run_episode
 
-PARK = "ecocontrol/WindSolarStorage-v0"
+PARK = "ecocontrol/WindSolarStorage-v1"
 
 
 class SB3Controller:

@@ -11,7 +11,7 @@ import pytest
 import ecocontrol  # noqa: F401  (registers the envs)
 
 BATCHED = {
-    "ecocontrol/WindSolarStorage-v0": {"split": "train", "dt_h": 1.0, "episode_days": 2},
+    "ecocontrol/WindSolarStorage-v1": {"split": "train", "dt_h": 1.0, "episode_days": 2},
     "ecocontrol/HotStove-v0": {"split": "train", "episode_h": 1.0},
     "ecocontrol/CementKiln-v0": {"split": "train", "episode_h": 1.0},
 }
@@ -84,9 +84,9 @@ def test_batched_env_refuses_bad_input(env_id: str) -> None:
         gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", split="nope")
 
 
-def test_batched_park_keeps_every_member_in_its_soc_window() -> None:
+def test_batched_park_keeps_every_member_in_its_store_bounds() -> None:
     vec = gym.make_vec(
-        "ecocontrol/WindSolarStorage-v0", num_envs=64, vectorization_mode="vector_entry_point"
+        "ecocontrol/WindSolarStorage-v1", num_envs=64, vectorization_mode="vector_entry_point"
     )
     vec.reset(seed=3)
     park = vec.unwrapped
@@ -96,6 +96,8 @@ def test_batched_park_keeps_every_member_in_its_soc_window() -> None:
         vec.step(rng.uniform(-1, 1, vec.action_space.shape))
         e = park.energy_mwh  # type: ignore[attr-defined]
         assert (e >= p.e_min_mwh - 1e-9).all() and (e <= p.e_max_mwh + 1e-9).all()
+        h = park.heat_mwh  # type: ignore[attr-defined]
+        assert (h >= 0.0).all() and (h <= p.heat_store_capacity_mwh + 1e-9).all()
 
 
 @pytest.mark.parametrize("env_id", list(BATCHED))

@@ -1,9 +1,11 @@
 """Wind-solar-storage industrial park: parameters, exogenous series, physics and the env.
 
-The plant: a wind farm, a PV plant, a battery, an industrial base load, a flexible process
-load (an electric boiler with a daily process-heat quota; heat it does not deliver by the end
-of the day comes from a natural-gas backup boiler) and a grid connection with import/export
-limits, a time-of-use tariff, a feed-in price and an hourly grid-intensity profile.
+The plant: a wind farm, a PV plant, a battery, an industrial base load, a process-heat system
+(a three-shift heat demand, an electric boiler that serves it and charges a heat store, and a
+natural-gas backup boiler) and a grid connection with import/export limits, a two-part tariff
+(time-of-use energy prices and a demand charge on the episode's highest import), a feed-in
+price and an hourly grid-intensity profile. Stored energy left at an episode's end is valued
+against the start (:func:`.scoring.store_values`).
 
 Modules: :mod:`.params` (:class:`ParkParams`, the tariff), :mod:`.scenario` (weather and the
 year's series), :mod:`.physics` (:func:`park_step`) and :mod:`.scoring`
@@ -35,9 +37,16 @@ from .scenario import (
     load_weather,
     pv_power_mw,
     synthetic_base_load,
+    synthetic_heat_demand,
     wind_power_mw,
 )
-from .scoring import park_accounts
+from .scoring import (
+    StoreValues,
+    demand_charge_cny_per_mw,
+    inventory_cost,
+    park_accounts,
+    store_values,
+)
 
 __all__ = [
     "BUNDLED_SITES",
@@ -56,14 +65,19 @@ __all__ = [
     "ParkSeries",
     "ParkVectorEnv",
     "Site",
+    "StoreValues",
     "WindSolarStorageEnv",
     "build_series",
+    "demand_charge_cny_per_mw",
+    "inventory_cost",
     "load_weather",
     "park_accounts",
     "park_observation",
     "park_step",
     "pv_power_mw",
+    "store_values",
     "synthetic_base_load",
+    "synthetic_heat_demand",
     "turbine_power_curve",
     "wind_power_mw",
 ]

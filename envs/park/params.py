@@ -26,6 +26,8 @@ DEFAULT_TOU_SCHEDULE: tuple[str, ...] = (
     *("flat",) * 2,  # 22-24
 )
 TOU_CODES: dict[str, int] = {name: i for i, name in enumerate(TOU_MULTIPLIERS)}
+#: Hours in a billing month (8760 / 12): the demand charge is pro-rated by episode hours / this.
+HOURS_PER_MONTH = 730.0
 
 
 @dataclass(frozen=True)
@@ -91,20 +93,51 @@ class ParkParams:
     grid_shape_amplitude: float = 0.12
     """Amplitude of the SYNTHETIC daily intensity shape (no official hourly series exists)."""
 
+    # --- two-part tariff: demand (capacity) charge --------------------------------------------
+    demand_charge_cny_per_kw_month: float = 44.0
+    """Demand charge on the billing period's highest import [CNY per kW-month] (two-part
+    large-industry tariff, 两部制电价, 需量电价): 44 CNY per kVA-month of maximum demand in the
+    Shenzhen large-industry schedule (SZINVEST2005), taken per kW (unity power factor).
+    Provincial schedules range about 25-45 CNY/kW-month (team notes, unconfirmed). The billing
+    period is the episode: the monthly rate is pro-rated by episode hours / 730 h
+    (:data:`HOURS_PER_MONTH`), and the maximum demand is the highest step-average import."""
+
     # --- loads -------------------------------------------------------------------------------
     base_load_mean_mw: float = 25.0
     """SYNTHETIC three-shift industrial load (see :func:`synthetic_base_load`)."""
     load_seed: int = 2024
     flex_power_mw: float = 12.0
-    """Electric boiler rating [MW electric]."""
+    """Electric (electrode) boiler rating [MW electric]; its power is the flexible action."""
     flex_efficiency: float = 0.99
     """Electrode boilers convert 99 %+ of electricity to heat (manufacturers' data)."""
-    flex_daily_heat_mwh: float = 120.0
-    """Daily process-heat quota the boiler may deliver at any time of the day [MWh heat]."""
+    heat_demand_mean_mw: float = 5.0
+    """Mean process-heat demand [MW heat], SYNTHETIC three-shift profile
+    (:func:`~ecocontrol.envs.park.scenario.synthetic_heat_demand`); 120 MWh/day, the v0
+    daily quota."""
+
+    # --- heat store (pressurised hot-water / steam accumulator) -------------------------------
+    heat_store_capacity_mwh: float = 30.0
+    """Usable heat of the store [MWh heat] (assumed): about 450 m3 of pressurised water cycled
+    over 60 K (4.2 kJ/kg K, 0.95 t/m3), six hours of mean demand."""
+    heat_store_charge_mw: float = 12.0
+    """Highest charging rate [MW heat] (assumed: the boiler's full output can be stored)."""
+    heat_store_discharge_mw: float = 8.0
+    """Highest discharge rate [MW heat] (assumed: above the highest heat demand)."""
+    heat_store_loss_per_h: float = 0.01 / 24
+    """Standing loss, a fraction of the content per hour: 1 %/day for a large insulated
+    accumulator (team notes, order of magnitude, unconfirmed: assumed)."""
+    heat_store_init: float = 0.5
+    """Content at the episode start, a fraction of the capacity."""
+    gas_boiler_heat_mw: float = 10.0
+    """Natural-gas backup boiler rating [MW heat] (assumed; above the highest heat demand, so
+    heat goes undelivered only if a user shrinks it)."""
     backup_boiler_efficiency: float = 0.92
     """Natural-gas backup boiler, LHV basis (typical condensing-free industrial boiler)."""
     gas_price_cny_per_nm3: float = 3.5
     """Assumed industrial natural-gas price, CNY per Nm3."""
+    value_of_unserved_heat_cny_per_mwh: float = 3_000.0
+    """Penalty for process heat not delivered [CNY/MWh heat] (assumed: lost production, about
+    7x the gas boiler's heat cost)."""
     value_of_lost_load_cny_per_mwh: float = 20_000.0
     """Penalty for unserved base load (assumed, about 30x the flat tariff)."""
 
@@ -125,7 +158,13 @@ class ParkParams:
             "grid_export_limit_mw",
             "base_load_mean_mw",
             "flex_power_mw",
-            "flex_daily_heat_mwh",
+            "heat_demand_mean_mw",
+            "heat_store_capacity_mwh",
+            "heat_store_charge_mw",
+            "heat_store_discharge_mw",
+            "gas_boiler_heat_mw",
+            "demand_charge_cny_per_kw_month",
+            "value_of_unserved_heat_cny_per_mwh",
             "gas_price_cny_per_nm3",
             "battery_degradation_cny_per_mwh",
             "value_of_lost_load_cny_per_mwh",
@@ -146,6 +185,14 @@ class ParkParams:
         r(name + "pv_tilt_deg", self.pv_tilt_deg, 0.0, 90.0)
         r(name + "pv_azimuth_deg", self.pv_azimuth_deg, 0.0, 360.0)
         r(name + "battery_self_discharge_per_h", self.battery_self_discharge_per_h, 0.0, 0.1)
+        r(
+            name + "heat_store_loss_per_h",
+            self.heat_store_loss_per_h,
+            0.0,
+            1.0,
+            high_inclusive=False,
+        )
+        r(name + "heat_store_init", self.heat_store_init, 0.0, 1.0)
         r(name + "soc_min", self.soc_min, 0.0, 1.0)
         r(name + "soc_max", self.soc_max, 0.0, 1.0)
         if self.soc_max < self.soc_min:
@@ -179,6 +226,11 @@ class ParkParams:
     def e_max_mwh(self) -> float:
         """Highest allowed stored energy [MWh]."""
         return self.soc_max * self.battery_energy_mwh
+
+    @property
+    def heat_store_init_mwh(self) -> float:
+        """Heat in the store at the episode start [MWh heat]."""
+        return self.heat_store_init * self.heat_store_capacity_mwh
 
     @property
     def wind_capacity_mw(self) -> float:

@@ -1,9 +1,9 @@
 """The park's exogenous series: weather, wind and PV power, the base load, tariff and intensity.
 
 One typical year at the env's step: wind power from a windpowerlib power curve at hub height,
-PV from pvlib's PVWatts, a SYNTHETIC three-shift base load, the time-of-use import price, the
-feed-in price and the hourly grid intensity (:class:`ParkSeries`, built by
-:func:`build_series`).
+PV from pvlib's PVWatts, a SYNTHETIC three-shift base load and process-heat demand, the
+time-of-use import price, the feed-in price and the hourly grid intensity
+(:class:`ParkSeries`, built by :func:`build_series`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +186,28 @@ def synthetic_base_load(p: ParkParams, n_hours: int = HOURS_PER_YEAR) -> FloatAr
     return p.base_load_mean_mw * shape / shape.mean()
 
 
+def synthetic_heat_demand(p: ParkParams, n_hours: int = HOURS_PER_YEAR) -> FloatArray:
+    """SYNTHETIC hourly process-heat demand [MW heat] of a three-shift plant.
+
+    Follows the shifts of :func:`synthetic_base_load`, with a deeper swing (heat follows
+    production more closely than the electric base load, which carries lighting, compressed
+    air and auxiliaries): day shift 08-16 at 1.2, evening 16-24 at 1.0, night 00-08 at 0.8 of
+    the mean, weekends at 0.7, and an AR(1) fluctuation (phi 0.8, 5 %) drawn with
+    ``load_seed + 1``; normalised to ``heat_demand_mean_mw``. Not a measured profile.
+    """
+    h = np.arange(n_hours)
+    hod = h % 24
+    shift = np.where(hod < 8, 0.8, np.where(hod < 16, 1.2, 1.0))
+    weekend = np.where((h // 24) % 7 >= 5, 0.7, 1.0)
+    rng = np.random.default_rng(p.load_seed + 1)
+    eps = rng.normal(0.0, 0.05 * math.sqrt(1 - 0.8**2), n_hours)
+    ar = np.zeros(n_hours)
+    for i in range(1, n_hours):
+        ar[i] = 0.8 * ar[i - 1] + eps[i]
+    shape = shift * weekend * (1.0 + ar)
+    return p.heat_demand_mean_mw * shape / shape.mean()
+
+
 @dataclass(frozen=True)
 class ParkSeries:
     """Exogenous series at the env step, one year long (index = step of the year)."""
@@ -194,12 +216,12 @@ class ParkSeries:
     wind_mw: FloatArray
     pv_mw: FloatArray
     load_mw: FloatArray
+    heat_demand_mw: FloatArray
     price_import: FloatArray
     price_export: FloatArray
     intensity: FloatArray
     tou_code: np.ndarray
     hour_of_day: FloatArray
-    day_end: np.ndarray = field(repr=False)
 
     @property
     def n_steps(self) -> int:
@@ -216,14 +238,15 @@ SERIES_KEYS: tuple[str, ...] = (
     "wind_mw",
     "pv_mw",
     "load_mw",
+    "heat_demand_mw",
     "price_import",
     "price_export",
     "intensity",
     "tou_code",
     "hour_of_day",
-    "day_end",
 )
-#: Series a forecast carries an error on (leads >= 1).
+#: Series a forecast carries an error on (leads >= 1). Heat demand follows the production
+#: schedule and is forecast exactly.
 NOISY_SERIES: tuple[str, ...] = ("wind_mw", "pv_mw", "load_mw")
 #: Default forecast errors, relative std growth per sqrt(hour): at 24 h lead wind about
 #: 25 %, PV about 20 %, load about 5 % (day-ahead errors of that order are typical).
@@ -239,6 +262,7 @@ def build_series(weather: pd.DataFrame, site: Site, p: ParkParams, dt_h: float) 
     hourly_wind = wind_power_mw(weather, p)
     hourly_pv = pv_power_mw(weather, site, p)
     hourly_load = synthetic_base_load(p)
+    hourly_heat = synthetic_heat_demand(p)
     n = round(HOURS_PER_YEAR / dt_h)
     t = np.arange(n) * dt_h  # step start [h of year]
     hours = np.arange(HOURS_PER_YEAR, dtype=np.float64)
@@ -253,18 +277,17 @@ def build_series(weather: pd.DataFrame, site: Site, p: ParkParams, dt_h: float) 
     tou = np.array([TOU_CODES[s] for s in p.tou_schedule])[hour_idx]
     mult = np.array(list(TOU_MULTIPLIERS.values()))[tou]
     grid = GridIntensity(p.grid_mean_t_per_mwh, synthetic_china_grid_shape(p.grid_shape_amplitude))
-    steps_per_day = round(24 / dt_h)
     return ParkSeries(
         dt_h=dt_h,
         wind_mw=interp(hourly_wind) if dt_h != 1.0 else hourly_wind,
         pv_mw=interp(hourly_pv) if dt_h != 1.0 else hourly_pv,
         load_mw=interp(hourly_load) if dt_h != 1.0 else hourly_load,
+        heat_demand_mw=interp(hourly_heat) if dt_h != 1.0 else hourly_heat,
         price_import=p.tariff_flat_cny_per_mwh * mult,
         price_export=np.full(n, p.feed_in_cny_per_mwh),
         intensity=grid.at_hours(hod),
         tou_code=tou,
         hour_of_day=hod.astype(np.float64),
-        day_end=(np.arange(n) % steps_per_day) == steps_per_day - 1,
     )
 
 

@@ -49,7 +49,7 @@ sys.path.insert(0, str(HERE.parent))
 from bench_plant import env_steps_per_second  # noqa: E402  (one steps/s loop for all benches)
 
 PLANTS = {
-    "park": ("ecocontrol/WindSolarStorage-v0", {}),
+    "park": ("ecocontrol/WindSolarStorage-v1", {}),
     "hot_stove": ("ecocontrol/HotStove-v0", {}),
     "cement_kiln": ("ecocontrol/CementKiln-v0", {}),
 }

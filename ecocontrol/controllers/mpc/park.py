@@ -1,13 +1,26 @@
 """Park MPC: a Pyomo LP of the park built once from :class:`ParkParams`.
 
-The LP is the park's physics exactly (``envs.park.physics.park_step`` is linear once the battery's
-charge and discharge are separate variables), so with true series over the whole episode it is
-a true lower bound on the episode cost: the perfect-foresight optimum.
+The LP is the park's physics and scoring exactly (``envs.park.physics.park_step`` is linear
+once the battery's charge and discharge and the heat store's charge and discharge are
+separate variables; the demand charge is linear through a peak variable, and the terminal
+value of stored energy is convex piecewise linear through deficit and surplus variables,
+priced by the same :func:`~ecocontrol.envs.park.scoring.store_values` as the env). With the
+true series over the whole episode it is a true lower bound on the episode cost, the
+perfect-foresight optimum, and its planned cost is the realised cost (tested).
 
-Variables per step ``t`` of the horizon: charge, discharge, boiler power, import, export,
-curtailment, shed load, backup-boiler heat; states: stored energy ``E`` and heat still due
-``h``. Mutable parameters: initial state, wind, PV, load, prices, grid intensity, the day-end
-flags that reset the heat quota, the carbon price and a terminal value of stored energy.
+Variables per step ``t`` of the horizon: battery charge and discharge, boiler power, import,
+export, curtailment, shed load, boiler heat to the demand and to the store, store discharge,
+gas heat, undelivered heat; states: battery energy ``energy`` and stored heat ``heat``; the
+billing-period peak ``peak``; deficit and surplus of each store at the planning end.
+Mutable parameters: initial states and the peak so far, the series, the carbon price, the
+demand charge per MW, ``live`` (1 for steps inside the episode: steps past its end cost
+nothing and set no peak), ``end_w`` (1 at the planning end: the episode's end if the horizon
+reaches it, else the horizon's end), the reference contents and the deficit and surplus
+values at that end.
+
+The heat dispatch is the plant's (boiler first, then store, then gas) whenever the store's
+deficit value is at most the gas heat cost, which :func:`store_values` guarantees: stored
+heat is then never worth holding while gas is burnt.
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ from ecocontrol.controllers.mpc.core import RollingHorizonMPC
 from ecocontrol.controllers.rules.park import ParkRuleController, park_view
 from ecocontrol.emissions import require_finite_range
 from ecocontrol.envs.park import SERIES_KEYS, ParkParams
+from ecocontrol.envs.park.scoring import demand_charge_cny_per_mw, store_values
 
 #: Series the LP takes as mutable parameters (the rest of SERIES_KEYS are for observations).
 _SERIES_PARAMS = tuple(k for k in SERIES_KEYS if k not in ("tou_code", "hour_of_day"))
@@ -35,10 +49,19 @@ def build_park_model(p: ParkParams, n_steps: int, dt_h: float) -> pyo.ConcreteMo
     m.T1 = pyo.RangeSet(0, n_steps)
     for name in _SERIES_PARAMS:
         setattr(m, name, pyo.Param(m.T, mutable=True, initialize=0.0))
+    m.live = pyo.Param(m.T, mutable=True, initialize=1.0)
+    m.end_w = pyo.Param(m.T1, mutable=True, initialize=lambda m, t: float(t == n_steps))
     m.e0 = pyo.Param(mutable=True, initialize=p.e_min_mwh)
-    m.h0 = pyo.Param(mutable=True, initialize=p.flex_daily_heat_mwh)
+    m.s0 = pyo.Param(mutable=True, initialize=p.heat_store_init_mwh)
+    m.peak0 = pyo.Param(mutable=True, initialize=0.0)
     m.carbon_price = pyo.Param(mutable=True, initialize=0.0)
-    m.terminal_value = pyo.Param(mutable=True, initialize=0.0)
+    m.demand_rate = pyo.Param(mutable=True, initialize=0.0)
+    m.e_ref = pyo.Param(mutable=True, initialize=p.e_min_mwh)
+    m.s_ref = pyo.Param(mutable=True, initialize=0.0)
+    m.vb_deficit = pyo.Param(mutable=True, initialize=0.0)
+    m.vb_surplus = pyo.Param(mutable=True, initialize=0.0)
+    m.vh_deficit = pyo.Param(mutable=True, initialize=0.0)
+    m.vh_surplus = pyo.Param(mutable=True, initialize=0.0)
 
     m.charge = pyo.Var(m.T, bounds=(0.0, p.battery_power_mw))
     m.discharge = pyo.Var(m.T, bounds=(0.0, p.battery_power_mw))
@@ -47,14 +70,24 @@ def build_park_model(p: ParkParams, n_steps: int, dt_h: float) -> pyo.ConcreteMo
     m.exp = pyo.Var(m.T, bounds=(0.0, p.grid_export_limit_mw))
     m.curtail = pyo.Var(m.T, within=pyo.NonNegativeReals)
     m.shed = pyo.Var(m.T, within=pyo.NonNegativeReals)
-    m.backup = pyo.Var(m.T, within=pyo.NonNegativeReals)
+    m.direct = pyo.Var(m.T, within=pyo.NonNegativeReals)
+    m.store_in = pyo.Var(m.T, bounds=(0.0, p.heat_store_charge_mw))
+    m.store_out = pyo.Var(m.T, bounds=(0.0, p.heat_store_discharge_mw))
+    m.gas = pyo.Var(m.T, bounds=(0.0, p.gas_boiler_heat_mw))
+    m.unserved = pyo.Var(m.T, within=pyo.NonNegativeReals)
     m.energy = pyo.Var(m.T1, bounds=(p.e_min_mwh, p.e_max_mwh))
-    m.heat = pyo.Var(m.T1, within=pyo.NonNegativeReals)
+    m.heat = pyo.Var(m.T1, bounds=(0.0, p.heat_store_capacity_mwh))
+    m.peak = pyo.Var(within=pyo.NonNegativeReals)
+    m.b_deficit = pyo.Var(within=pyo.NonNegativeReals)
+    m.b_surplus = pyo.Var(within=pyo.NonNegativeReals)
+    m.h_deficit = pyo.Var(within=pyo.NonNegativeReals)
+    m.h_surplus = pyo.Var(within=pyo.NonNegativeReals)
 
-    q = p.flex_daily_heat_mwh
     loss = p.battery_self_discharge_per_h * dt_h
+    keep = 1.0 - p.heat_store_loss_per_h * dt_h
     m.init_energy = pyo.Constraint(expr=m.energy[0] == m.e0)
-    m.init_heat = pyo.Constraint(expr=m.heat[0] == m.h0)
+    m.init_heat = pyo.Constraint(expr=m.heat[0] == m.s0)
+    m.peak_so_far = pyo.Constraint(expr=m.peak >= m.peak0)
 
     @m.Constraint(m.T)
     def battery(m: Any, t: int) -> Any:
@@ -65,29 +98,17 @@ def build_park_model(p: ParkParams, n_steps: int, dt_h: float) -> pyo.ConcreteMo
             - dt_h / p.battery_eta_discharge * m.discharge[t]
         )
 
-    def after_boiler(m: Any, t: int) -> Any:
-        return m.heat[t] - p.flex_efficiency * dt_h * m.flex[t]
+    @m.Constraint(m.T)
+    def store(m: Any, t: int) -> Any:
+        return m.heat[t + 1] == keep * m.heat[t] + dt_h * (m.store_in[t] - m.store_out[t])
 
     @m.Constraint(m.T)
-    def quota_cap(m: Any, t: int) -> Any:
-        return after_boiler(m, t) >= 0.0
+    def boiler(m: Any, t: int) -> Any:
+        return p.flex_efficiency * m.flex[t] == m.direct[t] + m.store_in[t]
 
     @m.Constraint(m.T)
     def heat_balance(m: Any, t: int) -> Any:
-        return m.heat[t + 1] == after_boiler(m, t) - m.backup[t] + m.day_end[t] * q
-
-    @m.Constraint(m.T)
-    def backup_at_day_end(m: Any, t: int) -> Any:
-        return m.backup[t] <= m.day_end[t] * q
-
-    @m.Constraint(m.T)
-    def backup_covers_rest(m: Any, t: int) -> Any:
-        # With day_end = 1 the backup boiler raises all heat still due; with 0 this is slack.
-        return after_boiler(m, t) - m.backup[t] <= (1 - m.day_end[t]) * q
-
-    @m.Constraint(m.T)
-    def backup_le_due(m: Any, t: int) -> Any:
-        return m.backup[t] <= after_boiler(m, t)
+        return m.direct[t] + m.store_out[t] + m.gas[t] + m.unserved[t] == m.heat_demand_mw[t]
 
     @m.Constraint(m.T)
     def balance(m: Any, t: int) -> Any:
@@ -104,17 +125,36 @@ def build_park_model(p: ParkParams, n_steps: int, dt_h: float) -> pyo.ConcreteMo
     def shed_cap(m: Any, t: int) -> Any:
         return m.shed[t] <= m.load_mw[t]
 
+    @m.Constraint(m.T)
+    def peak_cap(m: Any, t: int) -> Any:
+        return m.peak >= m.live[t] * m.imp[t]
+
+    m.battery_end = pyo.Constraint(
+        expr=m.b_deficit - m.b_surplus == m.e_ref - sum(m.end_w[t] * m.energy[t] for t in m.T1)
+    )
+    m.heat_end = pyo.Constraint(
+        expr=m.h_deficit - m.h_surplus == m.s_ref - sum(m.end_w[t] * m.heat[t] for t in m.T1)
+    )
+
     gas_cost, gas_co2 = p.gas_cny_per_mwh_heat, p.gas_t_co2_per_mwh_heat
     m.cost = pyo.Objective(
         expr=sum(
-            dt_h * (m.price_import[t] * m.imp[t] - m.price_export[t] * m.exp[t])
-            + gas_cost * m.backup[t]
-            + p.battery_degradation_cny_per_mwh * dt_h * (m.charge[t] + m.discharge[t])
-            + p.value_of_lost_load_cny_per_mwh * dt_h * m.shed[t]
-            + m.carbon_price * (dt_h * m.intensity[t] * m.imp[t] + gas_co2 * m.backup[t])
+            m.live[t]
+            * (
+                dt_h * (m.price_import[t] * m.imp[t] - m.price_export[t] * m.exp[t])
+                + gas_cost * dt_h * m.gas[t]
+                + p.battery_degradation_cny_per_mwh * dt_h * (m.charge[t] + m.discharge[t])
+                + p.value_of_lost_load_cny_per_mwh * dt_h * m.shed[t]
+                + p.value_of_unserved_heat_cny_per_mwh * dt_h * m.unserved[t]
+                + m.carbon_price * dt_h * (m.intensity[t] * m.imp[t] + gas_co2 * m.gas[t])
+            )
             for t in m.T
         )
-        - m.terminal_value * (m.energy[n_steps] - p.e_min_mwh),
+        + m.demand_rate * (m.peak - m.peak0)
+        + m.vb_deficit * m.b_deficit
+        - m.vb_surplus * m.b_surplus
+        + m.vh_deficit * m.h_deficit
+        - m.vh_surplus * m.h_surplus,
         sense=pyo.minimize,
     )
     return m
@@ -128,16 +168,27 @@ class ParkMPC(RollingHorizonMPC):
         horizon_h: look-ahead [h], at most the env's forecast horizon unless
             ``perfect_forecast``.
         perfect_forecast: plan on the true series instead of the env's noisy forecasts.
-        terminal_value_cny_per_mwh: value of energy left in the battery at the horizon's end;
-            ``None`` = the lowest import price in the horizon times the discharge efficiency
-            (energy kept is worth at least what it saves at the cheapest hour).
+        terminal_value_cny_per_mwh: value of energy left in the battery at a horizon's end
+            inside the episode; ``None`` = the lowest import price in the horizon times the
+            discharge efficiency (energy kept is worth at least what it saves at the
+            cheapest hour). Heat left in the store is valued likewise at the cheapest boiler
+            heat of the horizon (with carbon, at most the gas heat cost). When the horizon
+            reaches the episode's end, the plan ends there and the env's terminal values
+            apply (:func:`~ecocontrol.envs.park.scoring.store_values`).
         time_limit_s: HiGHS time limit per decision.
         replan_every: steps between solves (1 = every step).
         horizon_steps: look-ahead in steps (overrides ``horizon_h``).
 
-    Information: ``state_access = "measured"`` (the stored energy and heat still due of
-    ``info['state']``); ``exogenous_access = "forecast"`` (``info['forecast']``), or
-    ``"true"`` with ``perfect_forecast`` (the true series through its :class:`PlantView`).
+    Information: ``state_access = "measured"`` (battery energy, stored heat, peak so far
+    and the stores' starting contents of ``info['state']``); ``exogenous_access =
+    "forecast"`` (``info['forecast']``), or ``"true"`` with ``perfect_forecast`` (the true
+    series through its :class:`PlantView`).
+
+    Demand charge: the LP books the charge on a rise of the episode's peak above the peak so
+    far. A horizon shorter than the rest of the episode bears ``horizon / steps left`` of the
+    charge (a peak raised now serves every remaining day, which the horizon does not see;
+    with the full charge the perfect-forecast MPC kept the peak too low and paid more for
+    energy than the noisy one); the full charge once the horizon reaches the episode's end.
     """
 
     def __init__(
@@ -186,20 +237,49 @@ class ParkMPC(RollingHorizonMPC):
         return {k: v[:n] for k, v in info["forecast"].items()}
 
     def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:
-        m, p = self.model, self.view.params
+        m, p, view = self.model, self.view.params, self.view
+        n = self.horizon_steps
         series = self._series(info)
         for name in _SERIES_PARAMS:
             values = series[name].astype(np.float64)
             comp = getattr(m, name)
-            for t in range(self.horizon_steps):
+            for t in range(n):
                 comp[t] = float(values[t])
-        m.e0 = float(np.clip(info["state"]["energy_mwh"], p.e_min_mwh, p.e_max_mwh))
-        m.h0 = float(info["state"]["heat_left_mwh"])
-        m.carbon_price = self.view.carbon_price_cny_per_t
+        state = info["state"]
+        m.e0 = float(np.clip(state["energy_mwh"], p.e_min_mwh, p.e_max_mwh))
+        m.s0 = float(np.clip(state["heat_mwh"], 0.0, p.heat_store_capacity_mwh))
+        m.peak0 = float(state["peak_mw"])
+        carbon = view.carbon_price_cny_per_t
+        m.carbon_price = carbon
+        left = view.episode_steps - view.step_index
+        # A peak raised now serves every remaining day of the billing period, which a
+        # horizon shorter than the rest of the episode does not see: each horizon bears its
+        # share (n / steps left) of the charge on a rise; the full charge once the horizon
+        # reaches the episode's end (the oracle's case, so it stays exact).
+        rate = demand_charge_cny_per_mw(p, view.episode_steps * view.dt_h)
+        m.demand_rate = rate * min(1.0, n / left)
+        end = min(n, left)
+        for t in range(n):
+            m.live[t] = float(t < end)
+        for t in range(n + 1):
+            m.end_w[t] = float(t == end)
+        if end < n or view.step_index + n == view.episode_steps:  # the episode's end
+            v = store_values(p, carbon)
+            m.e_ref, m.s_ref = float(state["energy0_mwh"]), float(state["heat0_mwh"])
+            m.vb_deficit, m.vb_surplus = v.battery_deficit, v.battery_surplus
+            m.vh_deficit, m.vh_surplus = v.heat_deficit, v.heat_surplus
+            return
+        # a horizon's end inside the episode: linear values of what is left
         if self.terminal_value is None:
-            m.terminal_value = float(series["price_import"].min()) * p.battery_eta_discharge
+            vb = float(series["price_import"][:n].min()) * p.battery_eta_discharge
         else:
-            m.terminal_value = self.terminal_value
+            vb = self.terminal_value
+        gas = p.gas_cny_per_mwh_heat + carbon * p.gas_t_co2_per_mwh_heat
+        boiler_heat = (series["price_import"][:n] + carbon * series["intensity"][:n]).min()
+        vh = min(float(boiler_heat) / p.flex_efficiency, gas)
+        m.e_ref, m.s_ref = p.e_min_mwh, 0.0
+        m.vb_deficit = m.vb_surplus = vb
+        m.vh_deficit = m.vh_surplus = vh
 
     def _read_plan(self) -> np.ndarray:
         m = self.model
@@ -217,7 +297,8 @@ def make_park_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> ParkMPC:
 def make_park_oracle(env: gym.Env[Any, Any], time_limit_s: float = 60.0) -> ParkMPC:
     """Perfect-foresight optimum: the LP over the whole episode on the true series.
 
-    The LP is the plant exactly, so its cost is a lower bound for every controller.
+    The LP is the plant and its scoring exactly (demand charge and terminal values in), so
+    its cost is a lower bound for every controller and equals the realised cost.
     Information: ``state_access = "measured"``, ``exogenous_access = "true"`` (the true
     series of the whole episode).
     """
@@ -229,7 +310,6 @@ def make_park_oracle(env: gym.Env[Any, Any], time_limit_s: float = 60.0) -> Park
         env,
         horizon_steps=steps,
         perfect_forecast=True,
-        terminal_value_cny_per_mwh=0.0,
         time_limit_s=time_limit_s,
         replan_every=steps,
     )

@@ -26,19 +26,26 @@ def park_view(env: gym.Env[Any, Any], controller: Any, who: str) -> PlantView:
 
 
 class ParkRuleController:
-    """Merit-order dispatch of the park.
+    """Merit-order dispatch of the park under the two-part tariff.
 
-    * Electric boiler: run at full power whenever grid electricity makes heat cheaper than the
-      gas backup boiler (price + carbon price x grid intensity, over boiler efficiency, against
-      gas fuel + carbon per MWh heat); otherwise soak up renewable surplus only, and leave the
-      rest of the day's quota to the gas boiler.
+    * Electric boiler: run at full power (as far as the heat demand and the store can take
+      its heat) whenever grid electricity makes heat cheaper than the gas backup boiler
+      (price + carbon price x grid intensity, over boiler efficiency, against gas fuel +
+      carbon per MWh heat); otherwise soak up renewable surplus only. The store then serves
+      the demand in the dear hours and the gas boiler covers the rest (the plant's dispatch).
     * Battery: charge from renewable surplus; charge from the grid in valley hours; discharge
-      to cover the deficit in high and peak hours; idle otherwise.
+      to cover the deficit in high and peak hours; idle otherwise. On the episode's last day
+      it does not discharge below the starting energy (missing energy is priced at the
+      dearest hour's, :func:`~ecocontrol.envs.park.scoring.store_values`).
+    * Demand charge: grid charging and the boiler never raise the import above the larger
+      of the peak already set this billing period and what the base load alone draws
+      (charging is cut first, then the boiler).
 
     It reads the coming step's exact values from ``info`` (lead 0 of the forecast), as an
     operator reads live meters; it does not use forecasts. Information: ``state_access =
     "measured"`` (``info['state']``), ``exogenous_access = "forecast"`` (lead 0 of
-    ``info['forecast']``); the parameters and carbon price come through its :class:`PlantView`.
+    ``info['forecast']``); the parameters, carbon price and the episode's clock come through
+    its :class:`PlantView`.
     """
 
     state_access: StateAccess = "measured"
@@ -53,33 +60,49 @@ class ParkRuleController:
 
     def physical_action(self, info: dict[str, Any]) -> tuple[float, float]:
         """Battery power [MW, + discharge] and boiler power [MW] for the coming step."""
-        p = self.view.params
-        fc = info["forecast"]
+        view = self.view
+        p, dt = view.params, view.dt_h
+        fc, state = info["forecast"], info["state"]
         wind, pv, load = fc["wind_mw"][0], fc["pv_mw"][0], fc["load_mw"][0]
+        heat_demand = fc["heat_demand_mw"][0]
         price, intensity = fc["price_import"][0], fc["intensity"][0]
         period = int(fc["tou_code"][0])
-        carbon = self.view.carbon_price_cny_per_t
+        carbon = view.carbon_price_cny_per_t
 
         surplus = wind + pv - load
         e_heat_cost = (price + carbon * intensity) / p.flex_efficiency
         gas_heat_cost = p.gas_cny_per_mwh_heat + carbon * p.gas_t_co2_per_mwh_heat
-        heat_left = info["state"]["heat_left_mwh"]
-        if heat_left <= 0.0:
-            boiler = 0.0
-        elif e_heat_cost < gas_heat_cost:
-            boiler = p.flex_power_mw
+        held = state["heat_mwh"] * (1.0 - p.heat_store_loss_per_h * dt)
+        room = min(max(p.heat_store_capacity_mwh - held, 0.0) / dt, p.heat_store_charge_mw)
+        boiler_cap = min(p.flex_power_mw, (heat_demand + room) / p.flex_efficiency)
+        if e_heat_cost < gas_heat_cost:
+            boiler = boiler_cap
         else:  # grid heat dearer than gas, but surplus renewables beat the feed-in price
-            boiler = min(max(surplus, 0.0), p.flex_power_mw)
+            boiler = min(max(surplus, 0.0), boiler_cap)
 
         net_surplus = surplus - boiler
+        last_day = view.episode_steps - view.step_index <= round(24 / dt)
         if net_surplus > 0:
             battery = -min(net_surplus, p.battery_power_mw)
         elif period == TOU_CODES["valley"]:
             battery = -p.battery_power_mw
         elif period in (TOU_CODES["high"], TOU_CODES["peak"]):
             battery = min(-net_surplus, p.battery_power_mw)
+            if last_day:  # keep the starting energy: it is worth the dearest hour's price
+                spare = max(state["energy_mwh"] - state["energy0_mwh"], 0.0)
+                battery = min(battery, spare * p.battery_eta_discharge / dt)
         else:
             battery = 0.0
+
+        # demand charge: flexible loads stay under the peak already set (or the base load's)
+        limit = max(state["peak_mw"], load - wind - pv)
+        over = (load + boiler - battery - wind - pv) - limit
+        if over > 0 and battery < 0:
+            cut = min(over, -battery)
+            battery += cut
+            over -= cut
+        if over > 0 and boiler > 0:
+            boiler = max(boiler - over, min(max(surplus, 0.0), boiler))
         return battery, boiler
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
