@@ -23,6 +23,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from ecocontrol.emissions import Fuel, get_fuel, require_finite_range
 
+from .scenario import clip
+
 FloatArray = NDArray[np.float64]
 
 NM3_PER_KMOL = 22.414
@@ -89,7 +91,7 @@ def lookup(table: FloatArray, temp_c: ArrayLike) -> FloatArray:
 
     Returns shape ``(*table.shape[:-1], *temp.shape)``; temperatures are clipped to the grid.
     """
-    t = np.clip(np.asarray(temp_c, dtype=np.float64), 0.0, T_MAX_C - 1e-9)
+    t = clip(np.asarray(temp_c, dtype=np.float64), 0.0, T_MAX_C - 1e-9)
     i = t.astype(np.intp)
     lo = table.take(i, axis=-1)
     out = table.take(i + 1, axis=-1)  # lo + (hi - lo) * (t - i), in place
@@ -137,7 +139,7 @@ def gas_temperature(
     t = np.broadcast_to(np.asarray(guess_c, dtype=np.float64), h.shape).copy()
     for _ in range(6):
         cp = _species_sum(flows_nm3_s, species_cp(t))
-        t = np.clip(t - (gas_enthalpy_kw(flows_nm3_s, t) - h) / cp, 0.0, T_MAX_C)
+        t = clip(t - (gas_enthalpy_kw(flows_nm3_s, t) - h) / cp, 0.0, T_MAX_C)
     return t
 
 
@@ -309,7 +311,7 @@ class FlueGas:
         t = np.full(np.broadcast(s, h).shape, 1000.0)
         for _ in range(8):
             t = t - (self.enthalpy_per_mj(s, t) - h) / self.cp_per_mj(s, t)
-            t = np.clip(t, 0.0, T_MAX_C)
+            t = clip(t, 0.0, T_MAX_C)
         return t
 
     @functools.lru_cache(maxsize=8)  # noqa: B019  (instances are few, frozen and long-lived)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from ..scenario import FloatArray
+from ..scenario import FloatArray, clip
 from .params import HotStoveParams
 from .physics import StoveState
 
@@ -65,4 +65,4 @@ def hot_stove_observation(
     rest[:, 6 + 2 * k] = carbon_price_cny_per_t / 100.0
     rest[:, 7 + 2 * k] = progress
     obs[:, j:] = rest
-    return np.clip(obs, OBS_LOW, OBS_HIGH, out=obs)
+    return clip(obs, OBS_LOW, OBS_HIGH, out=obs)

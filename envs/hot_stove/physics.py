@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..scenario import FloatArray
+from ..scenario import FloatArray, clip
 from ..thermo import AIR, lookup
 from .params import HotStoveParams
 
@@ -189,10 +189,10 @@ def hot_stove_step(
 
     # Firing: stoves on gas only; interlocks on the waste gas and the dome.
     on_gas = mode == GAS
-    req_fire = np.clip(firing_mw, 0.0, p.firing_max_mw) * on_gas
+    req_fire = clip(firing_mw, 0.0, p.firing_max_mw) * on_gas
     interlock = state.waste_gas_c >= p.waste_gas_max_c
     fire = np.where(interlock, 0.0, req_fire)
-    share_req = np.clip(share, 0.0, 1.0)
+    share_req = clip(share, 0.0, 1.0)
     share_ok = np.minimum(share_req, p.share_dome_max)
     flue = p.flue
     dome = flue.flame_temperature(share_ok, p.heat_retained)
@@ -218,7 +218,7 @@ def hot_stove_step(
     h_cb = float(AIR.enthalpy(p.cold_blast_c))
     h_sp = AIR.enthalpy(setpoint)
     t_cb = np.full(temp.shape[:2], p.cold_blast_c)
-    x = np.clip(state.stove_fraction, 0.05, 1.0)
+    x = clip(state.stove_fraction, 0.05, 1.0)
     # Fixed-point iteration of the valve, per batch row: a row keeps the sweep of the
     # iteration at which it converged, so every row evolves as it would alone.
     done = np.zeros(len(x), dtype=bool)
@@ -241,7 +241,7 @@ def hot_stove_step(
         x_new = np.where(
             (n_blast > 0) & (h_out > h_cb), (h_sp - h_cb) / np.maximum(h_out - h_cb, 1e-9), 1.0
         )
-        x_new = np.clip(x_new, 0.0, 1.0)
+        x_new = clip(x_new, 0.0, 1.0)
         done |= np.abs(x_new - x) < 1e-4
         if done.all():
             break
@@ -345,7 +345,7 @@ def staggered_cycle_command(
     request[rows[start_next], nxt[start_next]] = True
     release = n_blast >= 2
     request[rows[release], lead[release]] = True
-    throttle = np.clip(
+    throttle = clip(
         (p.waste_gas_max_c - waste_gas_margin_k - waste_gas_c) / waste_gas_band_k, 0.0, 1.0
     )
     firing = np.where(on_gas, p.firing_max_mw * throttle, 0.0)
