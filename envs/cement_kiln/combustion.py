@@ -22,7 +22,15 @@ from typing import Any
 import numpy as np
 
 from ..scenario import FloatArray
-from ..thermo import AIR, KELVIN, NM3_PER_KMOL, SolidFuel, gas_enthalpy_kw, gas_temperature
+from ..thermo import (
+    AIR,
+    KELVIN,
+    NM3_PER_KMOL,
+    T_MAX_C,
+    SolidFuel,
+    gas_enthalpy_kw,
+    gas_temperature,
+)
 from .params import CO2_PER_CACO3, CO_LHV_MJ_PER_NM3, M_CACO3, CementKilnParams, KilnDesign
 
 
@@ -124,6 +132,18 @@ class CalcinerBalance:
         """In minus out [MW] (0 when the balance closes)."""
         return np.asarray(sum(self.heat_in.values()) - sum(self.heat_out.values()))
 
+    def check(self, tolerance: float) -> None:
+        """Raise if any row misses its balance by more than ``tolerance`` of its heat in."""
+        heat_in = np.asarray(sum(self.heat_in.values()))
+        miss = np.abs(self.residual_mw) > tolerance * np.maximum(np.abs(heat_in), 1.0)
+        if miss.any():
+            i = int(np.flatnonzero(miss)[0])
+            raise RuntimeError(
+                f"calciner energy balance misses by {float(self.residual_mw[i]):.3g} MW of "
+                f"{float(heat_in[i]):.3g} MW in (row {i}, outlet {float(self.temp_c[i]):.1f} "
+                "degC); allowed: within CALCINER_TOLERANCE"
+            )
+
 
 def calciner_balance(
     meal_kg_s: FloatArray,
@@ -135,12 +155,19 @@ def calciner_balance(
     guess_c: FloatArray,
     p: CementKilnParams,
     d: KilnDesign,
-    iterations: int = 8,
+    solve: bool = True,
 ) -> CalcinerBalance:
-    """Solve the calciner's outlet temperature from its energy balance (Newton).
+    """Solve the calciner's outlet temperature from its energy balance.
 
-    With ``iterations=0`` the balance is evaluated at ``guess_c`` (its residual is then the
+    Heat out minus heat in rises monotonically with the outlet temperature (calcination,
+    gas, solids and wall all take more heat when hotter), so the root is unique; it is found
+    by a bracketed, batch-vectorised safeguarded Newton (:func:`_bracketed_root`) started
+    at ``guess_c``, and the residual is checked (:meth:`CalcinerBalance.check`) every call.
+    With ``solve=False`` the balance is evaluated at ``guess_c`` (its residual is then the
     imbalance at that temperature).
+
+    Raises:
+        RuntimeError: if a solved balance misses by more than :data:`CALCINER_TOLERANCE`.
     """
     ta = d.tertiary_air_nm3_s * fan
     o2_on_offer = kiln.gas[1] + 0.21 * ta
@@ -177,20 +204,70 @@ def calciner_balance(
         }
         return a, da, gas, heat_out
 
-    t = np.asarray(guess_c, dtype=np.float64).copy()
-    for _ in range(iterations):
+    def excess(t: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Heat out minus heat in [MW] at ``t`` and its slope [MW/K] (both rise with ``t``)."""
         a, da, gas, terms = outlet(t)
         solids = meal_kg_s - a * caco3_kg_s * CO2_PER_CACO3
         cp_gas = (gas_enthalpy_kw(gas, t + 0.5) - gas_enthalpy_kw(gas, t - 0.5)) / 1000.0
-        dout = (
+        slope = (
             da * caco3_kg_s * (p.calcination_mj_per_kg - CO2_PER_CACO3 * cp_s * (t - 25.0))
             + cp_gas
             + solids * cp_s
             + ua
         )
-        t = np.clip(t - (sum(terms.values()) - q_in) / dout, 500.0, 1400.0)
+        return np.asarray(sum(terms.values()) - q_in), np.asarray(slope)
+
+    t = np.asarray(guess_c, dtype=np.float64).copy()
+    if solve:
+        t = _bracketed_root(excess, t, q_in)
     a, _, gas, heat_out = outlet(t)
-    return CalcinerBalance(t, a, gas, _o2_dry_pct(gas), heat_in, heat_out)
+    bal = CalcinerBalance(t, a, gas, _o2_dry_pct(gas), heat_in, heat_out)
+    if solve:
+        bal.check(CALCINER_TOLERANCE)
+    return bal
+
+
+#: Largest calciner imbalance a solve may leave, as a share of the heat in [-].
+CALCINER_TOLERANCE = 1e-6
+#: The physical bracket of the calciner outlet [degC]: ambient to the gas tables' end (heat
+#: out minus heat in is negative at ambient, where nothing leaves hot, and positive long
+#: before the end of the tables).
+CALCINER_BRACKET_C = (25.0, T_MAX_C - 1.0)
+
+
+def _bracketed_root(
+    excess: Any, guess: FloatArray, q_in: FloatArray, max_iter: int = 100
+) -> FloatArray:
+    """Root of a rising ``excess(t) -> (f, slope)`` in :data:`CALCINER_BRACKET_C`, per row.
+
+    Safeguarded Newton (Newton inside the bracket, bisection when a Newton step leaves it
+    or the bracket stops halving),
+    vectorised over the batch: every row keeps a bracket ``[lo, hi]`` with ``f(lo) <= 0 <=
+    f(hi)``, so it cannot settle on a spurious root as plain Newton from the previous
+    temperature did (v0). Stops when every row's imbalance is below
+    :data:`CALCINER_TOLERANCE` of its heat in (or its bracket is below 1e-9 K).
+    """
+    lo = np.full_like(guess, CALCINER_BRACKET_C[0])
+    hi = np.full_like(guess, CALCINER_BRACKET_C[1])
+    t = np.clip(guess, lo, hi)
+    tol = CALCINER_TOLERANCE * 0.1 * np.maximum(np.abs(q_in), 1.0)
+    width = hi - lo
+    for _ in range(max_iter):
+        f, slope = excess(t)
+        done = (np.abs(f) <= tol) | (hi - lo <= 1e-9)
+        if done.all():
+            break
+        lo = np.where(f < 0.0, t, lo)
+        hi = np.where(f > 0.0, t, hi)
+        newton = t - f / np.maximum(slope, 1e-9)
+        # Newton only inside the bracket and while the bracket at least halves per step;
+        # otherwise bisect (so at worst the bracket halves every other step).
+        use = (newton > lo) & (newton < hi) & (hi - lo <= 0.5 * width)
+        width = hi - lo
+        t = np.where(done, t, np.where(use, newton, 0.5 * (lo + hi)))
+    return t
+
+
 
 
 def calciner_discharge(

@@ -118,7 +118,7 @@ def kiln_design(p: CementKilnParams) -> KilnDesign:
         p.calciner_nominal_c * one,
         p,
         zero,
-        iterations=0,
+        solve=False,
     )
     calc_loss = float(bal.residual_mw[0])
     solids = p.meal_kg_s - a * caco3 * CO2_PER_CACO3
