@@ -51,6 +51,9 @@ class CementKilnVectorEnv(BatchedEcoEnv):
         "calciner_limit_k_min",
         "co_excess_ppm_min",
         "nox_excess_mg_min",
+        "co_trip_min",
+        "feed_cut_min",
+        "lost_clinker_t",
     )
     settings: ClassVar[tuple[str, ...]] = ("dt_min", "forecast_steps", "lab_interval_steps")
 
@@ -207,6 +210,11 @@ class CementKilnVectorEnv(BatchedEcoEnv):
                 kiln_o2_pct=float(f.kiln.o2_pct[i]),
                 calciner_o2_pct=float(f.calciner.o2_pct[i]),
                 co_ppm=float(f.kiln.co_ppm[i]),
+                preheater_co_ppm=float(f.calciner.co_ppm[i]),
+                preheater_exit_c=float(f.preheater_exit_c[i]),
+                secondary_air_c=float(f.cooler.secondary_c[i]),
+                tertiary_air_c=float(f.cooler.tertiary_c[i]),
+                feed_on=bool(f.feed_on[i] > 0.5),
                 nox_mg_nm3=float(f.nox_mg_nm3[i]),
                 flame_c=float(f.kiln.flame_c[i]),
                 calcination=float(f.calciner.degree[i]),

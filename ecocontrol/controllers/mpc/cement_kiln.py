@@ -351,9 +351,7 @@ class KilnMPC(RollingHorizonMPC):
         carbon = view.carbon_price_cny_per_t
 
         def per_mw(role: str, lhv_j: float) -> float:
-            fuel = p.fuel(role).fuel
-            biogenic = p.af_biogenic_share if role == "alternative_fuel" else 0.0
-            co2 = fuel.co2_t_per_gj * (1.0 - biogenic)
+            co2 = p.co2_t_per_gj_parts(role)[0]  # fossil part (biogenic is not priced)
             return sec * (p.price_cny_per_mj(role) + carbon * co2 * lhv_j / 1000.0)
 
         values["p_qk"] = per_mw("kiln_fuel", lhv[0])
