@@ -28,7 +28,7 @@ from ecocontrol.controllers import make_controller
 from ecocontrol.controllers.rules.cement_kiln import KilnRuleController
 from ecocontrol.evaluation import run_episode
 
-KILN = "ecocontrol/CementKiln-v0"
+KILN = "ecocontrol/CementKiln-v1"
 
 
 @pytest.fixture(scope="module")
@@ -349,3 +349,34 @@ def test_rdf_co2_uses_the_fossil_and_biomass_factors_of_each_part():
     assert bio == pytest.approx(p.af_biogenic_share * 100.0e-3)
     f, b = get_fuel("rdf").co2_t(1.0)
     assert float(f) == pytest.approx(0.5 * 91.7e-3) and float(b) == pytest.approx(0.05)
+
+
+class _Naive:
+    """A policy that ignores the plant: all actuators at max, at min, bang-bang or random."""
+
+    state_access = "measured"
+    exogenous_access = "forecast"
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def reset(self, env, seed=None):
+        self.t, self.rng = 0, np.random.default_rng(seed)
+
+    def act(self, obs, info):
+        self.t += 1
+        if self.kind == "random":
+            return self.rng.uniform(-1, 1, 4).astype(np.float32)
+        level = {"all_max": 1.0, "all_min": -1.0}.get(self.kind)
+        if level is None:  # bang-bang, 30 min each way
+            level = 1.0 if (self.t // 30) % 2 else -1.0
+        return np.full(4, level, dtype=np.float32)
+
+
+def test_naive_policies_cost_far_more_than_the_rule():
+    # No exploit of the simulator: extremes trip the interlock, the ESP, the limits.
+    env = gym.make(KILN, split="test", episode_h=8)
+    rule = run_episode(env, make_controller("rule", env), seed=0, window=0).cost["total"]
+    for kind in ("all_max", "all_min", "bang_bang", "random"):
+        cost = run_episode(env, _Naive(kind), seed=0, window=0).cost["total"]
+        assert cost > 3.0 * rule, kind

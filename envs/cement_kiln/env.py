@@ -27,7 +27,7 @@ class CementKilnVectorEnv(BatchedEcoEnv):
     """``num_envs`` kilns stepped together by :func:`kiln_step` over the batch axis.
 
     The kiln's one simulator: :class:`CementKilnEnv` is a batch of one of it.
-    ``gymnasium.make_vec("ecocontrol/CementKiln-v0", num_envs=n,
+    ``gymnasium.make_vec("ecocontrol/CementKiln-v1", num_envs=n,
     vectorization_mode="vector_entry_point", **kwargs)``; ``kwargs`` as for
     :class:`CementKilnEnv` (see its env card), plus ``autoreset_mode``. Member ``i`` reproduces
     a single env seeded with ``seed + i`` under the same actions (tested); ``info`` carries
