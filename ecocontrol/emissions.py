@@ -115,8 +115,10 @@ class Fuel:
     def co2_parts_t_per_gj(self, biogenic_share: float | None = None) -> tuple[float, float]:
         """(fossil, biogenic) CO2 per GJ [tCO2/GJ] at ``biogenic_share`` (default: own)."""
         share = self.biogenic_share if biogenic_share is None else float(biogenic_share)
-        bio = self.co2_kg_per_tj if self.biogenic_co2_kg_per_tj is None else (
-            self.biogenic_co2_kg_per_tj
+        bio = (
+            self.co2_kg_per_tj
+            if self.biogenic_co2_kg_per_tj is None
+            else (self.biogenic_co2_kg_per_tj)
         )
         return (1.0 - share) * self.co2_kg_per_tj * 1e-6, share * bio * 1e-6
 

@@ -382,8 +382,6 @@ def _bracketed_root(
     return t
 
 
-
-
 def calciner_discharge(
     meal_kg_s: Any, caco3_kg_s: Any, degree: Any, temp_c: Any
 ) -> tuple[Any, Any, Any, Any]:
