@@ -82,6 +82,8 @@ class KilnRuleController:
         self.bz_sp = self.bz_sp0
         self._lab_age = np.inf
         self._feed: float | None = None
+        #: A fan step [-] added once at the next update (a supervisor's feed-forward).
+        self.fan_feedforward = 0.0
 
     def physical_action(self, info: dict[str, Any]) -> np.ndarray:
         """Kiln heat, calciner heat [MW], AF share and fan speed."""
@@ -101,7 +103,8 @@ class KilnRuleController:
             self.calciner_sp - st["calciner_c"], dt, d.calciner_heat_mw * dfeed
         )
         o2 = st.get("kiln_o2_pct", p.kiln_o2_nominal_pct)
-        fan = self.fan.update(self.o2_sp - o2, dt)
+        fan = self.fan.update(self.o2_sp - o2, dt, self.fan_feedforward)
+        self.fan_feedforward = 0.0
         return np.array([q_k, q_c, p.af_share_rule, fan])
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
