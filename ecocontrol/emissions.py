@@ -82,9 +82,14 @@ class Fuel:
         name: short name.
         lhv_mj_per_unit: net calorific value [MJ per ``unit``].
         unit: ``"kg"`` or ``"Nm3"``.
-        co2_kg_per_tj: CO2 emission factor on net calorific value [kgCO2/TJ].
-        biogenic_share: share of the CO2 that is biogenic (reported, not priced) [-].
+        co2_kg_per_tj: CO2 emission factor on net calorific value of the fossil part
+            [kgCO2/TJ] (the whole fuel when ``biogenic_share`` is 0).
+        biogenic_share: share of the energy from biomass (its CO2 is biogenic: reported,
+            not priced) [-].
         source: where the numbers come from.
+        biogenic_co2_kg_per_tj: CO2 factor of the biomass part [kgCO2/TJ]; ``None``: the
+            same as ``co2_kg_per_tj``. A mixed fuel (RDF) has a fossil part and a biomass
+            part, each at its own IPCC factor.
     """
 
     name: str
@@ -93,6 +98,7 @@ class Fuel:
     co2_kg_per_tj: float
     biogenic_share: float = 0.0
     source: str = ""
+    biogenic_co2_kg_per_tj: float | None = None
 
     def __post_init__(self) -> None:
         require_finite_range(
@@ -100,12 +106,27 @@ class Fuel:
         )
         require_finite_range(f"Fuel({self.name}).co2_kg_per_tj", self.co2_kg_per_tj, 0.0)
         require_finite_range(f"Fuel({self.name}).biogenic_share", self.biogenic_share, 0.0, 1.0)
+        if self.biogenic_co2_kg_per_tj is not None:
+            require_finite_range(
+                f"Fuel({self.name}).biogenic_co2_kg_per_tj", self.biogenic_co2_kg_per_tj, 0.0
+            )
         _require(self.unit in ("kg", "Nm3"), f"Fuel({self.name}).unit", self.unit, "'kg' or 'Nm3'")
+
+    def co2_parts_t_per_gj(self, biogenic_share: float | None = None) -> tuple[float, float]:
+        """(fossil, biogenic) CO2 per GJ [tCO2/GJ] at ``biogenic_share`` (default: own)."""
+        share = self.biogenic_share if biogenic_share is None else float(biogenic_share)
+        bio = (
+            self.co2_kg_per_tj
+            if self.biogenic_co2_kg_per_tj is None
+            else (self.biogenic_co2_kg_per_tj)
+        )
+        return (1.0 - share) * self.co2_kg_per_tj * 1e-6, share * bio * 1e-6
 
     @property
     def co2_t_per_gj(self) -> float:
-        """CO2 per GJ of net calorific value [tCO2/GJ]."""
-        return self.co2_kg_per_tj * 1e-6
+        """Total (fossil + biogenic) CO2 per GJ of net calorific value [tCO2/GJ]."""
+        fossil, bio = self.co2_parts_t_per_gj()
+        return fossil + bio
 
     def energy_gj(self, quantity: ArrayLike) -> NDArray[np.float64]:
         """Net calorific energy [GJ] of ``quantity`` units of fuel."""
@@ -113,8 +134,9 @@ class Fuel:
 
     def co2_t(self, energy_gj: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Split the CO2 of burning ``energy_gj`` into (fossil, biogenic) tCO2."""
-        total = np.asarray(energy_gj, dtype=np.float64) * self.co2_t_per_gj
-        return total * (1.0 - self.biogenic_share), total * self.biogenic_share
+        e = np.asarray(energy_gj, dtype=np.float64)
+        fossil, bio = self.co2_parts_t_per_gj()
+        return e * fossil, e * bio
 
 
 _IPCC = "IPCC 2006 Vol.2 Ch.2 Table 2.2 (CO2 factor)"
@@ -156,7 +178,9 @@ FUELS: dict[str, Fuel] = {
             "kg",
             91_700.0,
             0.5,
-            f"{_IPCC} (municipal waste, non-biomass part); biogenic share assumed 0.5",
+            f"{_IPCC}: municipal waste, non-biomass part 91,700 and biomass part 100,000 "
+            "kg/TJ; biogenic energy share assumed 0.5",
+            100_000.0,
         ),
         Fuel("biomass", 15.6, "kg", 112_000.0, 1.0, f"{_IPCC} (wood/wood waste)"),
     )

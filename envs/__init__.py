@@ -11,7 +11,7 @@ from .vector import BatchedEcoEnv
 _ENTRY_POINTS: dict[str, str] = {
     "ecocontrol/WindSolarStorage-v1": "ecocontrol.envs.park:WindSolarStorageEnv",
     "ecocontrol/HotStove-v0": "ecocontrol.envs.hot_stove:HotStoveEnv",
-    "ecocontrol/CementKiln-v0": "ecocontrol.envs.cement_kiln:CementKilnEnv",
+    "ecocontrol/CementKiln-v1": "ecocontrol.envs.cement_kiln:CementKilnEnv",
 }
 ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 
@@ -19,7 +19,7 @@ ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 _VECTOR_ENTRY_POINTS: dict[str, str] = {
     "ecocontrol/WindSolarStorage-v1": "ecocontrol.envs.park:ParkVectorEnv",
     "ecocontrol/HotStove-v0": "ecocontrol.envs.hot_stove:HotStoveVectorEnv",
-    "ecocontrol/CementKiln-v0": "ecocontrol.envs.cement_kiln:CementKilnVectorEnv",
+    "ecocontrol/CementKiln-v1": "ecocontrol.envs.cement_kiln:CementKilnVectorEnv",
 }
 
 for _id, _entry in _ENTRY_POINTS.items():

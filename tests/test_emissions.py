@@ -26,7 +26,9 @@ def test_biogenic_share_splits_co2():
     rdf = get_fuel("rdf")
     fossil, bio = rdf.co2_t(10.0)
     assert fossil + bio == pytest.approx(10.0 * rdf.co2_t_per_gj)
-    assert bio == pytest.approx(rdf.biogenic_share * (fossil + bio))
+    # Each part at its own IPCC factor: fossil 91.7, biomass 100 t/TJ (energy shares).
+    assert fossil == pytest.approx(10.0 * (1.0 - rdf.biogenic_share) * 91.7e-3)
+    assert bio == pytest.approx(10.0 * rdf.biogenic_share * 100.0e-3)
 
 
 @pytest.mark.parametrize(

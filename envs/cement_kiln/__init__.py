@@ -24,13 +24,16 @@ Nominal plant: 5,000 t/d of clinker.
 from ..thermo import NM3_PER_KMOL
 from .combustion import (
     CalcinerBalance,
+    Cooler,
     Heats,
     KilnGas,
     calciner_balance,
     calciner_discharge,
+    grate_cooler,
     kiln_combustion,
     kiln_gas_temp,
     nox_mg_nm3,
+    preheater_exit,
 )
 from .env import CementKilnEnv, CementKilnVectorEnv
 from .observation import OBS_DIM, OBS_LEADS_MIN, kiln_observation, kiln_readings, lab_slots
@@ -64,6 +67,7 @@ __all__ = [
     "CementKilnEnv",
     "CementKilnParams",
     "CementKilnVectorEnv",
+    "Cooler",
     "Heats",
     "KilnDesign",
     "KilnDisturbances",
@@ -73,6 +77,7 @@ __all__ = [
     "burning_zone_terms",
     "calciner_balance",
     "calciner_discharge",
+    "grate_cooler",
     "initial_state",
     "kiln_accounts",
     "kiln_combustion",
@@ -84,5 +89,6 @@ __all__ = [
     "lab_slots",
     "nominal_action",
     "nox_mg_nm3",
+    "preheater_exit",
     "synthetic_disturbances",
 ]

@@ -27,7 +27,7 @@ class CementKilnVectorEnv(BatchedEcoEnv):
     """``num_envs`` kilns stepped together by :func:`kiln_step` over the batch axis.
 
     The kiln's one simulator: :class:`CementKilnEnv` is a batch of one of it.
-    ``gymnasium.make_vec("ecocontrol/CementKiln-v0", num_envs=n,
+    ``gymnasium.make_vec("ecocontrol/CementKiln-v1", num_envs=n,
     vectorization_mode="vector_entry_point", **kwargs)``; ``kwargs`` as for
     :class:`CementKilnEnv` (see its env card), plus ``autoreset_mode``. Member ``i`` reproduces
     a single env seeded with ``seed + i`` under the same actions (tested); ``info`` carries
@@ -51,6 +51,9 @@ class CementKilnVectorEnv(BatchedEcoEnv):
         "calciner_limit_k_min",
         "co_excess_ppm_min",
         "nox_excess_mg_min",
+        "co_trip_min",
+        "feed_cut_min",
+        "lost_clinker_t",
     )
     settings: ClassVar[tuple[str, ...]] = ("dt_min", "forecast_steps", "lab_interval_steps")
 
@@ -207,6 +210,11 @@ class CementKilnVectorEnv(BatchedEcoEnv):
                 kiln_o2_pct=float(f.kiln.o2_pct[i]),
                 calciner_o2_pct=float(f.calciner.o2_pct[i]),
                 co_ppm=float(f.kiln.co_ppm[i]),
+                preheater_co_ppm=float(f.calciner.co_ppm[i]),
+                preheater_exit_c=float(f.preheater_exit_c[i]),
+                secondary_air_c=float(f.cooler.secondary_c[i]),
+                tertiary_air_c=float(f.cooler.tertiary_c[i]),
+                feed_on=bool(f.feed_on[i] > 0.5),
                 nox_mg_nm3=float(f.nox_mg_nm3[i]),
                 flame_c=float(f.kiln.flame_c[i]),
                 calcination=float(f.calciner.degree[i]),
@@ -246,23 +254,31 @@ class CementKilnEnv(EcoEnv):
     ``Box(float32, (22,))``: burning zone, calciner outlet and kiln exit gas temperatures
     / 1000 degC; kiln-inlet and calciner-exit O2 / 10 %; kiln-inlet CO / 1000 ppm; stack NOx
     / 1000 mg/Nm3; last lab free lime / 2 % and its age / 120 min; raw-meal feed / nominal,
-    now and planned 15, 30, 45 and 60 min ahead; the last action (kiln and calciner heat / 100
-    MW, AF share, fan speed); calciner-fuel and AF prices / 1000 CNY/t; carbon price / 100; fraction
+    now (0 while the interlock cuts it) and planned 15, 30, 45 and 60 min ahead; the last
+    action (kiln and calciner heat / 100 MW, AF share, fan speed); calciner-fuel and AF
+    prices / 1000 CNY/t; carbon price / 100; fraction
     of the episode elapsed.
 
     ## Rewards
     ``-(fuel + energy + penalty + carbon) / reward_scale_cny`` per step, CNY: fuel at its
     price per tonne; ID fan electricity; penalties for free lime outside its band (per tonne
     of clinker and %-point), burning zone and calciner outside their limits (per K min), CO
-    above its limit and NOx above its limit; carbon = price x (fossil fuel + process + grid
-    CO2). Biogenic CO2 of the alternative fuel is reported and not priced.
+    above its limit at the kiln inlet or the preheater exit, minutes of precipitator CO trip
+    (preheater-exit CO at or above ``co_trip_ppm``), NOx above its limit and the clinker a
+    feed cut does not make (``lost_production_cny_per_t``); carbon = price x (fossil fuel +
+    process + grid CO2). The alternative fuel's energy splits into a fossil part (IPCC
+    91.7 t/TJ, priced) and a biomass part (100 t/TJ, biogenic: reported, not priced).
 
     ## Starting State
     The nominal point (:func:`kiln_design`) scaled to the window's first feed rate, with the
     window's LSF in the kiln.
 
     ## Episode End
-    Truncation after ``episode_h`` hours; no termination.
+    Truncation after ``episode_h`` hours; no termination. The kiln's feed interlock does not
+    end the episode: below a burning zone of ``interlock_bz_c`` (1,280 degC, where the
+    clinker's liquid phase forms) the feed is cut (no meal, calcination or process CO2; the
+    lost clinker is priced) until the burning zone is back above ``interlock_restart_bz_c``
+    (1,350 degC), as a plant's interlock does while the kiln keeps firing to recover.
 
     ## Arguments
     ``split``, ``params`` (:class:`CementKilnParams`), ``dt_min`` (1), ``episode_h`` (24),
@@ -272,6 +288,16 @@ class CementKilnEnv(EcoEnv):
 
     ## Version History
     * v0: initial release.
+    * v1 (issue 16): the calciner's balance is solved by a bracketed method with a residual
+      check every step (v0's Newton could settle on a spurious hot root, up to about 130 MW
+      off); the flame zone holds the fuel's stoichiometric air, so NOx rises with O2 (v0: it
+      fell); a grate cooler (recovery 0.79, Farag 2013) sets the secondary and tertiary air,
+      so excess air costs fuel (v0: fixed 1,000 / 900 degC air, an implied 95 % recovery);
+      the preheater exit gas is reported; the feed interlock (v0 booked clinker from a kiln
+      at 250 degC); CO booked at the preheater exit with the precipitator's trip; RDF's fossil
+      and biomass parts at their own factors (v0 under-reported biogenic CO2 by about 8 %);
+      nominal point recalibrated (3.4 GJ/t, meal inlet 780 degC). Results of v0 (the
+      committed PPO/SAC study agents) are not comparable.
     """
 
     simulator: ClassVar[type[BatchedEcoEnv]] = CementKilnVectorEnv

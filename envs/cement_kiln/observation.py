@@ -126,7 +126,7 @@ def kiln_observation(
                     readings["nox_mg_nm3"] / 1000.0,
                     state.lab_last_pct / 2.0,
                     state.lab_age_min / 120.0,
-                    feed_plan[:, 0],
+                    feed_plan[:, 0] * state.feed_on,  # 0 while the interlock cuts it
                 ],
                 axis=1,
             ),

@@ -47,7 +47,8 @@ class CementKilnParams:
         lsf_ref: design lime saturation factor [-]; typical 92-98.
         meal_cp_kj_per_kg_k: raw meal and hot meal heat capacity [kJ/(kg K)]; 0.9-1.1.
         clinker_cp_kj_per_kg_k: clinker heat capacity at 1,000-1,400 degC [kJ/(kg K)].
-        meal_inlet_c: meal entering the calciner from the lowest cyclone [degC]; 720-780.
+        meal_inlet_c: meal entering the calciner from the lowest cyclone [degC]; 720-780
+            (v1: 780; v0: 760).
         calcination_mj_per_kg: CaCO3 -> CaO + CO2 at 25 degC [MJ/kg CaCO3]: 178 kJ/mol.
         calcination_activation_kj_per_mol: apparent activation energy [kJ/mol]; 150-200
             reported for limestone in flash calciners.
@@ -56,12 +57,26 @@ class CementKilnParams:
             [-]; 0.90-0.95 (REFERENCES: 90-95 % at the kiln inlet). Sets the Arrhenius
             pre-exponential factor.
         calcination_ref_c: temperature of ``calcination_ref`` [degC].
-        tertiary_air_c: tertiary air from the cooler [degC]; 850-950.
-        secondary_air_c: secondary air from the cooler [degC]; 950-1,150.
+        tertiary_air_c, secondary_air_c: typical tertiary (850-950) and secondary (900-1,050)
+            air temperatures [degC] [GF]. v1 computes both from the grate cooler
+            (``cooler_recovery``); these two only set how the recuperated heat is split: per
+            Nm3 the secondary air (the hot inlet end of the grate) carries
+            ``h(secondary_air_c) / h(tertiary_air_c)`` times the tertiary air's enthalpy.
+        cooler_recovery: share of the clinker's heat (kiln discharge to 25 degC) the grate
+            cooler returns as secondary + tertiary air at design air flow [-]; 0.79, the
+            grate cooler's thermal efficiency audited on a 6,300 t/d line [Farag2013]
+            (modern grate coolers "up to 75 %" [GF]).
+        cooler_air_exponent: recovery proportional to (combustion air / design)^n [-]
+            ([Ahamed2012]: recovery efficiency +1.9 % per +5 % cooling air, read as relative).
+        primary_air_share: cold primary air of the main burner, share of its fuel's
+            stoichiometric air at the nominal kiln fuel [-]; ASSUMED 0.08 (multi-channel
+            burners run about 6-10 %). Part of the kiln air, not heated by the cooler.
+        raw_meal_c: raw meal entering the top cyclone [degC]; ASSUMED 50 (after the raw mill
+            and silo). Sets the preheater exit gas (reported, :func:`preheater_exit`).
         kiln_gas_ref_c: kiln exit (inlet-end) gas at the nominal burning zone [degC]; 1,100-1,200.
         kiln_gas_slope: change of kiln exit gas temperature per K of burning zone [-].
         clinker_discharge_below_bz_k: clinker leaves the kiln this much below the burning
-            zone [K] (about 1,350 degC).
+            zone [K] (about 1,350 degC; 1,350-1,450 [GF]).
         clinkering_mj_per_kg: net heat of clinker mineral formation after calcination, per
             kg clinker [MJ/kg]; exothermic (Taylor, Cement Chemistry, 1997: theoretical heat
             1.75 MJ/kg of which calcination about 2.1).
@@ -70,7 +85,8 @@ class CementKilnParams:
         dead_time_min: material transport time from the kiln inlet to the burning zone [min];
             20-45 (REFERENCES, vendor figures).
         nominal_ste_gj_per_t: specific thermal energy at the nominal point [GJ/t]; world
-            average 3.4-3.6, BAT 2.9-3.3 (GCCA GNR, IEA).
+            average 3.4-3.6, BAT 2.9-3.3 (GCCA GNR, IEA). v1: 3.4 (v0: 3.3, which closed only
+            with a cooler recovering 95 % of the clinker's heat).
         calciner_fuel_share: share of the fuel heat fired in the calciner at the nominal point
             (fuel split) [-]; 0.55-0.65 in precalciner kilns (REFERENCES: about 60/40).
         bz_nominal_c: burning zone at the nominal point [degC]; about 1,450.
@@ -89,18 +105,35 @@ class CementKilnParams:
         bz_limits_c: burning-zone limits (low, high) [degC]: below, the clinker is underburnt
             and the coating falls; above, rings, coating and refractory suffer.
         calciner_limits_c: calciner outlet limits (low, high) [degC]; above 900 build-ups.
-        co_limit_ppm: kiln-inlet CO above which a penalty applies [ppm] (precipitator trips
-            near 5,000 ppm; operators keep it below about 1,000).
+        co_limit_ppm: CO (kiln inlet or preheater exit) above which a penalty applies [ppm];
+            ASSUMED 1,000 (operators keep CO well below the precipitator's trip).
+        co_trip_ppm: preheater-exit CO at which the precipitator (ESP) trips [ppm]; ASSUMED
+            5,000 (0.5 %): the ESP's CO trip protects it from ignition by its own sparks
+            [ESEGas]; plant trip levels vary.
+        penalty_co_trip_cny_per_min: per minute of ESP trip [CNY/min]; ASSUMED 500 (dust
+            emission and the precipitator's restart).
+        interlock_bz_c: the feed interlock: below this burning-zone temperature the kiln
+            feed is cut [degC]; 1,280, where the clinker's liquid phase starts to form
+            ([ICR2005] after Lea): below it no clinker forms and raw meal would flush through.
+        interlock_restart_bz_c: the feed comes back once the burning zone is above this
+            [degC]; ASSUMED 1,350 (hysteresis: the operator restarts on a recovered kiln).
+        lost_production_cny_per_t: priced per tonne of clinker the feed cut does not make
+            [CNY/t]; ASSUMED 300 (of the order of China's 2024 clinker price; unsourced).
         co_floor_ppm, co_scale_ppm, co_o2_decay_pct: CO = floor + scale x exp(-O2 / decay).
         nox_limit_mg_nm3: stack NOx limit [mg/Nm3 at 10 % O2]; GB 4915-2013 (China) 400; EU
             BAT-AEL 200-450.
         nox_ref_mg_nm3: stack NOx at the nominal point after SNCR [mg/Nm3].
         zeldovich_e_over_r_k: activation temperature of N2 + O -> NO [K] (Zeldovich,
             319 kJ/mol: 38,370 K).
-        nox_o2_exponent: NOx proportional to O2 to this power [-]. Zeldovich kinetics give 0.5
-            (O atoms in equilibrium with O2); kilns show NOx falling about in proportion to
-            O2 when excess air is cut (the flame-temperature rise is partly offset), so 1.
+        nox_o2_exponent: NOx proportional to kiln-inlet O2 to this power [-]. Zeldovich
+            kinetics give 0.5 (O atoms in equilibrium with O2); kilns show NOx falling about
+            in proportion to O2 when excess air is cut ([EPA1994]: low excess air is the
+            standard combustion measure), so 1.
         flame_heat_retained: share of the burner's heat in the flame gas at its peak [-].
+            v1: the flame zone holds the fuel's stoichiometric air (primary air cold, the rest
+            near-burner secondary air at the cooler's temperature), not all the kiln air, so
+            excess air no longer cools the flame (v0 computed it with all the secondary air,
+            and NOx fell as excess air rose).
         fan_power_mw: ID fan power at speed 1 [MW]; about 10 kWh/t clinker. Cube law.
         kiln_fuel, calciner_fuel, alternative_fuel: names in :data:`SOLID_FUELS`.
         af_biogenic_share: biogenic share of the alternative fuel's CO2 [-] (reported apart,
@@ -127,7 +160,7 @@ class CementKilnParams:
     lsf_ref: float = 96.0
     meal_cp_kj_per_kg_k: float = 1.0
     clinker_cp_kj_per_kg_k: float = 1.05
-    meal_inlet_c: float = 760.0
+    meal_inlet_c: float = 780.0
     calcination_mj_per_kg: float = 1.78
     calcination_activation_kj_per_mol: float = 180.0
     calciner_residence_s: float = 4.0
@@ -135,13 +168,17 @@ class CementKilnParams:
     calcination_ref_c: float = 870.0
     tertiary_air_c: float = 900.0
     secondary_air_c: float = 1000.0
+    cooler_recovery: float = 0.79
+    cooler_air_exponent: float = 0.38
+    primary_air_share: float = 0.08
+    raw_meal_c: float = 50.0
     kiln_gas_ref_c: float = 1150.0
     kiln_gas_slope: float = 0.5
     clinker_discharge_below_bz_k: float = 100.0
     clinkering_mj_per_kg: float = -0.30
     bz_heat_capacity_mj_per_k: float = 120.0
     dead_time_min: float = 30.0
-    nominal_ste_gj_per_t: float = 3.3
+    nominal_ste_gj_per_t: float = 3.4
     calciner_fuel_share: float = 0.65
     bz_nominal_c: float = 1450.0
     calciner_nominal_c: float = 870.0
@@ -158,6 +195,11 @@ class CementKilnParams:
     bz_limits_c: tuple[float, float] = (1380.0, 1500.0)
     calciner_limits_c: tuple[float, float] = (840.0, 900.0)
     co_limit_ppm: float = 1000.0
+    co_trip_ppm: float = 5000.0
+    penalty_co_trip_cny_per_min: float = 500.0
+    interlock_bz_c: float = 1280.0
+    interlock_restart_bz_c: float = 1350.0
+    lost_production_cny_per_t: float = 300.0
     co_floor_ppm: float = 100.0
     co_scale_ppm: float = 20000.0
     co_o2_decay_pct: float = 0.4
@@ -219,6 +261,17 @@ class CementKilnParams:
         """The solid fuel of ``role`` (``kiln_fuel``, ``calciner_fuel``, ``alternative_fuel``)."""
         return SOLID_FUELS[getattr(self, role)]
 
+    def co2_t_per_gj_parts(self, role: str) -> tuple[float, float]:
+        """(fossil, biogenic) CO2 per GJ fired of ``role``'s fuel [tCO2/GJ].
+
+        The alternative fuel's energy splits by ``af_biogenic_share`` into a fossil part at
+        its fuel's fossil factor and a biomass part at its biomass factor
+        (:meth:`ecocontrol.emissions.Fuel.co2_parts_t_per_gj`); the other roles are fossil.
+        """
+        fuel = self.fuel(role).fuel
+        share = self.af_biogenic_share if role == "alternative_fuel" else 0.0
+        return fuel.co2_parts_t_per_gj(share)
+
     def price_cny_per_mj(self, role: str) -> float:
         """Fuel price per MJ at nominal LHV [CNY/MJ]."""
         name = getattr(self, role)
@@ -271,6 +324,7 @@ class KilnDesign:
 
     kiln_air_nm3_s: float
     tertiary_air_nm3_s: float
+    primary_air_nm3_s: float
     kiln_ua_mw_per_k: float
     calciner_ua_mw_per_k: float
     flame_nominal_c: float
@@ -285,7 +339,7 @@ _C = "CementKilnParams."
 
 #: (field, low, high) of every scalar field checked by range; a ``str`` bound names the field
 #: that bounds it.
-_RANGES: tuple[tuple[str, float, float | str], ...] = (
+_RANGES: tuple[tuple[str, float | str, float | str], ...] = (
     ("clinker_t_per_day", 1.0, 20000.0),
     ("caco3_fraction", 0.5, 0.9),
     ("lsf_ref", 80.0, 105.0),
@@ -317,6 +371,15 @@ _RANGES: tuple[tuple[str, float, float | str], ...] = (
     ("lab_delay_min", 0.0, 1440.0),
     ("lab_error_pct", 0.0, 1.0),
     ("co_limit_ppm", 1.0, 1e5),
+    ("co_trip_ppm", "co_limit_ppm", 1e6),
+    ("penalty_co_trip_cny_per_min", 0.0, 1e6),
+    ("interlock_bz_c", 500.0, "interlock_restart_bz_c"),
+    ("interlock_restart_bz_c", 500.0, "bz_nominal_c"),
+    ("lost_production_cny_per_t", 0.0, 1e5),
+    ("cooler_recovery", 0.1, 0.95),
+    ("cooler_air_exponent", 0.0, 2.0),
+    ("primary_air_share", 0.0, 0.5),
+    ("raw_meal_c", 0.0, 300.0),
     ("co_floor_ppm", 0.0, 1e4),
     ("co_scale_ppm", 0.0, 1e6),
     ("co_o2_decay_pct", 0.01, 10.0),
@@ -350,8 +413,9 @@ _PAIRS: tuple[tuple[str, float, float], ...] = (
 def _check_ranges(p: CementKilnParams) -> None:
     """Every scalar field within its range."""
     for name, lo, hi in _RANGES:
+        low = getattr(p, lo) if isinstance(lo, str) else lo
         high = getattr(p, hi) if isinstance(hi, str) else hi
-        require_finite_range(_C + name, getattr(p, name), lo, high)
+        require_finite_range(_C + name, getattr(p, name), low, high)
     require_finite_range(
         _C + "calciner_fuel_share",
         p.calciner_fuel_share,

@@ -24,15 +24,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..scenario import FloatArray
-from ..thermo import AIR, NM3_PER_KMOL, gas_enthalpy_kw
+from ..thermo import NM3_PER_KMOL, gas_enthalpy_kw
 from .combustion import (
+    Cooler,
     Heats,
     KilnGas,
     calciner_balance,
     calciner_discharge,
+    grate_cooler,
     kiln_combustion,
     kiln_gas_temp,
     nox_mg_nm3,
+    preheater_exit,
 )
 from .observation import lab_update
 from .params import CO2_PER_CACO3, M_CACO3, SOLID_FUELS, CementKilnParams, KilnDesign
@@ -49,23 +52,29 @@ def burning_zone_terms(
     clinker_kg_s: FloatArray,
     p: CementKilnParams,
     d: KilnDesign,
+    cooler: Cooler | None = None,
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
-    """Heat flows into and out of the burning zone [MW]."""
-    air = d.kiln_air_nm3_s * fan
+    """Heat flows into and out of the burning zone [MW].
+
+    The clinker carries its heat to the cooler; the secondary air brings the cooler's
+    recuperated share back (``cooler``, default :func:`grate_cooler` at ``bz_c``). The
+    clinker-formation heat is booked while clinker is made (net exothermic).
+    """
+    if cooler is None:
+        cooler = grate_cooler(bz_c, clinker_kg_s, fan, p, d)
     cp_s = p.meal_cp_kj_per_kg_k / 1000.0
+    clinkering = clinker_kg_s * p.clinkering_mj_per_kg  # negative: exothermic
     heat_in = {
         "fuel": kiln.heat_mw,
-        "secondary_air": air * AIR.enthalpy(p.secondary_air_c) / 1000.0,
+        "secondary_air": cooler.secondary_mw,
         "solids": solids_kg_s * cp_s * (solids_c - 25.0),
+        "clinkering": np.maximum(-clinkering, 0.0),
     }
     heat_out = {
         "gas": gas_enthalpy_kw(kiln.gas, kiln_gas_temp(bz_c, p)) / 1000.0,
         "calcination": caco3_left_kg_s * p.calcination_mj_per_kg,
-        "clinkering": clinker_kg_s * p.clinkering_mj_per_kg,
-        "clinker": clinker_kg_s
-        * p.clinker_cp_kj_per_kg_k
-        / 1000.0
-        * (bz_c - p.clinker_discharge_below_bz_k - 25.0),
+        "clinkering": np.maximum(clinkering, 0.0),
+        "clinker": cooler.clinker_heat_mw,
         "shell": d.kiln_ua_mw_per_k * (bz_c - 25.0),
     }
     return heat_in, heat_out
@@ -94,8 +103,9 @@ def kiln_design(p: CementKilnParams) -> KilnDesign:
     prod = fk.products_nm3_per_mj * q_kiln
     x = p.kiln_o2_nominal_pct / 100.0
     kiln_air = (dem + x * (prod[0] + prod[2] + residual_co2 - dem)) / (0.21 - x)
+    primary = p.primary_air_share * dem / 0.21
     # Placeholder design (losses zero) to evaluate the gas with the real functions.
-    zero = KilnDesign(float(kiln_air), 0.0, 0.0, 0.0, 1800.0, q_kiln, q_calc)
+    zero = KilnDesign(float(kiln_air), 0.0, float(primary), 0.0, 0.0, 1800.0, q_kiln, q_calc)
     kiln = kiln_combustion(q_kiln * one, one, residual_co2 * one, p, zero)
     fc = p.fuel("calciner_fuel")
     dem_c = q_calc * fc.o2_nm3_per_mj
@@ -107,6 +117,9 @@ def kiln_design(p: CementKilnParams) -> KilnDesign:
     dry_rest = g[0] + g[1] + g[2] - dem_c + prod_c[0] + prod_c[2] + co2_calc
     ta = (dem_c - g[1] + xc * dry_rest) / (0.21 - xc)
     zero = replace(zero, tertiary_air_nm3_s=float(ta))
+    clinker = p.meal_kg_s - caco3 * CO2_PER_CACO3
+    cooler = grate_cooler(p.bz_nominal_c * one, clinker * one, one, p, zero)
+    kiln = kiln_combustion(q_kiln * one, one, residual_co2 * one, p, zero, cooler.secondary_c)
     heats = Heats(q_kiln * one, q_calc * one, 0.0 * one)
     bal = calciner_balance(
         p.meal_kg_s * one,
@@ -115,14 +128,14 @@ def kiln_design(p: CementKilnParams) -> KilnDesign:
         one,
         kiln,
         kiln_gas_temp(p.bz_nominal_c * one, p),
+        cooler,
         p.calciner_nominal_c * one,
         p,
         zero,
-        iterations=0,
+        solve=False,
     )
     calc_loss = float(bal.residual_mw[0])
     solids = p.meal_kg_s - a * caco3 * CO2_PER_CACO3
-    clinker = p.meal_kg_s - caco3 * CO2_PER_CACO3
     hin, hout = burning_zone_terms(
         p.bz_nominal_c * one,
         kiln,
@@ -133,6 +146,7 @@ def kiln_design(p: CementKilnParams) -> KilnDesign:
         clinker * one,
         p,
         zero,
+        cooler,
     )
     kiln_loss = float(
         np.sum(list(hin.values()), axis=0)[0] - np.sum(list(hout.values()), axis=0)[0]
@@ -142,11 +156,12 @@ def kiln_design(p: CementKilnParams) -> KilnDesign:
             f"CementKilnParams: the nominal point needs negative wall losses (calciner "
             f"{calc_loss:.1f} MW, kiln shell {kiln_loss:.1f} MW); allowed: parameters whose "
             "nominal heat balance leaves a positive loss (check nominal_ste_gj_per_t, "
-            "calciner_fuel_share and the air temperatures)"
+            "calciner_fuel_share and cooler_recovery)"
         )
     return KilnDesign(
         kiln_air_nm3_s=float(kiln_air),
         tertiary_air_nm3_s=float(ta),
+        primary_air_nm3_s=float(primary),
         kiln_ua_mw_per_k=kiln_loss / (p.bz_nominal_c - 25.0),
         calciner_ua_mw_per_k=calc_loss / (p.calciner_nominal_c - 25.0),
         flame_nominal_c=float(kiln.flame_c[0]),
@@ -169,6 +184,12 @@ def kiln_step(
     lab_sample: bool | NDArray[np.bool_],
 ) -> tuple[KilnState, KilnFlows]:
     """Advance the plant by ``dt_min`` with physical ``action`` ``(B, 4)``.
+
+    The feed interlock acts on the burning zone at the start of the step: below
+    ``interlock_bz_c`` the kiln feed is cut (no meal, so no calcination and no process CO2
+    from new meal; the kiln's pipeline still drains into the burning zone for a dead time)
+    until the burning zone is back above ``interlock_restart_bz_c``; the clinker not made
+    is priced (``lost_production_cny_per_t``, :func:`kiln_accounts`).
 
     ``exo`` holds this step's ``feed`` (raw meal / nominal), ``lsf``, ``coal_lhv`` and
     ``af_lhv`` (actual / nominal heating value of the kiln-and-calciner fuel and of the
@@ -200,15 +221,28 @@ def kiln_step(
         state.pipe_lsf[:, 0],
     )
     residual_co2 = caco3_left * NM3_PER_KMOL / M_CACO3
-    kiln = kiln_combustion(heats.kiln, fan, residual_co2, p, d)
+    cooler = grate_cooler(state.bz_c, clinker, fan, p, d)
+    kiln = kiln_combustion(heats.kiln, fan, residual_co2, p, d, cooler.secondary_c)
     bz_in, bz_out = burning_zone_terms(
-        state.bz_c, kiln, fan, solids, caco3_left, solids_c, clinker, p, d
+        state.bz_c, kiln, fan, solids, caco3_left, solids_c, clinker, p, d, cooler
     )
     net = sum(bz_in.values()) - sum(bz_out.values())
     kiln_gas_c = kiln_gas_temp(state.bz_c, p)
-    meal = exo["feed"] * p.meal_kg_s
-    caco3 = meal * p.caco3_share(exo["lsf"])
-    cal = calciner_balance(meal, caco3, heats, fan, kiln, kiln_gas_c, state.calciner_c, p, d)
+    # The feed interlock: cut below interlock_bz_c, back above interlock_restart_bz_c.
+    feed_on = np.where(
+        state.feed_on > 0.5,
+        np.where(state.bz_c < p.interlock_bz_c, 0.0, 1.0),
+        np.where(state.bz_c >= p.interlock_restart_bz_c, 1.0, 0.0),
+    )
+    planned = exo["feed"] * p.meal_kg_s
+    share = p.caco3_share(exo["lsf"])
+    meal = planned * feed_on
+    caco3 = meal * share
+    lost_clinker = planned * (1.0 - feed_on) * (1.0 - CO2_PER_CACO3 * share)
+    cal = calciner_balance(
+        meal, caco3, heats, fan, kiln, kiln_gas_c, cooler, state.calciner_c, p, d
+    )
+    ph_c, ph_loss = preheater_exit(cal, meal, p)
     # Burning zone: explicit Euler (time constant about 20 min >> 1 min).
     bz = state.bz_c + net * dt_s / p.bz_heat_capacity_mj_per_k
     # Free lime lags the burning zone.
@@ -234,6 +268,7 @@ def kiln_step(
         lab_last_pct=last,
         lab_age_min=age,
         last_action=action.copy(),
+        feed_on=feed_on,
         **pipes,
     )
     flows = KilnFlows(
@@ -250,5 +285,10 @@ def kiln_step(
         process_co2_kg_s=(cal.degree * caco3 + caco3_left) * CO2_PER_CACO3,
         fan_mw=p.fan_power_mw * fan**3,
         free_lime_eq_pct=f_eq,
+        cooler=cooler,
+        preheater_exit_c=ph_c,
+        preheater_loss_mw=ph_loss,
+        feed_on=feed_on,
+        lost_clinker_kg_s=lost_clinker,
     )
     return new_state, flows

@@ -148,4 +148,5 @@ def initial_state(p: CementKilnParams, dt_min: float, feed: float, lsf: float) -
         lab_last_pct=np.array([fl]),
         lab_age_min=np.array([0.0]),
         last_action=nominal_action(p, feed)[None, :],
+        feed_on=np.ones(1),
     )

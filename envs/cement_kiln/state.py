@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from ..scenario import FloatArray
-from .combustion import CalcinerBalance, Heats, KilnGas
+from .combustion import CalcinerBalance, Cooler, Heats, KilnGas
 
 
 @dataclass
@@ -30,6 +30,7 @@ class KilnState:
     lab_last_pct: FloatArray
     lab_age_min: FloatArray
     last_action: FloatArray  # (B, 4) physical
+    feed_on: FloatArray  # 1 = feed on, 0 = cut by the interlock
 
     def copy(self) -> KilnState:
         """A deep copy."""
@@ -53,3 +54,8 @@ class KilnFlows:
     process_co2_kg_s: FloatArray
     fan_mw: FloatArray
     free_lime_eq_pct: FloatArray
+    cooler: Cooler
+    preheater_exit_c: FloatArray
+    preheater_loss_mw: FloatArray
+    feed_on: FloatArray
+    lost_clinker_kg_s: FloatArray

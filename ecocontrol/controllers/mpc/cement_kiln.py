@@ -31,6 +31,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pyomo.environ as pyo
 
 from ecocontrol.controllers.base import PlantView
 from ecocontrol.controllers.mpc.cement_kiln_model import KilnModel, build_kiln_model, nonzero
@@ -226,6 +227,11 @@ class KilnMPC(RollingHorizonMPC):
         loops = self.loops
         loops.calciner_sp = float(row[1])
         loops.o2_sp = float(row[3])
+        # The fan follows a kiln-fuel move at once (the LP's own fan-per-MW, ``f_qk``): the O2
+        # loop alone is too slow for the plan's kiln-fuel steps, and v1's kiln starves of O2
+        # (CO, precipitator trip) when the fan lags.
+        applied = float(np.asarray(info["state"]["last_action"], dtype=float)[0])
+        loops.fan_feedforward = float(pyo.value(self.model.f_qk)) * (float(row[0]) - applied)
         a = loops.physical_action(info)
         loops.kiln.reset(float(row[0]))  # a fallback to the rule starts from the plan (bumpless)
         return np.array([row[0], a[1], self.af_share, a[3]])
@@ -351,9 +357,7 @@ class KilnMPC(RollingHorizonMPC):
         carbon = view.carbon_price_cny_per_t
 
         def per_mw(role: str, lhv_j: float) -> float:
-            fuel = p.fuel(role).fuel
-            biogenic = p.af_biogenic_share if role == "alternative_fuel" else 0.0
-            co2 = fuel.co2_t_per_gj * (1.0 - biogenic)
+            co2 = p.co2_t_per_gj_parts(role)[0]  # fossil part (biogenic is not priced)
             return sec * (p.price_cny_per_mj(role) + carbon * co2 * lhv_j / 1000.0)
 
         values["p_qk"] = per_mw("kiln_fuel", lhv[0])

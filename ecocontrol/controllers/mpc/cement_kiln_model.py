@@ -22,6 +22,7 @@ from ecocontrol.envs.cement_kiln import (
     burning_zone_terms,
     calciner_balance,
     calciner_discharge,
+    grate_cooler,
     kiln_combustion,
     kiln_design,
     kiln_gas_temp,
@@ -59,8 +60,14 @@ class KilnModel:
         p, d = self.p, self.d
         fan = u[3]
         solids, caco3_left, temp, clinker = pipe0
-        kiln = kiln_combustion(u[0] * lhv, fan, caco3_left * NM3_PER_KMOL / M_CACO3, p, d)
-        bz_in, bz_out = burning_zone_terms(bz, kiln, fan, solids, caco3_left, temp, clinker, p, d)
+        cooler = grate_cooler(bz, clinker, fan, p, d)
+        kiln = kiln_combustion(
+            u[0] * lhv, fan, caco3_left * NM3_PER_KMOL / M_CACO3, p, d, cooler.secondary_c
+        )
+        bz_in, bz_out = burning_zone_terms(
+            bz, kiln, fan, solids, caco3_left, temp, clinker, p, d, cooler
+        )
+        self._cooler = cooler
         return kiln, np.asarray(sum(bz_in.values()) - sum(bz_out.values()))
 
     def bz_rates(
@@ -114,7 +121,16 @@ class KilnModel:
         meal = np.asarray(feed, dtype=float) * p.meal_kg_s
         caco3 = meal * float(p.caco3_share(lsf))
         cal = calciner_balance(
-            meal, caco3, heats, ut[3], kiln, kiln_gas_temp(bz, p), np.full(b, tc_guess), p, d
+            meal,
+            caco3,
+            heats,
+            ut[3],
+            kiln,
+            kiln_gas_temp(bz, p),
+            self._cooler,
+            np.full(b, tc_guess),
+            p,
+            d,
         )
         return {
             "tc": cal.temp_c,
