@@ -45,25 +45,13 @@ from .scenario import (
 )
 from .scoring import demand_charge_cny_per_mw, inventory_cost, park_accounts, store_values
 
-#: Series a step reads at its own step of the year.
-_STEP_SERIES: tuple[str, ...] = (
-    "wind_mw",
-    "pv_mw",
-    "load_mw",
-    "heat_demand_mw",
-    "price_import",
-    "price_export",
-    "intensity",
+#: Series a step reads at its own step of the year (the calendar columns are for forecasts).
+_STEP_SERIES: tuple[str, ...] = tuple(
+    k for k in SERIES_KEYS if k not in ("tou_code", "hour_of_day")
 )
-#: Exogenous values of the last step that ``info['state']`` reports beside the flows.
-_STATE_SERIES: tuple[str, ...] = (
-    "wind_mw",
-    "pv_mw",
-    "load_mw",
-    "heat_demand_mw",
-    "price_import",
-    "intensity",
-)
+#: Exogenous values of the last step that ``info['state']`` reports beside the flows: the
+#: series the observation forecasts.
+_STATE_SERIES: tuple[str, ...] = FORECAST_OBS
 
 
 class ParkVectorEnv(BatchedEcoEnv):
