@@ -19,12 +19,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-#: Sources whose CO2 is priced.
-PRICED_SOURCES: tuple[str, ...] = ("fuel", "process", "grid")
+#: Sources whose CO2 is priced. ``inventory``: the CO2 of the fuel that would restore (or
+#: that was spent adding) heat a plant holds in storage at an episode's end against its start,
+#: booked with the cost term of the same name, so a controller cannot look cleaner by emptying
+#: a store (the hot stoves' checkers, issue 17).
+PRICED_SOURCES: tuple[str, ...] = ("fuel", "process", "grid", "inventory")
 #: Every emission source the ledger knows; ``biogenic`` is reported apart and not priced.
 EMISSION_SOURCES: tuple[str, ...] = (*PRICED_SOURCES, "biogenic")
 _SOURCE_SET = frozenset(EMISSION_SOURCES)
-assert PRICED_SOURCES == ("fuel", "process", "grid")  # EmissionLedger.price spells them out
+# EmissionLedger.price spells them out:
+assert PRICED_SOURCES == ("fuel", "process", "grid", "inventory")
 
 #: China national ETS, default carbon price [CNY/tCO2]; 2024 average 95.96, Sep 2025 62.94 (ICAP).
 DEFAULT_CARBON_PRICE_CNY_PER_T = 80.0
@@ -335,7 +339,8 @@ class EmissionLedger:
             _require(False, "costs", unknown, f"terms in {self.cost_terms}")
         em = {s: emissions.get(s, 0.0) for s in EMISSION_SOURCES}
         co = {t: costs.get(t, 0.0) for t in self.cost_terms}
-        priced = 0.0 + em["fuel"] + em["process"] + em["grid"]  # = sum() over PRICED_SOURCES
+        # = sum() over PRICED_SOURCES, spelled out (cheaper)
+        priced = 0.0 + em["fuel"] + em["process"] + em["grid"] + em["inventory"]
         co["carbon"] = self.carbon_price_cny_per_t * priced
         em["total"] = priced
         co["total"] = sum(co.values())

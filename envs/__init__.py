@@ -10,7 +10,7 @@ from .vector import BatchedEcoEnv
 
 _ENTRY_POINTS: dict[str, str] = {
     "ecocontrol/WindSolarStorage-v1": "ecocontrol.envs.park:WindSolarStorageEnv",
-    "ecocontrol/HotStove-v0": "ecocontrol.envs.hot_stove:HotStoveEnv",
+    "ecocontrol/HotStove-v1": "ecocontrol.envs.hot_stove:HotStoveEnv",
     "ecocontrol/CementKiln-v1": "ecocontrol.envs.cement_kiln:CementKilnEnv",
 }
 ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
@@ -18,7 +18,7 @@ ENV_IDS: tuple[str, ...] = tuple(_ENTRY_POINTS)
 #: Native batched envs (``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``).
 _VECTOR_ENTRY_POINTS: dict[str, str] = {
     "ecocontrol/WindSolarStorage-v1": "ecocontrol.envs.park:ParkVectorEnv",
-    "ecocontrol/HotStove-v0": "ecocontrol.envs.hot_stove:HotStoveVectorEnv",
+    "ecocontrol/HotStove-v1": "ecocontrol.envs.hot_stove:HotStoveVectorEnv",
     "ecocontrol/CementKiln-v1": "ecocontrol.envs.cement_kiln:CementKilnVectorEnv",
 }
 

@@ -138,12 +138,12 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     ) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
         """Apply ``action`` (normalised, [-1, 1]) for one step."""
         # (1, n) for the batch; a wrong size reaches the scaler, which names the right one
-        obs, reward, _, truncated, info = self.sim.step(np.reshape(action, (1, -1)))
+        obs, reward, terminated, truncated, info = self.sim.step(np.reshape(action, (1, -1)))
         violations = {k: _first(v) for k, v in info["constraint_violations"].items()}
         return (
             obs[0],
             float(reward[0]),
-            False,
+            bool(terminated[0]),
             bool(truncated[0]),
             self._info(info["emissions"], info["costs"], violations),
         )

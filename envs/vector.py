@@ -133,6 +133,13 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         """Observations of all members, shape ``(num_envs, n_obs)``."""
         raise NotImplementedError
 
+    def _terminated(self) -> NDArray[np.bool_] | None:
+        """Members whose episode the last step ended (a plant's failure state), or ``None``.
+
+        Called after ``_step_members``; a plant without terminal states keeps this default.
+        """
+        return None
+
     def _member_info(self, i: int) -> dict[str, Any]:
         """Member ``i``'s ``info`` beyond the accounts.
 
@@ -249,16 +256,20 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         reward = -co["total"] / self.reward_scale_cny
         self.step_index += 1
         truncated = self.step_index >= self._episode_steps
-        any_ended = bool(truncated.any())
-        going = np.flatnonzero(~truncated) if any_ended else self._all
+        failed = self._terminated()
+        terminated = np.zeros(self.num_envs, dtype=bool) if failed is None else failed.copy()
+        truncated &= ~terminated  # an episode that fails at its last step terminates
+        ended = truncated | terminated
+        any_ended = bool(ended.any())
+        going = np.flatnonzero(~ended) if any_ended else self._all
         if len(going):
             self._prepare(going)
         violations = {"action_clipped": clipped, **violations}
         if restart is not None:
             self._reset(restart)
             reward[restart] = 0.0
-            truncated[restart] = False
-            any_ended = bool(truncated.any())
+            truncated[restart] = terminated[restart] = ended[restart] = False
+            any_ended = bool(ended.any())
             for part in (em, co, violations):
                 for value in part.values():
                     if isinstance(value, np.ndarray):
@@ -272,16 +283,16 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         }
         obs = self._observe_batch()
         if any_ended:
-            ended = np.flatnonzero(truncated)
+            idx = np.flatnonzero(ended)
             if self.autoreset_mode is AutoresetMode.SAME_STEP:
                 info["final_obs"] = obs.copy()
-                info["_final_obs"] = truncated.copy()
-                self._reset(ended)
+                info["_final_obs"] = ended.copy()
+                self._reset(idx)
                 obs = self._observe_batch()
             else:
-                self._needs_reset[ended] = True
+                self._needs_reset[idx] = True
                 self._n_pending = int(self._needs_reset.sum())
-        return obs, reward, np.zeros(self.num_envs, dtype=bool), truncated, info
+        return obs, reward, terminated, truncated, info
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release (one process)."""

@@ -24,7 +24,7 @@ import ecocontrol
 from ecocontrol.controllers import make_controller
 from ecocontrol.evaluation import run_episode
 
-ENV_IDS = {"hot_stove": "ecocontrol/HotStove-v0", "cement_kiln": "ecocontrol/CementKiln-v1"}
+ENV_IDS = {"hot_stove": "ecocontrol/HotStove-v1", "cement_kiln": "ecocontrol/CementKiln-v1"}
 
 
 def env_steps_per_second(env_id: str, n_steps: int, repeats: int, **kwargs) -> float:

@@ -23,7 +23,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 #: Short episodes so that each test crosses an episode end quickly.
 SHORT: dict[str, dict[str, Any]] = {
     "ecocontrol/WindSolarStorage-v1": {"episode_days": 1},
-    "ecocontrol/HotStove-v0": {"episode_h": 0.5},
+    "ecocontrol/HotStove-v1": {"episode_h": 0.5},
     "ecocontrol/CementKiln-v1": {"episode_h": 1.0},
 }
 
@@ -103,7 +103,7 @@ def test_info_holds_accounts_state_and_violations(env_id: str) -> None:
 
 PLANT_OF_ID = {
     "ecocontrol/WindSolarStorage-v1": "park",
-    "ecocontrol/HotStove-v0": "hot_stove",
+    "ecocontrol/HotStove-v1": "hot_stove",
     "ecocontrol/CementKiln-v1": "cement_kiln",
 }
 BASELINES = [(i, c) for i in ENV_IDS for c in ("rule", "mpc", "mpc_perfect", "oracle")]

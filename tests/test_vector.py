@@ -12,7 +12,7 @@ import ecocontrol  # noqa: F401  (registers the envs)
 
 BATCHED = {
     "ecocontrol/WindSolarStorage-v1": {"split": "train", "dt_h": 1.0, "episode_days": 2},
-    "ecocontrol/HotStove-v0": {"split": "train", "episode_h": 1.0},
+    "ecocontrol/HotStove-v1": {"split": "train", "episode_h": 1.0},
     "ecocontrol/CementKiln-v1": {"split": "train", "episode_h": 1.0},
 }
 

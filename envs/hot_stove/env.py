@@ -32,7 +32,7 @@ from .observation import OBS_HIGH, OBS_LEADS_MIN, OBS_LOW, hot_stove_observation
 from .params import HotStoveParams
 from .physics import StoveFlows, StoveState, hot_stove_step
 from .scenario import cached_demand, initial_state, start_state
-from .scoring import hot_stove_accounts, inventory_cost
+from .scoring import hot_stove_accounts, inventory_account
 
 #: ``info["state"]`` entries taken per stove from the last step's flows (arrays).
 _FLOW_ARRAYS: tuple[str, ...] = (
@@ -46,6 +46,8 @@ _FLOW_ARRAYS: tuple[str, ...] = (
     "shell_loss_mj",
     "stored_change_mj",
     "blast_nm3",
+    "blowoff_nm3",
+    "blowoff_loss_mj",
 )
 
 
@@ -53,7 +55,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
     """``num_envs`` stove systems stepped together by :func:`.physics.hot_stove_step`.
 
     The one stepping implementation of the hot stoves (the env card is
-    :class:`HotStoveEnv`'s). ``gymnasium.make_vec("ecocontrol/HotStove-v0", num_envs=n,
+    :class:`HotStoveEnv`'s). ``gymnasium.make_vec("ecocontrol/HotStove-v1", num_envs=n,
     vectorization_mode="vector_entry_point", **kwargs)``; ``kwargs`` as for
     :class:`HotStoveEnv`, plus ``autoreset_mode``. Member ``i`` reproduces a single env seeded
     with ``seed + i`` under the same actions (tested); ``info`` carries per-member arrays of
@@ -73,6 +75,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         "waste_gas_excess_k_min",
         "firing_cut_mw",
         "enrichment_cut",
+        "furnace_upset",
     )
     settings: ClassVar[tuple[str, ...]] = ("dt_min", "forecast_steps", "forecast_error")
 
@@ -98,7 +101,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             split=split,
             carbon_price_cny_per_t=carbon_price_cny_per_t,
             reward_scale_cny=reward_scale_cny,
-            cost_terms=("fuel", "penalty", "inventory"),
+            cost_terms=("fuel", "energy", "penalty", "inventory"),
         )
         self.params: HotStoveParams = self._params_or_default(params, HotStoveParams)
         p = self.params
@@ -127,6 +130,8 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self.state = initial_state(p, num_envs)
         self.stored0_mj = np.zeros(num_envs)
         self.last_hot_blast_c = np.full(num_envs, p.hot_blast_setpoint_c)
+        self.below_floor_min = np.zeros(num_envs)
+        self._upset = np.zeros(num_envs, dtype=bool)
         self.flows: StoveFlows | None = None
         self._exo: dict[str, FloatArray] = {}
         self._stepped = np.zeros(num_envs, dtype=bool)  # flows in info (not just reset)
@@ -170,6 +175,8 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             self.stored0_mj[i] = float(start.stored_mj(p).sum())
             self._errors.start(int(i), rng)
         self.last_hot_blast_c[idx] = p.hot_blast_setpoint_c
+        self.below_floor_min[idx] = 0.0
+        self._upset[idx] = False
         self._stepped[idx] = False
 
     def _prepare(self, idx: IntArray) -> None:
@@ -202,21 +209,30 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self._stepped[:] = True
         emissions, costs = hot_stove_accounts(flows, exo, p, dt)
         self.last_hot_blast_c = flows.hot_blast_c.copy()
-        last = self.step_index + 1 >= self.episode_steps
+        # Furnace floor: an upset after upset_after_min below min_hot_blast_c ends the episode.
+        cold = flows.hot_blast_c < p.min_hot_blast_c
+        self.below_floor_min = np.where(cold, self.below_floor_min + dt, 0.0)
+        self._upset = self.below_floor_min >= p.upset_after_min - 1e-9
+        costs["penalty"] = costs["penalty"] + p.upset_cost_cny * self._upset
+        last = (self.step_index + 1 >= self.episode_steps) | self._upset
         costs["inventory"] = np.zeros(self.num_envs)
+        emissions["inventory"] = np.zeros(self.num_envs)
         if last.any():  # booked at an episode's last step only
-            inventory = inventory_cost(
-                self.stored0_mj, self.state.stored_mj(p).sum(axis=1), p, self.carbon_price_cny_per_t
-            )
-            costs["inventory"] = np.where(last, inventory, 0.0)
+            cny, co2 = inventory_account(self.stored0_mj, self.state.stored_mj(p).sum(axis=1), p)
+            costs["inventory"] = np.where(last, cny, 0.0)
+            emissions["inventory"] = np.where(last, co2, 0.0)
         violations = {
             "blast_shortfall_k_min": flows.shortfall_k * dt,
             "refused_requests": flows.refused_requests,
             "waste_gas_excess_k_min": flows.waste_gas_excess_k * dt,
             "firing_cut_mw": flows.firing_cut_mw,
             "enrichment_cut": flows.share_cut,
+            "furnace_upset": self._upset.astype(np.float64),
         }
         return emissions, costs, violations
+
+    def _terminated(self) -> NDArray[np.bool_]:
+        return self._upset
 
     def _observe_batch(self) -> NDArray[np.float32]:
         return hot_stove_observation(

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 from ..scenario import FloatArray, clip
 from .params import HotStoveParams
 from .physics import StoveState
+from .scoring import gas_values
 
 OBS_LOW, OBS_HIGH = -1.0, 10.0
 #: Forecast leads shown in the observation [min].
@@ -60,8 +61,9 @@ def hot_stove_observation(
     rest[:, 3] = state.stove_fraction
     np.divide(flow[:, leads], p.blast_flow_nm3_min, out=rest[:, 4 : 4 + k])
     np.divide(setpoint[:, leads], 1000.0, out=rest[:, 4 + k : 4 + 2 * k])
-    rest[:, 4 + 2 * k] = p.lean_price_cny_per_gj / 100.0
-    rest[:, 5 + 2 * k] = p.rich_price_cny_per_gj / 100.0
+    lean, rich = gas_values(p)  # the prices of the gas accounting
+    rest[:, 4 + 2 * k] = lean.price_cny_per_gj / 100.0
+    rest[:, 5 + 2 * k] = rich.price_cny_per_gj / 100.0
     rest[:, 6 + 2 * k] = carbon_price_cny_per_t / 100.0
     rest[:, 7 + 2 * k] = progress
     obs[:, j:] = rest

@@ -7,9 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecocontrol.emissions import get_fuel, require_finite_range
+from ecocontrol.emissions import (
+    DEFAULT_GRID_FACTOR_T_PER_MWH,
+    get_fuel,
+    require_finite_range,
+)
 
 from ..thermo import FlueGas, FuelGas
+
+#: Accountings of the by-product gases (``HotStoveParams.gas_accounting``).
+GAS_ACCOUNTING: tuple[str, ...] = ("gate", "site")
 
 #: Fuel gases by composition [vol %].
 FUEL_GASES: dict[str, FuelGas] = {
@@ -48,8 +55,7 @@ class HotStoveParams:
     n_cells: int = 12
     """Axial cells of the 1-D regenerator (REFERENCES.md: 10-30; Hausen/Willmott 2002)."""
     checker_mass_t: float = 2000.0
-    """Checker mass per stove [t]; about 1,000 t per large stove (REFERENCES.md), sized here
-    for a 3,500 Nm3/min furnace with 60-min blast periods."""
+    """Checker mass per stove [t] (see REFERENCES.md, checker mass)."""
     checker_cp_kj_per_kg_k: float = 1.1
     """Refractory specific heat (REFERENCES.md: 1.0-1.2 kJ/kg K)."""
     ua_blast_mw_per_k: float = 2.0
@@ -100,6 +106,49 @@ class HotStoveParams:
     """Minimum time on blast before a changeover is accepted (operating practice, assumed)."""
     min_gas_min: float = 30.0
     """Minimum time on gas before a changeover is accepted (operating practice, assumed)."""
+    free_volume_m3: float = 1400.0
+    """Gas (free) volume of one stove [m3]: checker flues, dome, combustion chamber and
+    plenum, which hold blast at ``blast_pressure_bar_g`` at the end of a blast period and
+    are vented at the blow-off (see REFERENCES.md, hot-stove changeovers)."""
+    blast_pressure_bar_g: float = 3.5
+    """Hot-blast pressure [bar g] (REFERENCES.md: 3-4.5 bar g for large furnaces)."""
+    blower_kwh_per_nm3: float = 0.075
+    """Turbo-blower electricity per Nm3 of cold blast [kWh/Nm3]: adiabatic compression of
+    air from 20 degC to ``blast_pressure_bar_g`` + 1 bar at 85 % efficiency plus motor and
+    line losses (derivation in REFERENCES.md). Charges the blast vented at each blow-off,
+    which the blower re-supplies when the stove is re-pressurised."""
+    electricity_price_cny_per_mwh: float = 620.0
+    """Electricity (1-10 kV large-industry flat energy price, as ``ParkParams``)."""
+    grid_factor_t_per_mwh: float = DEFAULT_GRID_FACTOR_T_PER_MWH
+    """Grid CO2 of the blower's electricity [t/MWh] (China national average 2023)."""
+
+    # --- furnace floor ------------------------------------------------------------------
+    min_hot_blast_c: float = 1000.0
+    """Lowest hot blast a furnace runs on [degC]: below it for ``upset_after_min`` the
+    hearth chills and operators cut the blast (a furnace upset), which ends the episode
+    (REFERENCES.md)."""
+    upset_after_min: float = 10.0
+    """Minutes below ``min_hot_blast_c`` that make a furnace upset (assumed)."""
+    upset_cost_cny: float = 500_000.0
+    """Cost of a furnace upset [CNY] (``penalty``): about 4 h of lost production, 190 tHM/h x
+    650 CNY/tHM margin (assumed); above any episode's total cost, so ending an episode by
+    an upset never pays."""
+
+    # --- gas accounting -----------------------------------------------------------------
+    gas_accounting: str = "gate"
+    """How burning the by-product gases is charged. ``"gate"``: each gas at its transfer
+    price and its own combustion CO2 (IPCC). ``"site"``: each at the value and emission of
+    its marginal alternative use on the site: blast-furnace gas not burnt in the stoves goes
+    to the works' power plant (``site_power_efficiency``), so burning it in the stoves costs
+    the electricity the site then buys (at ``electricity_price_cny_per_mwh`` and the grid
+    factor); coke-oven gas displaces natural gas in the rolling-mill furnaces
+    (``natural_gas_price_cny_per_gj``, IPCC natural-gas CO2). Natural gas bought for
+    enrichment is charged as bought under both. See :func:`.scoring.gas_values`."""
+    site_power_efficiency: float = 0.33
+    """Net electrical efficiency of the works' by-product-gas power plant (REFERENCES.md:
+    about 30-36 % for gas-fired boiler plants, 42-45 % for combined cycle)."""
+    natural_gas_price_cny_per_gj: float = 100.0
+    """Industrial natural gas [CNY/GJ]: about 3.6 CNY/Nm3 at 35.6 MJ/Nm3 (REFERENCES.md)."""
 
     # --- prices and penalties -----------------------------------------------------------
     lean_price_cny_per_gj: float = 15.0
@@ -178,6 +227,25 @@ class HotStoveParams:
         r(n + "changeover_min", self.changeover_min, 1.0, 60.0)
         r(n + "min_blast_min", self.min_blast_min, 0.0, 600.0)
         r(n + "min_gas_min", self.min_gas_min, 0.0, 600.0)
+        r(n + "free_volume_m3", self.free_volume_m3, 0.0, 20_000.0)
+        r(n + "blast_pressure_bar_g", self.blast_pressure_bar_g, 0.0, 10.0)
+        r(n + "blower_kwh_per_nm3", self.blower_kwh_per_nm3, 0.0, 1.0)
+        r(n + "electricity_price_cny_per_mwh", self.electricity_price_cny_per_mwh, 0.0, 1e5)
+        r(n + "grid_factor_t_per_mwh", self.grid_factor_t_per_mwh, 0.0, 2.0)
+        r(
+            n + "min_hot_blast_c",
+            self.min_hot_blast_c,
+            self.cold_blast_c,
+            self.hot_blast_setpoint_c - 30.0,
+        )
+        r(n + "upset_after_min", self.upset_after_min, 1.0, 600.0)
+        r(n + "upset_cost_cny", self.upset_cost_cny, 0.0, 1e9)
+        if self.gas_accounting not in GAS_ACCOUNTING:
+            raise ValueError(
+                f"{n}gas_accounting={self.gas_accounting!r}; allowed: {GAS_ACCOUNTING}"
+            )
+        r(n + "site_power_efficiency", self.site_power_efficiency, 0.05, 0.65)
+        r(n + "natural_gas_price_cny_per_gj", self.natural_gas_price_cny_per_gj, 0.0, 1e4)
         for f in (
             "lean_price_cny_per_gj",
             "rich_price_cny_per_gj",
@@ -242,6 +310,16 @@ class HotStoveParams:
     def rich_co2_t_per_gj(self) -> float:
         """CO2 of the enrichment gas [t/GJ]."""
         return get_fuel(self.rich_fuel).co2_t_per_gj
+
+    @property
+    def blowoff_nm3_per_k(self) -> float:
+        """Blast vented per checker cell at a blow-off times the cell's temperature [Nm3 K].
+
+        The gauge part of the cell's share of the gas (``free_volume_m3 / n_cells`` at
+        ``blast_pressure_bar_g``) at normal conditions (273.15 K, 1.01325 bar); divided by
+        the cell's absolute temperature it gives the cell's vented Nm3.
+        """
+        return self.free_volume_m3 / self.n_cells * self.blast_pressure_bar_g / 1.01325 * 273.15
 
 
 @functools.cache

@@ -20,6 +20,14 @@ combustion-chamber loss. Modes: on gas, on blast, changeover to blast, changeove
 (``changeover_min`` each, no flow). A cold-blast mixing valve bypasses part of the blast so
 that the hot blast meets its set point while the stoves' outlet is hotter than it.
 
+Changeovers (v1): a stove leaving blast is blown off: the blast compressed in its gas volume
+(``free_volume_m3`` at ``blast_pressure_bar_g``) is vented to the stack, taking from each
+checker cell the heat that blast took up from the cold-blast temperature (its share of the
+volume at the cell's temperature), and the turbo-blower re-supplies that volume when the stove
+is re-pressurised before its next blast period (its electricity is charged by
+:mod:`.scoring`). The blower covers the fill under flow control, so the furnace's blast does
+not dip.
+
 Every array has a leading batch axis: ``(batch, stove[, cell])``.
 """
 
@@ -83,6 +91,8 @@ class StoveFlows:
     shell_loss_mj: FloatArray
     stored_change_mj: FloatArray
     blast_nm3: FloatArray
+    blowoff_nm3: FloatArray
+    blowoff_loss_mj: FloatArray
     hot_blast_c: FloatArray  # (batch,)
     shortfall_k: FloatArray  # (batch,)
     stove_fraction: FloatArray  # (batch,) blast share through the stoves (rest bypassed)
@@ -150,6 +160,28 @@ def _sweep(
     return q, t_gas
 
 
+def blowoff(
+    temp_c: FloatArray, blown: NDArray[np.bool_], p: HotStoveParams, h_cold_blast: float
+) -> tuple[FloatArray, FloatArray]:
+    """Blast vented at a blow-off and the heat it takes, per checker cell.
+
+    Args:
+        temp_c: checker temperatures ``(..., stove, cell)`` [degC].
+        blown: stoves blown off this step ``(..., stove)``.
+        p: parameters.
+        h_cold_blast: enthalpy of the cold blast [kJ/Nm3].
+
+    Returns:
+        Vented blast [Nm3] and the heat it takes from each cell [kJ] (its enthalpy above the
+        cold blast it entered as), ``(..., stove, cell)``; 0 where not blown.
+    """
+    if not blown.any():  # most steps
+        zero = np.zeros_like(temp_c)
+        return zero, zero
+    nm3 = np.where(blown[..., None], p.blowoff_nm3_per_k / (temp_c + 273.15), 0.0)
+    return nm3, nm3 * (AIR.enthalpy(temp_c) - h_cold_blast)
+
+
 def _air_props(t: FloatArray) -> tuple[FloatArray, FloatArray]:
     v = lookup(_AIR_TABLE, t)
     return v[0], v[1]
@@ -180,8 +212,8 @@ def hot_stove_step(
 
     Returns:
         The state after the step and the step's flows. Per stove,
-        ``released = stored_change + delivered + waste_gas_loss + chamber_loss + shell_loss``
-        holds to rounding.
+        ``released = stored_change + delivered + waste_gas_loss + chamber_loss + shell_loss
+        + blowoff_loss`` holds to rounding.
     """
     dt_s = 60.0 * dt_min
     mode, tim, refused = apply_changeovers(state, request, p)
@@ -256,6 +288,8 @@ def hot_stove_step(
 
     shell_kw = (p.shell_loss_kw_per_k / p.n_cells) * (temp - p.ambient_c)
     dq_kw = q_gas + q_blast - shell_kw  # into each cell (q_blast < 0)
+    blowoff_nm3, blowoff_kj = blowoff(temp, (mode == TO_GAS) & (state.mode == BLAST), p, h_cb)
+    dq_kw -= blowoff_kj / dt_s
     temp_next = temp + dq_kw * dt_s / (1e3 * p.cell_capacity_mj_per_k)
 
     # Mode clocks: changeovers complete after changeover_min.
@@ -276,6 +310,8 @@ def hot_stove_step(
         shell_loss_mj=shell_kw.sum(axis=-1) * dt_s / 1e3,
         stored_change_mj=dq_kw.sum(axis=-1) * dt_s / 1e3,
         blast_nm3=per_stove * dt_s,
+        blowoff_nm3=blowoff_nm3.sum(axis=-1),
+        blowoff_loss_mj=blowoff_kj.sum(axis=-1) / 1e3,
         hot_blast_c=hot_blast,
         shortfall_k=shortfall,
         stove_fraction=x,

@@ -50,7 +50,7 @@ from bench_plant import env_steps_per_second  # noqa: E402  (one steps/s loop fo
 
 PLANTS = {
     "park": ("ecocontrol/WindSolarStorage-v1", {}),
-    "hot_stove": ("ecocontrol/HotStove-v0", {}),
+    "hot_stove": ("ecocontrol/HotStove-v1", {}),
     "cement_kiln": ("ecocontrol/CementKiln-v1", {}),
 }
 #: (plant, label, controller kwargs, env kwargs for the latency episodes)
