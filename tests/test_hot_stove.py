@@ -3,14 +3,19 @@ import dataclasses
 import gymnasium as gym
 import numpy as np
 import pytest
+from ecocontrol.emissions import get_fuel
 from ecocontrol.envs.hot_stove import (
     BLAST,
     FUEL_GASES,
+    TO_GAS,
     HotStoveEnv,
     HotStoveParams,
+    HotStoveVectorEnv,
     cyclic_states,
+    gas_values,
     hot_stove_step,
 )
+from ecocontrol.envs.thermo import AIR
 from ecocontrol.envs.thermo import FlueGas
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3 import PPO
@@ -180,6 +185,10 @@ def test_safety_layer_keeps_one_stove_on_blast_and_counts_refusals():
         ({"share_max": -0.1}, "share_max"),
         ({"rich_fuel": "hydrogen"}, "rich_fuel"),
         ({"n_cells": 5}, "n_cells"),
+        ({"gas_accounting": "net"}, "gas_accounting"),
+        ({"min_hot_blast_c": 1190.0}, "min_hot_blast_c"),  # within 30 K of the set point
+        ({"free_volume_m3": -1.0}, "free_volume_m3"),
+        ({"site_power_efficiency": 0.9}, "site_power_efficiency"),
     ],
 )
 def test_bad_parameters_are_refused_naming_the_field(kwargs, field):
@@ -229,3 +238,123 @@ def test_ppo_trains_briefly():
     model = PPO("MlpPolicy", env, n_steps=256, batch_size=64, n_epochs=1, seed=0, device="cpu")
     model.learn(total_timesteps=512)
     assert model.num_timesteps >= 512
+
+
+class NoFiring:
+    """Never fires and never changes over: the stoves run down."""
+
+    def reset(self, env, seed=None):
+        self.n = env.unwrapped.params.n_stoves
+
+    def act(self, obs, info):
+        return np.full(3 * self.n, -1.0, dtype=np.float32)
+
+
+def test_heat_drawn_from_the_checkers_is_booked_as_co2():
+    """Draining the stoves is charged the lean gas (money and CO2) that would restore them."""
+    env = gym.make(STOVE, split="test", episode_h=1)
+    res = run_episode(env, NoFiring(), seed=0, window=0, record=True)
+    p = env.unwrapped.params
+    last = res.trajectory[-1]
+    missing_mj = last["stored0_mj"] - last["stored_mj"].sum()
+    assert missing_mj > 0
+    lean, _ = gas_values(p)
+    co2 = missing_mj / 1e3 / p.deficit_efficiency * lean.co2_t_per_gj
+    assert res.emissions["inventory"] == pytest.approx(co2, rel=1e-9)
+    assert res.cost["inventory"] == pytest.approx(co2 / lean.co2_t_per_gj * lean.price_cny_per_gj)
+    # The ledger prices it: carbon cost covers the inventory's CO2 as well.
+    assert res.cost["carbon"] == pytest.approx(
+        env.unwrapped.carbon_price_cny_per_t * res.emissions["total"]
+    )
+    # Against the rule, the drained stoves emit no less once the inventory is counted.
+    rule = run_episode(env, make_controller("rule", env), seed=0, window=0)
+    assert res.emissions["fuel"] < 0.1 * rule.emissions["fuel"]
+    assert res.emissions["total"] > 0.5 * rule.emissions["total"]
+
+
+def test_a_cold_blast_ends_the_episode_in_a_priced_furnace_upset():
+    env = gym.make(STOVE, split="test")
+    res = run_episode(env, NoFiring(), seed=0, window=0, record=True)
+    p = env.unwrapped.params
+    assert res.n_steps < 480  # terminated, not truncated
+    assert res.violations["furnace_upset"] == 1.0
+    hot = np.array([r["hot_blast_c"] for r in res.trajectory])
+    below = hot < p.min_hot_blast_c
+    k = round(p.upset_after_min)
+    assert below[-k:].all() and not below[:-k].all()
+    assert res.cost["penalty"] >= p.upset_cost_cny
+    assert res.emissions["inventory"] > 0  # booked at the terminal step
+    # More than any episode costs: ending an episode by an upset never pays.
+    rule = run_episode(env, make_controller("rule", env), seed=0, window=0)
+    assert res.cost["total"] > 3 * rule.cost["total"]
+
+
+def test_an_upset_member_terminates_alone_and_restarts_next_step():
+    env = HotStoveVectorEnv(2, split="test")
+    env.reset(seed=0, options={"window": 0})
+    fire = np.ones((2, 12), dtype=np.float32)
+    fire[:, :4] = -1.0  # no changeover requests
+    fire[0, 4:8] = -1.0  # member 0 never fires
+    for step in range(480):
+        _, reward, term, trunc, _ = env.step(fire)
+        if term[0]:
+            break
+    assert term[0] and not term[1] and not trunc.any()
+    assert env.step_index[1] == step + 1
+    _, reward, term, trunc, _ = env.step(fire)  # NextStep: member 0 restarts
+    assert reward[0] == 0.0 and env.step_index[0] == 0 and env.step_index[1] == step + 2
+
+
+def test_a_blow_off_vents_the_stoves_blast_and_charges_the_blower():
+    p = HotStoveParams()
+    s = cyclic_states(p, 1.0)[0].copy()
+    exo = {"flow_nm3_min": np.array([p.blast_flow_nm3_min]), "setpoint_c": np.array([1200.0])}
+    lead = int(np.argmax(np.where(s.mode[0] == BLAST, s.time_in_mode_min[0], -1)))
+    s.time_in_mode_min[0, lead] = 60.0
+    s.mode[0, (lead + 1) % p.n_stoves] = BLAST  # another stove stays on blast
+    req = np.zeros((1, p.n_stoves), dtype=bool)
+    req[0, lead] = True
+    zero = np.zeros((1, p.n_stoves))
+    nxt, f = hot_stove_step(s, req, zero, zero, exo, p, 1.0)
+    assert nxt.mode[0, lead] == TO_GAS
+    # The gauge part of the free volume at each cell's temperature, in Nm3.
+    t_k = s.temp_c[0, lead] + 273.15
+    nm3 = (p.free_volume_m3 / p.n_cells * p.blast_pressure_bar_g / 1.01325 * 273.15 / t_k).sum()
+    assert f.blowoff_nm3[0, lead] == pytest.approx(nm3)
+    assert 0.5 * p.free_volume_m3 < nm3 < 4 * p.free_volume_m3
+    heat = (nm3 * 0 + (
+        p.blowoff_nm3_per_k / t_k * (AIR.enthalpy(s.temp_c[0, lead]) - AIR.enthalpy(p.cold_blast_c))
+    )).sum() / 1e3
+    assert f.blowoff_loss_mj[0, lead] == pytest.approx(heat)
+    assert np.count_nonzero(f.blowoff_nm3) == 1
+    env = HotStoveEnv()
+    env.reset(seed=0)
+    from ecocontrol.envs.hot_stove import hot_stove_accounts
+
+    em, co = hot_stove_accounts(f, exo, p, 1.0)
+    mwh = nm3 * p.blower_kwh_per_nm3 / 1e3
+    assert co["energy"][0] == pytest.approx(mwh * p.electricity_price_cny_per_mwh)
+    assert em["grid"][0] == pytest.approx(mwh * p.grid_factor_t_per_mwh)
+
+
+def test_site_accounting_charges_by_product_gas_its_alternative_use():
+    gate = HotStoveParams()
+    site = HotStoveParams(gas_accounting="site")
+    lean, rich = gas_values(site)
+    mwh = site.site_power_efficiency / 3.6
+    assert lean.co2_t_per_gj == pytest.approx(mwh * site.grid_factor_t_per_mwh)
+    assert lean.price_cny_per_gj == pytest.approx(mwh * site.electricity_price_cny_per_mwh)
+    assert lean.source == "grid"
+    assert rich.co2_t_per_gj == pytest.approx(get_fuel("natural_gas").co2_t_per_gj)
+    # At the gate BFG is the dirtiest gas per GJ; on the site it is the cleanest.
+    g_lean, g_rich = gas_values(gate)
+    assert g_lean.co2_t_per_gj > 5 * g_rich.co2_t_per_gj
+    assert lean.co2_t_per_gj < rich.co2_t_per_gj
+    # Natural gas bought for enrichment is charged as bought under both.
+    ng = HotStoveParams(gas_accounting="site", rich_fuel="natural_gas")
+    assert gas_values(ng)[1] == gas_values(HotStoveParams(rich_fuel="natural_gas"))[1]
+    # The same plant, the same physics: only the accounts differ.
+    a = run_episode(HotStoveEnv(episode_h=2, params=gate), make_controller("rule", HotStoveEnv()), 0)
+    env = HotStoveEnv(episode_h=2, params=site)
+    b = run_episode(env, make_controller("rule", env), 0)
+    assert b.emissions["grid"] > 0 and b.emissions["total"] < a.emissions["total"]

@@ -249,7 +249,8 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         """Member ``i``'s measured state, last step's flows and demand forecast.
 
         ``state``: modes, clocks, top/bottom checker, waste-gas and outlet temperatures, stored
-        heat (now and at the episode's start) and the valve; after a step also the step's
+        heat (now and at the episode's start), the valve and the minutes the hot blast has
+        been below ``min_hot_blast_c``; after a step also the step's
         flows per stove, the hot blast and shortfall, and the step's set point and blast flow.
         ``forecast``: ``flow_nm3_min`` (with forecast error) and ``setpoint_c`` over leads
         ``0 .. forecast_steps``, lead 0 = the coming step (exact).
@@ -265,6 +266,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             "stored_mj": p.cell_capacity_mj_per_k * (s.temp_c[i] - p.ambient_c).sum(axis=-1),
             "stove_fraction": float(s.stove_fraction[i]),
             "stored0_mj": float(self.stored0_mj[i]),
+            "below_floor_min": float(self.below_floor_min[i]),
         }
         flows = self.flows
         if self._stepped[i] and flows is not None:
@@ -302,9 +304,13 @@ class HotStoveEnv(EcoEnv):
     between periods), fired with blast-furnace gas enriched by a share of rich gas at a fixed
     air ratio; the dome temperature is the flame temperature from the flue-gas enthalpy (NIST
     Shomate data) after a chamber loss. Stoves are on gas, on blast, or changing over
-    (``changeover_min`` each way, no flow). A cold-blast mixing valve holds the hot blast at
-    its set point while the on-blast stoves are hotter; when they are not, the shortfall costs
-    coke (and its CO2) plus a penalty. Demand (flow, set point) is SYNTHETIC (see
+    (``changeover_min`` each way, no flow). A stove leaving blast is blown off: the blast
+    compressed in its gas volume is vented with the heat it took from the checker, and the
+    blower re-supplies that volume at the re-pressurisation (its electricity is charged). A
+    cold-blast mixing valve holds the hot blast at its set point while the on-blast stoves
+    are hotter; when they are not, the shortfall costs coke (and its CO2) plus a penalty,
+    and a hot blast below ``min_hot_blast_c`` for ``upset_after_min`` is a furnace upset that
+    ends the episode. Demand (flow, set point) is SYNTHETIC (see
     :func:`.scenario.synthetic_blast_demand`). Episodes start from the usual practice's
     cyclic steady state at a random phase.
 
@@ -324,31 +330,46 @@ class HotStoveEnv(EcoEnv):
     temperature / 1000 degC, its mode one-hot (on gas, on blast, to blast, to gas) and time in
     mode / 60 min; then blast flow / nominal, set point / 1000, last hot blast / 1000, the
     valve's stove share; the flow / nominal and set point / 1000 forecast at 10, 20, ... 60 min
-    (flow with forecast error); lean and rich gas prices / 100 CNY/GJ, carbon price / 100, and
-    the fraction of the episode elapsed.
+    (flow with forecast error); lean and rich gas prices / 100 CNY/GJ (under the gas
+    accounting), carbon price / 100, and the fraction of the episode elapsed.
 
     ## Rewards
-    ``-(fuel + penalty + inventory + carbon) / reward_scale_cny`` per step, CNY: fuel gas
-    at its price; penalty = coke for the shortfall + shortfall, refused-request and waste-gas
-    penalties; carbon = carbon price x (fuel CO2 + coke CO2); at the last step ``inventory``
-    values the change in checker heat against the start (lean gas + carbon over
-    ``deficit_efficiency`` for heat missing, over ``surplus_efficiency`` for heat added), so
-    no controller gains by emptying the stoves (priced by :mod:`.scoring`, which the MPC
-    shares).
+    ``-(fuel + energy + penalty + inventory + carbon) / reward_scale_cny`` per step, CNY:
+    ``fuel``, the gases at the accounting's prices; ``energy``, the blower electricity of
+    blow-offs; ``penalty``, coke for a hot-blast shortfall + the shortfall, refused-request
+    and waste-gas penalties + ``upset_cost_cny`` at a furnace upset; ``carbon``, the carbon
+    price x the priced CO2 (fuel, grid, coke as ``process``, and ``inventory``). At the last
+    step (or the upset) ``inventory`` values the change in checker heat against the start: the
+    lean gas that would restore it, over ``deficit_efficiency`` for heat missing and
+    ``surplus_efficiency`` for heat added, in money (cost term ``inventory``) and in CO2
+    (emission source ``inventory``, priced by the ledger), so no controller gains, in cost or
+    in reported CO2, by emptying the stoves (:mod:`.scoring`, which the MPC shares).
+
+    Gas accounting (``params.gas_accounting``): ``gate`` (default) charges each gas its
+    transfer price and its own combustion CO2 (BFG 260 t/TJ). ``site`` charges each
+    by-product gas the value and emission of its marginal alternative use on the site: BFG
+    the electricity its power plant would have made (``site_power_efficiency``; the site then
+    buys it from the grid: price and grid CO2, booked as ``grid``), COG the natural gas it
+    would have displaced in the mills. Under ``gate`` a high carbon price makes COG look
+    cleaner than BFG; under ``site`` BFG is the cleaner gas (see the README's carbon-price
+    sweep).
 
     ## Info
-    Besides the step's ``costs``, ``emissions`` and ``constraint_violations``: ``state``, the
-    measured stoves (modes, clocks, top/bottom checker, waste-gas and outlet temperatures,
-    stored heat now and at the start, the valve; after a step also the step's flows per stove,
-    hot blast, shortfall, set point and blast flow), and ``forecast``, the demand over the
-    forecast horizon in physical units (lead 0 = the coming step, exact).
+    Besides the step's ``costs``, ``emissions`` and ``constraint_violations`` (among them
+    ``furnace_upset``): ``state``, the measured stoves (modes, clocks, top/bottom checker,
+    waste-gas and outlet temperatures, stored heat now and at the start, the valve, minutes
+    below the hot-blast floor; after a step also the step's flows per stove, among them the
+    blow-off's vented blast and heat, hot blast, shortfall, set point and blast flow), and
+    ``forecast``, the demand over the forecast horizon in physical units (lead 0 = the coming
+    step, exact).
 
     ## Starting State
     A state of the usual practice's cyclic steady state at nominal demand (phase drawn by the
     seed).
 
     ## Episode End
-    Truncation after ``episode_h`` hours; no termination.
+    Truncation after ``episode_h`` hours; termination at a furnace upset (hot blast below
+    ``min_hot_blast_c`` for ``upset_after_min``).
 
     ## Arguments
     ``split``, ``params`` (:class:`HotStoveParams`), ``dt_min`` (1), ``episode_h`` (8),
@@ -360,6 +381,13 @@ class HotStoveEnv(EcoEnv):
     See :class:`HotStoveParams`; every default carries its source in its docstring.
 
     ## Version History
+    * v1: CO2 of the checker heat drawn (or added) over an episode booked with the inventory
+      cost as the priced source ``inventory`` (v0 priced it in money only, so a policy that
+      drained the stoves reported a quarter of the rule's CO2); ``gas_accounting`` (``gate``
+      as v0, or ``site``); changeovers cost a blow-off (vented heat and blower electricity,
+      cost term ``energy``); a furnace upset below the hot-blast floor ends the episode (v0
+      ran on with a hot blast of a few hundred degC); the checker mass's derivation. Physics
+      otherwise as v0.
     * v0: initial release.
     """
 

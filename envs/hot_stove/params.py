@@ -55,7 +55,10 @@ class HotStoveParams:
     n_cells: int = 12
     """Axial cells of the 1-D regenerator (REFERENCES.md: 10-30; Hausen/Willmott 2002)."""
     checker_mass_t: float = 2000.0
-    """Checker mass per stove [t] (see REFERENCES.md, checker mass)."""
+    """Checker mass per stove [t], from the heating surface: 55,000 m2 of 7-hole, 43-mm
+    checker (38.1 m2/m3, vendor data) is 1,440 m3 of checkerwork, 59 % solid at 2.2-2.5 t/m3
+    brick: 1,870-2,120 t (derivation and sources in REFERENCES.md). One 60-min blast period
+    (309 GJ) then swings the checker's mean temperature by 140 K."""
     checker_cp_kj_per_kg_k: float = 1.1
     """Refractory specific heat (REFERENCES.md: 1.0-1.2 kJ/kg K)."""
     ua_blast_mw_per_k: float = 2.0
@@ -145,10 +148,12 @@ class HotStoveParams:
     (``natural_gas_price_cny_per_gj``, IPCC natural-gas CO2). Natural gas bought for
     enrichment is charged as bought under both. See :func:`.scoring.gas_values`."""
     site_power_efficiency: float = 0.33
-    """Net electrical efficiency of the works' by-product-gas power plant (REFERENCES.md:
-    about 30-36 % for gas-fired boiler plants, 42-45 % for combined cycle)."""
-    natural_gas_price_cny_per_gj: float = 100.0
-    """Industrial natural gas [CNY/GJ]: about 3.6 CNY/Nm3 at 35.6 MJ/Nm3 (REFERENCES.md)."""
+    """Net electrical efficiency of the works' by-product-gas boiler power plant (REFERENCES.md:
+    32 % in a CDM project document; 30-36 % boiler plants, 40-46 % combined cycle,
+    estimated)."""
+    natural_gas_price_cny_per_gj: float = 90.0
+    """Industrial natural gas [CNY/GJ]: 3.5 CNY/Nm3 at 38.9 MJ/Nm3, as
+    ``ParkParams.gas_price_cny_per_nm3`` (assumed; REFERENCES.md)."""
 
     # --- prices and penalties -----------------------------------------------------------
     lean_price_cny_per_gj: float = 15.0
