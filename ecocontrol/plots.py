@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -67,23 +68,39 @@ def plot_trajectories(paths: Mapping[str, pd.DataFrame], path: Path) -> None:
 def plot_pareto(table: pd.DataFrame, path: Path, plant: str) -> None:
     """PNG: operating cost without carbon against tCO2, per controller across carbon prices.
 
-    ``table``: a sweep's summary rows (:func:`ecocontrol.sweeps.collect`).
+    ``table``: a sweep's summary rows (:func:`ecocontrol.sweeps.collect`). When the sweep
+    also varied another key (e.g. ``env.params.gas_accounting=gate,site``), one panel per
+    value of that key, side by side.
     """
     df = table[table["plant"] == plant].sort_values("carbon_price_cny_per_t")
-    fig = Figure(figsize=(7, 5), constrained_layout=True)
-    ax = fig.subplots()
-    for label, g in df.groupby("controller", sort=False):
-        ax.plot(g["co2_mean_t"], g["cost_ex_carbon_mean_cny"] / 1e3, marker="o", label=label)
-        for _, r in g.iterrows():
-            ax.annotate(
-                f"{r['carbon_price_cny_per_t']:g}",
-                (r["co2_mean_t"], r["cost_ex_carbon_mean_cny"] / 1e3),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize=7,
-            )
-    ax.set_xlabel("mean tCO2 per episode")
-    ax.set_ylabel("mean operating cost without carbon [k CNY / episode]")
-    ax.set_title(f"{plant}: cost against emissions as the carbon price rises (CNY/t labels)")
-    ax.legend()
+    skip = {"override:env.carbon_price_cny_per_t", "override:env", "override:experiment"}
+    varied = [
+        c
+        for c in df.columns
+        if c.startswith("override:") and c not in skip and df[c].nunique(dropna=False) > 1
+    ]
+    panels = list(df.groupby(varied, sort=True)) if varied else [((), df)]
+    fig = Figure(figsize=(7 * len(panels), 5), constrained_layout=True)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    colour = {c: f"C{i}" for i, c in enumerate(dict.fromkeys(df["controller"]))}
+    for ax, (key, part) in zip(axes, panels, strict=True):
+        for label, g in part.groupby("controller", sort=False):
+            x, y = g["co2_mean_t"], g["cost_ex_carbon_mean_cny"] / 1e3
+            ax.plot(x, y, marker="o", label=label, color=colour[str(label)])
+            for _, r in g.iterrows():
+                ax.annotate(
+                    f"{r['carbon_price_cny_per_t']:g}",
+                    (r["co2_mean_t"], r["cost_ex_carbon_mean_cny"] / 1e3),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=7,
+                )
+        keys = key if isinstance(key, tuple) else (key,)
+        which = ", ".join(
+            f"{c.removeprefix('override:')}={v}" for c, v in zip(varied, keys, strict=True)
+        )
+        ax.set_xlabel("mean tCO2 per episode")
+        ax.set_ylabel("mean operating cost without carbon [k CNY / episode]")
+        ax.set_title(f"{plant} {which}".strip() + "\n(labels: carbon price, CNY/t)")
+        ax.legend()
     _save(fig, path, 120)
