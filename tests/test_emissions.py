@@ -60,7 +60,8 @@ def test_ledger_prices_only_fossil_sources_and_sums_steps():
         co = {"energy": float(rng.uniform(-5, 50)), "fuel": float(rng.uniform(0, 9))}
         steps.append(ledger.record(em, co))
     for acc in steps:
-        priced = acc.emissions["fuel"] + acc.emissions["process"] + acc.emissions["grid"]
+        em = acc.emissions
+        priced = em["fuel"] + em["process"] + em["grid"] + em["inventory"]
         assert acc.costs["carbon"] == pytest.approx(100.0 * priced)
         assert acc.emissions["total"] == pytest.approx(priced)  # biogenic not in total
     tot = ledger.totals()
