@@ -86,8 +86,8 @@ def hot_stove_accounts(
     hot_metal_t = np.asarray(exo["flow_nm3_min"]) * dt_min / p.blast_per_thm_nm3
     coke_t = flows.shortfall_k * p.coke_rate_kg_per_thm_k * hot_metal_t / 1e3
     blower_mwh, blower_cny = changeover_cost(p, flows.blowoff_nm3.sum(axis=1))
-    emissions = {
-        "fuel": 0.0,
+    emissions: dict[str, FloatArray] = {
+        "fuel": np.zeros_like(lean_gj),
         "grid": blower_mwh * p.grid_factor_t_per_mwh,
         "process": coke_t * p.coke_co2_t_per_t,
     }
