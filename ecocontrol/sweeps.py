@@ -26,6 +26,7 @@ __all__ = ["CARBON_KEY", "collect", "plot_pareto", "summarize_sweep"]
 log = logging.getLogger(__name__)
 
 CARBON_KEY = "env.carbon_price_cny_per_t"
+CARBON_COLUMN = "carbon_price_cny_per_t"
 
 
 def collect(sweep_dir: str | Path) -> pd.DataFrame:
@@ -137,7 +138,7 @@ def summarize_sweep(sweep_dir: str | Path) -> pd.DataFrame:
     print(table[cols].to_markdown(index=False, floatfmt=".2f"))
     print(_failures_section(failed, missing), end="")
     for plant, g in table.groupby("plant"):
-        if g["carbon_price_cny_per_t"].nunique() > 1 and "cost_ex_carbon_mean_cny" in g:
+        if CARBON_COLUMN in g and g[CARBON_COLUMN].nunique() > 1 and "cost_ex_carbon_mean_cny" in g:
             plot_pareto(table, sweep_dir / f"pareto_{plant}.png", str(plant))
             print(f"Pareto plot: {(sweep_dir / f'pareto_{plant}.png').resolve()}")
     print(f"sweep summary: {(sweep_dir / 'sweep_summary.csv').resolve()}")
