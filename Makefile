@@ -3,18 +3,38 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCK_NOTE := \
+	'\# The exact stack `make install` builds: Python 3.11, Linux x86_64, pip. Refresh: make lock' \
+	'\# torch is the 2.13.0 CPU build (pip finds torch-2.13.0+cpu in its find-links, no CUDA' \
+	'\# packages); highspy stays 1.15.1 (constraints.txt). CI checks the venv against this file.' \
+	'\#'
 
-.PHONY: install run test lint bench clean
+.PHONY: install lock check-lock run test lint bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip setuptools wheel
-	# torch first, pinned to the CPU build, so nothing pulls the CUDA wheels.
-	$(PY) -m pip install -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -c constraints.txt -e '.[dev,optuna]'
+	$(PY) -m pip install --upgrade pip
+	# Every package at its locked version (torch is the 2.13.0 CPU build, so no CUDA wheels),
+	# then the package itself without letting pip resolve anything else.
+	$(PY) -m pip install -r requirements.lock
+	$(PY) -m pip install --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve requirements.lock from pyproject.toml (extras dev, optuna) and constraints.txt
+# with pip-tools, in a throwaway venv so the project's venv keeps exactly the lock.
+lock:
+	$(PYTHON) -m venv /tmp/ecocontrol-piptools
+	/tmp/ecocontrol-piptools/bin/pip install -q pip-tools==7.6.2
+	CUSTOM_COMPILE_COMMAND='make lock' /tmp/ecocontrol-piptools/bin/pip-compile --upgrade \
+		--extra dev --extra optuna -c constraints.txt --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	{ printf '%s\n' $(LOCK_NOTE); cat requirements.lock; } > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock
+
+check-lock: install
+	$(PY) .ci/check_lock.py
 
 run: install
 	$(PY) -m ecocontrol.cli benchmark --multirun experiment=main

@@ -98,7 +98,15 @@ class AgentController:
         self.deterministic = deterministic
 
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
-        """Nothing to reset: the policy is stateless."""
+        """A stochastic policy's sampling restarts from ``seed``; a deterministic one has no state.
+
+        Seeding per episode makes each episode's actions depend on its own seed only, not on
+        which episodes ran before it in the process (a resumed benchmark runs fewer).
+        """
+        if not self.deterministic and seed is not None:
+            import torch
+
+            torch.manual_seed(seed)
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """The policy's action for the (normalised) observation."""

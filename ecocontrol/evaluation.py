@@ -95,7 +95,7 @@ def add_kpis(acc: dict[str, Any], info: Mapping[str, Any], num_envs: int | None 
 def run_episode(
     env: gym.Env[Any, Any],
     controller: Controller,
-    seed: int | None = None,
+    seed: int | None = 0,
     *,
     window: int | None = None,
     record: bool = False,
@@ -105,7 +105,9 @@ def run_episode(
     Args:
         env: an ecocontrol env (wrappers allowed).
         controller: anything with ``reset(env, seed)`` and ``act(obs, info)``.
-        seed: reset seed (forecast noise and, without ``window``, the window choice).
+        seed: reset seed (forecast noise and, without ``window``, the window choice); 0 by
+            default, so an episode is reproducible unless asked otherwise. ``None`` continues
+            the env's own generator (on an env never seeded, Gymnasium's rule: OS entropy).
         window: window index of the env's split; ``None`` lets the seed choose.
         record: keep per-step info (state, costs, emissions) in ``trajectory``.
 

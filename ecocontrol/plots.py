@@ -13,29 +13,34 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ecocontrol.results import summarize
+from ecocontrol.io import atomic_path
+from ecocontrol.results import errors_of, summarize
 
 
 def _save(fig: Figure, path: Path, dpi: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
 
 
 def plot_summary(table: pd.DataFrame, path: Path) -> None:
     """PNG: mean cost and tCO2 per controller, and each controller's saving per window."""
-    ok = table[table["error"].fillna("") == ""]
-    summary = summarize(ok)
+    ok = table[errors_of(table) == ""]
     fig = Figure(figsize=(14, 4), constrained_layout=True)
     axes = fig.subplots(1, 3)
+    if ok.empty or "cost_total" not in ok:
+        fig.suptitle("no finished episode: every row of the table failed")
+        _save(fig, path, 120)
+        return
+    summary = summarize(ok)
     labels = list(summary.index)
     axes[0].bar(labels, summary["cost_mean_cny"] / 1e6, yerr=summary["cost_ci95_cny"] / 1e6)
     axes[0].set_ylabel("mean episode cost [M CNY]")
     axes[1].bar(labels, summary["co2_mean_t"], color="tab:green")
     axes[1].set_ylabel("mean episode CO2 [t]")
-    if "rule" in labels:
-        cost = ok.pivot(index="window", columns="controller", values="cost_total")
+    cost = ok.pivot(index="window", columns="controller", values="cost_total")
+    if "rule" in cost:
         for c in labels:
-            if c != "rule":
+            if c != "rule" and c in cost:
                 saving = 100 * (cost["rule"] - cost[c]) / cost["rule"]
                 axes[2].plot(cost.index, saving, marker="o", label=c)
         axes[2].axhline(0, color="k", lw=0.8)
@@ -73,6 +78,7 @@ def plot_pareto(table: pd.DataFrame, path: Path, plant: str) -> None:
     value of that key, side by side.
     """
     df = table[table["plant"] == plant].sort_values("carbon_price_cny_per_t")
+    df = df.dropna(subset=["co2_mean_t", "cost_ex_carbon_mean_cny"])  # failed everywhere
     skip = {"override:env.carbon_price_cny_per_t", "override:env", "override:experiment"}
     varied = [
         c

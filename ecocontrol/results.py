@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,8 @@ from ecocontrol.io import write_atomic
 
 #: The information columns: what each controller knew (``controllers.base.information_of``).
 INFORMATION_COLUMNS: tuple[str, ...] = ("state_access", "exogenous_access")
+
+log = logging.getLogger(__name__)
 
 
 def ladder_order(labels: Sequence[str]) -> list[str]:
@@ -29,7 +33,7 @@ def ladder_order(labels: Sequence[str]) -> list[str]:
 def _gap_split(out: pd.DataFrame, reference: str) -> None:
     """Add each controller's gap to ``reference`` and, with both MPCs run, its three parts."""
     cost = out["cost_mean_cny"]
-    if reference not in out.index:
+    if reference not in out.index or not np.isfinite(cost[reference]):
         return
     ref = float(cost[reference])
     out["gap_to_oracle_pct"] = 100.0 * (cost - ref) / ref
@@ -44,6 +48,26 @@ def _gap_split(out: pd.DataFrame, reference: str) -> None:
         )
 
 
+def errors_of(table: pd.DataFrame) -> pd.Series:
+    """Each row's error text ("" for a finished episode; a table without the column: all "")."""
+    if "error" not in table:
+        return pd.Series("", index=table.index, dtype=str)
+    return table["error"].fillna("").astype(str)
+
+
+def failures(table: pd.DataFrame) -> pd.DataFrame:
+    """The failed rows of a benchmark table: ``controller``, ``window`` and ``error``."""
+    failed = table[errors_of(table) != ""]
+    return failed.reindex(columns=["controller", "window", "error"]).reset_index(drop=True)
+
+
+def _mean_of(g: Any, ok: pd.DataFrame, col: str, how: str = "mean") -> pd.Series:
+    """``g[col].<how>()``, or an empty Series (NaN once aligned) if no row has ``col``."""
+    if col not in ok:
+        return pd.Series(dtype=float)
+    return getattr(g[col], how)()
+
+
 def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     """Mean cost and tCO2 per controller, gap to ``reference`` and saving against ``rule``.
 
@@ -56,25 +80,36 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     * ``gap_forecast_pct``: MPC minus perfect-forecast MPC (forecast errors);
     * ``gap_policy_pct``: the controller minus the MPC (its policy against the MPC's).
 
-    Rows are in the ladder order of :func:`ladder_order`.
+    Failed rows (``error`` set) are left out of every mean; when there are any, the columns
+    ``failed_episodes`` and ``failed_windows`` say which, and a controller that failed on every
+    window keeps its row (0 episodes, NaN means). Rows are in the ladder order of
+    :func:`ladder_order`.
     """
-    ok = table[table["error"].fillna("") == ""]
+    if table.empty or "controller" not in table:
+        return pd.DataFrame(index=pd.Index([], name="controller"))
+    err = errors_of(table)
+    ok = table[err == ""]
+    labels = list(dict.fromkeys(table["controller"]))
     g = ok.groupby("controller", sort=False)
-    out = pd.DataFrame(
-        {
-            "episodes": g.size(),
-            "cost_mean_cny": g["cost_total"].mean(),
-            "cost_ci95_cny": g["cost_total"].std(ddof=1) * 1.96 / np.sqrt(g.size()),
-            "co2_mean_t": g["co2_total"].mean(),
-            "co2_ci95_t": g["co2_total"].std(ddof=1) * 1.96 / np.sqrt(g.size()),
-            "decision_ms_median": g["decision_ms_median"].median(),
-            "decision_ms_p95": g["decision_ms_p95"].median(),
-            "solver_failures": g["solver_failures"].sum(),
-        }
-    )
+    out = pd.DataFrame(index=pd.Index(labels, name="controller"))
+    n = g.size().reindex(labels, fill_value=0)
+    out["episodes"] = n
+    out["cost_mean_cny"] = _mean_of(g, ok, "cost_total")
+    out["cost_ci95_cny"] = _mean_of(g, ok, "cost_total", "std") * 1.96 / np.sqrt(n)
+    out["co2_mean_t"] = _mean_of(g, ok, "co2_total")
+    out["co2_ci95_t"] = _mean_of(g, ok, "co2_total", "std") * 1.96 / np.sqrt(n)
+    out["decision_ms_median"] = _mean_of(g, ok, "decision_ms_median", "median")
+    out["decision_ms_p95"] = _mean_of(g, ok, "decision_ms_p95", "median")
+    out["solver_failures"] = _mean_of(g, ok, "solver_failures", "sum").reindex(labels).fillna(0)
+    if (err != "").any():
+        failed = table[err != ""].groupby("controller", sort=False)["window"]
+        out["failed_episodes"] = failed.size().reindex(labels, fill_value=0)
+        out["failed_windows"] = failed.agg(
+            lambda w: ",".join(str(int(x)) for x in sorted(w))
+        ).reindex(labels, fill_value="")
     for col in INFORMATION_COLUMNS:
-        if col in ok:
-            out[col] = g[col].first()
+        if col in table:
+            out[col] = table.groupby("controller", sort=False)[col].first()
     if "cost_carbon" in ok:
         out["cost_ex_carbon_mean_cny"] = g["cost_total"].mean() - g["cost_carbon"].mean()
     for col in ("solve_ms_median", "solve_ms_p95"):
@@ -92,6 +127,8 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
         for c in (
             *INFORMATION_COLUMNS,
             "episodes",
+            "failed_episodes",
+            "failed_windows",
             "cost_mean_cny",
             "cost_ci95_cny",
             "co2_mean_t",
@@ -108,17 +145,48 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     return out.loc[ladder_order(list(out.index)), columns]
 
 
+def failures_markdown(table: pd.DataFrame) -> str:
+    """A Markdown section listing the failed (controller, window) rows; "" if none failed."""
+    failed = failures(table)
+    if failed.empty:
+        return ""
+    failed["error"] = failed["error"].str.slice(0, 200)
+    lines = [
+        f"## Failed: {len(failed)} episode(s), left out of the means above",
+        "",
+        failed.to_markdown(index=False),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def warn_failures(table: pd.DataFrame, where: str) -> None:
+    """Log a warning naming each controller that failed and on which windows."""
+    failed = failures(table)
+    for label, g in failed.groupby("controller", sort=False):
+        windows = ",".join(str(int(w)) for w in sorted(g["window"]))
+        log.warning("%s: controller %s failed on window(s) %s", where, label, windows)
+
+
 def write_results(table: pd.DataFrame, out: Path, plant: str, n_windows: int) -> pd.DataFrame:
     """Write a run's table (Parquet), summary (CSV, Markdown); print the summary; return it.
 
     Files: ``benchmark_<plant>.parquet``, ``summary_<plant>.csv`` and ``summary_<plant>.md``.
+    Failed rows are kept in the table, left out of the means, counted in the summary's
+    ``failed_episodes`` and ``failed_windows`` columns, listed in a "Failed" section of the
+    Markdown and logged as warnings.
     """
     write_atomic(table, out / f"benchmark_{plant}.parquet")
     summary = summarize(table)
     write_atomic(summary.reset_index(), out / f"summary_{plant}.csv")
-    text = summary.to_markdown(floatfmt=".2f")
+    text = summary.to_markdown(floatfmt=".2f") if len(summary.columns) else "(no rows)"
     title = f"{plant}: {n_windows} test windows, mean over windows"
-    write_atomic(f"# {title}\n\n{text}\n", out / f"summary_{plant}.md")
+    failed = failures_markdown(table)
+    write_atomic(
+        f"# {title}\n\n{text}\n" + (f"\n{failed}" if failed else ""), out / f"summary_{plant}.md"
+    )
+    warn_failures(table, plant)
     print(f"\n{title}\n")
     print(text)
+    if failed:
+        print(f"\n{failed}")
     return summary

@@ -35,8 +35,8 @@ from ecocontrol.config import (
 from ecocontrol.controllers import available_controllers, make_controller
 from ecocontrol.controllers.base import Controller, information_of, plant_of
 from ecocontrol.evaluation import run_episode
-from ecocontrol.io import write_atomic
-from ecocontrol.results import INFORMATION_COLUMNS, write_results
+from ecocontrol.io import clean_temp_files, write_atomic
+from ecocontrol.results import INFORMATION_COLUMNS, errors_of, write_results
 
 if TYPE_CHECKING:
     from ecocontrol.train import TrainPlan
@@ -343,6 +343,36 @@ def _with_information(
     return full
 
 
+def _complete_trajectories(
+    env: gym.Env[Any, Any],
+    specs: Sequence[ControllerSpec],
+    built: Mapping[str, Controller],
+    table: pd.DataFrame,
+    seed: int,
+    paths: dict[str, pd.DataFrame],
+) -> None:
+    """Record the trajectory plot's episode of each controller that ran none in this call.
+
+    On a resume the rows come from the table, not from episodes run now, so a controller's
+    first finished window is run again (same seed, same result) for its trajectory only.
+    """
+    finished = table[errors_of(table) == ""]
+    for spec in specs:
+        if spec.label in paths:
+            continue
+        windows = finished.loc[finished["controller"] == spec.label, "window"]
+        if windows.empty:
+            continue
+        w = int(windows.min())
+        log.info("re-running %s on window %d for the trajectory plot", spec.label, w)
+        try:
+            r = run_episode(env, built[spec.label], seed=seed + w, window=w, record=True)
+        except Exception:
+            log.exception("trajectory of %s on window %d failed", spec.label, w)
+            continue
+        paths[spec.label] = pd.DataFrame(r.trajectory)
+
+
 def run(cfg: Mapping[str, Any]) -> Path:
     """Validate ``cfg``, run the benchmark, write table, summary, plots; return ``out_dir``.
 
@@ -373,6 +403,7 @@ def run(cfg: Mapping[str, Any]) -> Path:
     built = build_controllers(env, [s for s in specs if s.label not in plans])
     name = plant.plant_name
     table_path = out / f"benchmark_{name}.csv"
+    clean_temp_files(out)  # of a run killed mid-write in this out_dir
     write_atomic(to_yaml(config), out / "config.yaml")
     for spec in specs:
         if spec.label in plans:
@@ -409,7 +440,8 @@ def run(cfg: Mapping[str, Any]) -> Path:
         trajectories=paths,
     )
     full = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    full["error"] = full["error"].fillna("").astype(str)
+    full["error"] = errors_of(full)
+    full["config_hash"] = full.get("config_hash", pd.Series("", index=full.index))
     full["config_hash"] = full["config_hash"].fillna("").astype(str)
     full = _with_information(full, current(full), built)
     write_atomic(full, table_path)  # everything, earlier selections included
@@ -423,6 +455,7 @@ def run(cfg: Mapping[str, Any]) -> Path:
         from ecocontrol.plots import plot_summary, plot_trajectories
 
         plot_summary(table, out / f"benchmark_{name}.png")
+        _complete_trajectories(env, specs, built, table, settings.seed, paths)
         if paths:
             plot_trajectories(paths, out / f"trajectories_{name}.png")
     print(f"\nresults: {out.resolve()} (table, summary, plots, config.yaml)")

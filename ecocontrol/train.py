@@ -54,7 +54,7 @@ from ecocontrol.config import (
     train_config,
 )
 from ecocontrol.evaluation import add_kpis
-from ecocontrol.io import write_atomic
+from ecocontrol.io import atomic_path, clean_temp_files, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,8 @@ class Validation(EvalCallback):
 
     def _init_callback(self) -> None:
         super()._init_callback()
-        path = Path(f"{self.log_path}.npz") if self.log_path else None
+        self.evaluations_path = Path(f"{self.log_path}.npz") if self.log_path else None
+        path = self.evaluations_path
         if path is not None and path.exists():
             data = np.load(path)
             self.evaluations_timesteps = [int(t) for t in data["timesteps"]]
@@ -130,10 +131,21 @@ class Validation(EvalCallback):
                 self.best_mean_reward = float(np.mean(data["results"], axis=1).max())
 
     def _on_step(self) -> bool:
-        if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
-            for cycle in self.cycles:
-                cycle.restart()
-        return super()._on_step()
+        if not (self.eval_freq > 0 and self.n_calls % self.eval_freq == 0):
+            return super()._on_step()
+        for cycle in self.cycles:
+            cycle.restart()
+        if self.evaluations_path is None:
+            return super()._on_step()
+        # SB3 writes the history with np.savez(self.log_path) in place: point it at a temp
+        # file that replaces the history once complete.
+        log_path = self.log_path
+        try:
+            with atomic_path(self.evaluations_path, ext=".npz") as tmp:
+                self.log_path = str(tmp)
+                return super()._on_step()
+        finally:
+            self.log_path = log_path
 
 
 class KpiCallback(BaseCallback):
@@ -164,17 +176,57 @@ class KpiCallback(BaseCallback):
         return True
 
 
-class SaveNormalizationOnBest(BaseCallback):
-    """Saves the observation-normalisation statistics beside a new best model."""
+def save_model(model: Any, folder: Path, name: str, stats_name: str | None) -> None:
+    """Save ``model`` as ``folder/name`` and its normalisation statistics, each atomically.
 
-    def __init__(self, path: Path) -> None:
+    The statistics (``stats_name``, when the model normalises) are written first, so a
+    complete model file always has its statistics beside it.
+    """
+    venv = model.get_vec_normalize_env()
+    if venv is not None and stats_name is not None:
+        with atomic_path(folder / stats_name) as tmp:
+            venv.save(str(tmp))
+    with atomic_path(folder / name) as tmp:
+        model.save(str(tmp))
+
+
+class SaveBest(BaseCallback):
+    """Saves a new best model and its normalisation statistics (atomically) in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
         super().__init__()
-        self.path = path
+        self.folder = folder
 
     def _on_step(self) -> bool:
-        venv = self.model.get_vec_normalize_env()
-        if venv is not None:
-            venv.save(str(self.path))
+        save_model(self.model, self.folder, "best_model.zip", "vecnormalize.pkl")
+        return True
+
+
+class AtomicCheckpoint(CheckpointCallback):
+    """SB3's ``CheckpointCallback`` with each file written atomically, the model last.
+
+    The replay buffer and the normalisation statistics of a step count are complete before
+    its ``model_<steps>_steps.zip`` appears, so :func:`last_checkpoint` never finds a model
+    without them (a kill in between leaves only temp files, cleaned at the next start).
+    """
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.save_freq != 0:
+            return True
+        folder = Path(self.save_path)
+        model = self.model
+        if (
+            self.save_replay_buffer
+            and isinstance(model, OffPolicyAlgorithm)
+            and model.replay_buffer is not None
+        ):
+            path = Path(self._checkpoint_path("replay_buffer_", extension="pkl"))
+            with atomic_path(path) as tmp:
+                model.save_replay_buffer(str(tmp))
+        stats = None
+        if self.save_vecnormalize:
+            stats = Path(self._checkpoint_path("vecnormalize_", extension="pkl")).name
+        save_model(model, folder, Path(self._checkpoint_path(extension="zip")).name, stats)
         return True
 
 
@@ -263,7 +315,7 @@ def _callbacks(
     callbacks: list[BaseCallback] = [KpiCallback({**hparams, **asdict(s)})]
     if s.checkpoint_every > 0:
         callbacks.append(
-            CheckpointCallback(
+            AtomicCheckpoint(
                 save_freq=max(s.checkpoint_every // s.n_envs, 1),
                 save_path=str(run_dir / CHECKPOINTS),
                 name_prefix="model",
@@ -280,10 +332,10 @@ def _callbacks(
             Validation(
                 eval_env,
                 cycles,
-                callback_on_new_best=SaveNormalizationOnBest(run_dir / "best" / "vecnormalize.pkl"),
+                callback_on_new_best=SaveBest(run_dir / "best"),
                 n_eval_episodes=s.eval_episodes,
                 eval_freq=max(s.eval_every // s.n_envs, 1),
-                best_model_save_path=str(run_dir / "best"),
+                best_model_save_path=None,  # SaveBest writes it, atomically
                 log_path=str(run_dir / "eval"),
                 deterministic=True,
                 verbose=0,
@@ -344,6 +396,7 @@ def train(cfg: Mapping[str, Any] | TrainPlan) -> Path:
         log.info("run in %s already finished", run_dir)
         return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
+    clean_temp_files(run_dir)  # of a run killed mid-write
     if ckpt is None:
         write_atomic(to_yaml(plan.config), run_dir / "config.yaml")
     set_random_seed(s.seed)
@@ -375,19 +428,13 @@ def train(cfg: Mapping[str, Any] | TrainPlan) -> Path:
             reset_num_timesteps=ckpt is None,
             progress_bar=s.progress_bar,
         )
-    model.save(str(run_dir / "model.zip"))
-    norm = model.get_vec_normalize_env()
-    if norm is not None:
-        norm.save(str(run_dir / "vecnormalize.pkl"))
-    (run_dir / "train_summary.json").write_text(
-        json.dumps(
-            {
-                "num_timesteps": int(model.num_timesteps),
-                "algo_target": f"{algo.__module__}.{algo.__name__}",
-            },
-            indent=2,
-        )
-    )
+    summary = {
+        "num_timesteps": int(model.num_timesteps),
+        "algo_target": f"{algo.__module__}.{algo.__name__}",
+    }
+    write_atomic(json.dumps(summary, indent=2), run_dir / "train_summary.json")
+    # model.zip last: once it is there, the run is finished (see the resume check above).
+    save_model(model, run_dir, "model.zip", "vecnormalize.pkl")
     venv.close()
     print(f"model: {(run_dir / 'model.zip').resolve()}  ({model.num_timesteps} steps)")
     print(f"TensorBoard: tensorboard --logdir {(run_dir / 'tb').resolve()}")
