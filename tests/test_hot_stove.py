@@ -3,7 +3,6 @@ import dataclasses
 import gymnasium as gym
 import numpy as np
 import pytest
-from ecocontrol.emissions import get_fuel
 from ecocontrol.envs.hot_stove import (
     BLAST,
     FUEL_GASES,
@@ -13,15 +12,16 @@ from ecocontrol.envs.hot_stove import (
     HotStoveVectorEnv,
     cyclic_states,
     gas_values,
+    hot_stove_accounts,
     hot_stove_step,
 )
-from ecocontrol.envs.thermo import AIR
-from ecocontrol.envs.thermo import FlueGas
+from ecocontrol.envs.thermo import AIR, FlueGas
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from ecocontrol.controllers import make_controller
+from ecocontrol.emissions import get_fuel
 from ecocontrol.evaluation import run_episode
 
 STOVE = "ecocontrol/HotStove-v1"
@@ -322,15 +322,10 @@ def test_a_blow_off_vents_the_stoves_blast_and_charges_the_blower():
     nm3 = (p.free_volume_m3 / p.n_cells * p.blast_pressure_bar_g / 1.01325 * 273.15 / t_k).sum()
     assert f.blowoff_nm3[0, lead] == pytest.approx(nm3)
     assert 0.5 * p.free_volume_m3 < nm3 < 4 * p.free_volume_m3
-    heat = (nm3 * 0 + (
-        p.blowoff_nm3_per_k / t_k * (AIR.enthalpy(s.temp_c[0, lead]) - AIR.enthalpy(p.cold_blast_c))
-    )).sum() / 1e3
-    assert f.blowoff_loss_mj[0, lead] == pytest.approx(heat)
+    dh = AIR.enthalpy(s.temp_c[0, lead]) - AIR.enthalpy(p.cold_blast_c)  # kJ/Nm3
+    heat_mj = (p.blowoff_nm3_per_k / t_k * dh).sum() / 1e3
+    assert f.blowoff_loss_mj[0, lead] == pytest.approx(heat_mj)
     assert np.count_nonzero(f.blowoff_nm3) == 1
-    env = HotStoveEnv()
-    env.reset(seed=0)
-    from ecocontrol.envs.hot_stove import hot_stove_accounts
-
     em, co = hot_stove_accounts(f, exo, p, 1.0)
     mwh = nm3 * p.blower_kwh_per_nm3 / 1e3
     assert co["energy"][0] == pytest.approx(mwh * p.electricity_price_cny_per_mwh)
@@ -354,7 +349,9 @@ def test_site_accounting_charges_by_product_gas_its_alternative_use():
     ng = HotStoveParams(gas_accounting="site", rich_fuel="natural_gas")
     assert gas_values(ng)[1] == gas_values(HotStoveParams(rich_fuel="natural_gas"))[1]
     # The same plant, the same physics: only the accounts differ.
-    a = run_episode(HotStoveEnv(episode_h=2, params=gate), make_controller("rule", HotStoveEnv()), 0)
+    a = run_episode(
+        HotStoveEnv(episode_h=2, params=gate), make_controller("rule", HotStoveEnv()), 0
+    )
     env = HotStoveEnv(episode_h=2, params=site)
     b = run_episode(env, make_controller("rule", env), 0)
     assert b.emissions["grid"] > 0 and b.emissions["total"] < a.emissions["total"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ecocontrol.controllers import make_controller
 from ecocontrol.envs.park import WindSolarStorageEnv
+
+from ecocontrol.controllers import make_controller
 from ecocontrol.evaluation import run_episode
 
 
