@@ -295,14 +295,15 @@ def test_an_upset_member_terminates_alone_and_restarts_next_step():
     fire = np.ones((2, 12), dtype=np.float32)
     fire[:, :4] = -1.0  # no changeover requests
     fire[0, 4:8] = -1.0  # member 0 never fires
-    for step in range(480):
+    steps = 0
+    term = np.zeros(2, dtype=bool)
+    while not term[0] and steps < 480:
         _, reward, term, trunc, _ = env.step(fire)
-        if term[0]:
-            break
+        steps += 1
     assert term[0] and not term[1] and not trunc.any()
-    assert env.step_index[1] == step + 1
+    assert env.step_index[1] == steps
     _, reward, term, trunc, _ = env.step(fire)  # NextStep: member 0 restarts
-    assert reward[0] == 0.0 and env.step_index[0] == 0 and env.step_index[1] == step + 2
+    assert reward[0] == 0.0 and env.step_index[0] == 0 and env.step_index[1] == steps + 1
 
 
 def test_a_blow_off_vents_the_stoves_blast_and_charges_the_blower():
