@@ -26,7 +26,9 @@ SEED_END = 2**32
 
 
 def _bounds(low: float, high: float, low_inclusive: bool, high_inclusive: bool) -> str:
-    return f"{'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
+    lo = "(" if not low_inclusive or low == -math.inf else "["
+    hi = ")" if not high_inclusive or high == math.inf else "]"
+    return f"{lo}{low}, {high}{hi}"
 
 
 def is_real(value: object) -> bool:
