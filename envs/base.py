@@ -27,6 +27,7 @@ from .scenario import (
     ForecastErrorModel,
     ScenarioWindows,
     episode_forecast_errors,
+    real_array,
 )
 from .vector import BatchedEcoEnv
 
@@ -149,10 +150,9 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
                 f"step() called after the episode ended (at step {self.step_index} of window "
                 f"{self.window_index}); call reset() first"
             )
-        try:
-            shape = np.shape(action)
-        except ValueError:  # ragged nested lists
-            shape = None
+        if type(action) is not np.ndarray:  # a list: bools, strings, ragged rows refused
+            action = real_array(action, "action")
+        shape = np.shape(action)
         if shape != self.action_space.shape:
             raise ValueError(
                 f"action {action!r} has shape {shape}; allowed: {self.action_space.shape} "

@@ -177,7 +177,7 @@ class ActionScaler:
         Raises:
             ValueError: if the action has the wrong shape or type or is not finite.
         """
-        a = _real_array(action, "action").reshape(-1)
+        a = real_array(action, "action").reshape(-1)
         if a.shape != self.low.shape:
             raise ValueError(
                 f"action has shape {np.shape(action)}; allowed: {self.low.shape} "
@@ -198,7 +198,7 @@ class ActionScaler:
             ValueError: if the shape or type is wrong or an entry is not finite (naming the
                 member).
         """
-        a = _real_array(actions, "actions")
+        a = real_array(actions, "actions")
         if a.ndim != 2 or a.shape[1:] != self.low.shape or (n is not None and len(a) != n):
             rows = "n_envs" if n is None else f"n_envs={n}"
             raise ValueError(
@@ -210,7 +210,7 @@ class ActionScaler:
             self._check_finite(a)
             clipped = clip(a, -1.0, 1.0)
             # each entry's excess capped so that the sum over the entries cannot overflow
-            cap = np.finfo(np.float64).max / max(len(self.names), 1)
+            cap = np.finfo(np.float64).max / (2 * max(len(self.names), 1))
             excess = np.minimum(np.abs(a - clipped), cap).sum(axis=1)
         else:
             clipped = clip(a, -1.0, 1.0)
@@ -315,7 +315,7 @@ def clip(a: ArrayLike, low: ArrayLike, high: ArrayLike, out: NDArray[Any] | None
 _HUGE = 1e300
 
 
-def _real_array(actions: Any, what: str) -> FloatArray:
+def real_array(actions: Any, what: str) -> FloatArray:
     """``actions`` as a float64 array; bools, strings, complex and other objects refused.
 
     An ndarray is judged by its dtype (cheap); a list or tuple entry by entry, since numpy
@@ -328,7 +328,12 @@ def _real_array(actions: Any, what: str) -> FloatArray:
                 f"{what} {actions!r} holds {bad!r} ({type(bad).__name__}); allowed: real "
                 "numbers in [-1, 1] (not bools, strings or complex numbers)"
             )
-    a = np.asarray(actions)
+    try:
+        a = np.asarray(actions)
+    except ValueError:  # ragged rows
+        raise ValueError(
+            f"{what} {actions!r} is not an array of one shape; allowed: real numbers in [-1, 1]"
+        ) from None
     if a.dtype.kind not in "fiu":
         raise ValueError(
             f"{what} {actions!r} has dtype {a.dtype}; allowed: real numbers in [-1, 1] "
