@@ -569,9 +569,7 @@ def agent_spec(
         off_policy = issubclass(cls, OffPolicyAlgorithm)
         policy_cls = cls.policy_aliases[raw["policy"]]
         if "policy_kwargs" in raw:
-            raw["policy_kwargs"] = _policy_kwargs(
-                cls, policy_cls, raw["policy_kwargs"], off_policy
-            )
+            raw["policy_kwargs"] = _policy_kwargs(cls, policy_cls, raw["policy_kwargs"], off_policy)
         _algo_rules(cls, raw, params, n_envs)
     except ValueError as exc:
         raise ConfigError(f"config key {exc}") from None

@@ -11,7 +11,6 @@ memo item, not in the energy-sector total).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any

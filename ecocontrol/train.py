@@ -275,7 +275,10 @@ def _callbacks(
     if s.eval_every > 0:
         cycles: list[CycleWindows] = []
         eval_env = _normalized(
-            _make_venv(env_cfg, "val", 1, s.seed + EVAL_SEED_OFFSET, "dummy", cycles), s, None, False
+            _make_venv(env_cfg, "val", 1, s.seed + EVAL_SEED_OFFSET, "dummy", cycles),
+            s,
+            None,
+            False,
         )
         callbacks.append(
             Validation(

@@ -141,7 +141,9 @@ def require_writable_dir(field_name: str, path: str | os.PathLike[str]) -> Path:
     p = Path(path).expanduser().absolute()
     allowed = "a writable directory, or a new one under a writable directory"
     if p.exists() and not p.is_dir():
-        raise ValueError(f"{field_name}={str(path)!r} is a file, not a directory; allowed: {allowed}")
+        raise ValueError(
+            f"{field_name}={str(path)!r} is a file, not a directory; allowed: {allowed}"
+        )
     probe_dir = p
     while not probe_dir.exists():
         probe_dir = probe_dir.parent

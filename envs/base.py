@@ -150,15 +150,16 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
                 f"step() called after the episode ended (at step {self.step_index} of window "
                 f"{self.window_index}); call reset() first"
             )
-        if type(action) is not np.ndarray:  # a list: bools, strings, ragged rows refused
-            action = real_array(action, "action")
-        shape = np.shape(action)
+        a: Any = action
+        if type(a) is not np.ndarray:  # a list: bools, strings, ragged rows refused
+            a = real_array(a, "action")
+        shape = np.shape(a)
         if shape != self.action_space.shape:
             raise ValueError(
                 f"action {action!r} has shape {shape}; allowed: {self.action_space.shape} "
                 f"({', '.join(self.sim.scaler.names)})"
             )
-        obs, reward, terminated, truncated, info = self.sim.step(np.reshape(action, (1, -1)))
+        obs, reward, terminated, truncated, info = self.sim.step(np.reshape(a, (1, -1)))
         violations = {k: _first(v) for k, v in info["constraint_violations"].items()}
         return (
             obs[0],

@@ -74,7 +74,7 @@ def _invalid(rng: np.random.Generator, shape: tuple[int, ...], batched: bool) ->
     else:
         mixed_bool[0] = True
     n = shape[-1]
-    wrong = [np.zeros(shape[:-1] + (n + 1,)), np.zeros(shape[:-1] + (n - 1,)), np.zeros(())]
+    wrong = [np.zeros((*shape[:-1], n + 1)), np.zeros((*shape[:-1], n - 1)), np.zeros(())]
     if batched:
         wrong += [np.zeros((1, n)), np.zeros((N_BATCH + 1, n)), np.zeros(n)]
     else:

@@ -240,7 +240,9 @@ class CementKilnParams:
         for name, _, _ in _PAIRS:
             pair = getattr(self, name)
             if not (isinstance(pair, tuple) and len(pair) == 2):
-                raise ValueError(f"{_C}{name}={pair!r} is not a (low, high) pair; allowed: two numbers")
+                raise ValueError(
+                    f"{_C}{name}={pair!r} is not a (low, high) pair; allowed: two numbers"
+                )
         _check_ranges(self)
         _check_pairs(self)
         _check_fuels(self)
