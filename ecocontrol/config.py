@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import sys
 import typing
 from collections.abc import Mapping
@@ -29,7 +30,13 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ecocontrol.emissions import require_finite_range
+from ecocontrol.validation import (
+    is_integer,
+    require_finite_range,
+    require_int,
+    require_seed,
+    require_writable_dir,
+)
 
 
 class ConfigError(ValueError):
@@ -55,6 +62,29 @@ def _bool(raw: Mapping[str, Any], key: str) -> bool:
     if not isinstance(value, bool):
         raise _fail(key, value, "true or false")
     return value
+
+
+def _seed(raw: Mapping[str, Any], key: str, span: int = 1) -> int:
+    try:
+        return require_seed(key, raw.get(key), span)
+    except ValueError as exc:
+        raise ConfigError(f"config key {exc}") from None
+
+
+def _directory(raw: Mapping[str, Any], key: str) -> str:
+    """A non-empty path of a directory that exists or can be made, and can be written."""
+    value = raw.get(key)
+    if not isinstance(value, str) or not value:
+        raise _fail(key, value, "a directory path")
+    try:
+        require_writable_dir(key, value)
+    except ValueError as exc:
+        raise ConfigError(f"config key {exc}") from None
+    return value
+
+
+#: The validation env of a training run is seeded with ``seed + EVAL_SEED_OFFSET``.
+EVAL_SEED_OFFSET = 10_000
 
 
 def _check_keys(raw: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
@@ -122,11 +152,8 @@ def benchmark_config(cfg: Mapping[str, Any]) -> BenchmarkConfig:
     for label, d in defs.items():
         if not isinstance(d, dict) or not isinstance(d.get("_target_"), str):
             raise _fail(f"controller_defs.{label}", d, "a controller config with a _target_")
-    out_dir = raw.get("out_dir")
-    if not isinstance(out_dir, str) or not out_dir:
-        raise _fail("out_dir", out_dir, "a directory path")
-    seed = _int(raw, "seed", 0)
-    assert seed is not None
+    out_dir = _directory(raw, "out_dir")
+    seed = _seed(raw, "seed")
     return BenchmarkConfig(
         controllers=tuple(controllers),
         controller_defs=defs,
@@ -188,7 +215,6 @@ def train_config(cfg: Mapping[str, Any]) -> TrainConfig:
     ints = {
         "total_timesteps": _int(raw, "total_timesteps", 1),
         "n_envs": _int(raw, "n_envs", 1),
-        "seed": _int(raw, "seed", 0),
         "eval_every": _int(raw, "eval_every", 0),
         "eval_episodes": _int(raw, "eval_episodes", 1),
         "checkpoint_every": _int(raw, "checkpoint_every", 0),
@@ -200,11 +226,27 @@ def train_config(cfg: Mapping[str, Any]) -> TrainConfig:
     for key, allowed in choices.items():
         if raw.get(key) not in allowed:
             raise _fail(key, raw.get(key), " or ".join(allowed))
-    run_dir = raw.get("run_dir")
-    if not isinstance(run_dir, str) or not run_dir:
-        raise _fail("run_dir", run_dir, "a directory path")
+    if raw["device"] == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise _fail("device", "cuda", "cpu or auto (this machine has no CUDA device)")
+    split = raw.get("env", {}).get("split", "train") if isinstance(raw.get("env"), dict) else None
+    if split not in (None, "train"):
+        raise _fail(
+            "env.split",
+            split,
+            "train (training always runs on the train split and validates on val; "
+            "the key would be ignored)",
+        )
+    n_envs = ints["n_envs"]
+    assert n_envs is not None
+    # env i is seeded with seed + i, the validation env with seed + 10_000
+    seed = _seed(raw, "seed", span=max(n_envs, EVAL_SEED_OFFSET + 1))
+    run_dir = _directory(raw, "run_dir")
     return TrainConfig(
         **{k: v for k, v in ints.items() if v is not None},  # type: ignore[arg-type]
+        seed=seed,
         **flags,
         vec_env=raw["vec_env"],
         device=raw["device"],
@@ -221,32 +263,271 @@ SB3_ACTION_SPACES: dict[str, tuple[type[gym.Space[Any]], ...]] = {
     "DDPG": (gym.spaces.Box,),
     "DQN": (gym.spaces.Discrete,),
 }
-#: Hyper-parameters checked before training: (low, high, low inclusive).
-_HYPER_RANGES: dict[str, tuple[float, float, bool]] = {
-    "learning_rate": (0.0, 1.0, False),
-    "gamma": (0.0, 1.0, False),
-    "gae_lambda": (0.0, 1.0, True),
-    "clip_range": (0.0, 1.0, False),
-    "ent_coef": (0.0, 1.0, True),
-    "vf_coef": (0.0, 10.0, True),
-    "tau": (0.0, 1.0, False),
-    "n_steps": (1, 1e7, True),
-    "batch_size": (1, 1e7, True),
-    "n_epochs": (1, 1e4, True),
-    "buffer_size": (1, 1e9, True),
-    "learning_starts": (0, 1e9, True),
+#: Keyword arguments the run itself gives the algorithm: an ``agent.<key>`` would clash.
+_RUN_SET_AGENT_KEYS: dict[str, str] = {
+    "env": "the env config (env=...)",
+    "seed": "the top-level seed",
+    "device": "the top-level device",
+    "tensorboard_log": "the run directory (run_dir/tb)",
+    "_init_setup_model": "the run",
 }
+_INF = math.inf
+
+
+def _number(low: float, high: float = _INF, lo_in: bool = True, hi_in: bool = True) -> Any:
+    def check(key: str, value: Any) -> Any:
+        require_finite_range(key, value, low, high, low_inclusive=lo_in, high_inclusive=hi_in)
+        return value
+
+    return check
+
+
+def _integer(low: int, high: int | None = None, *, also: tuple[int, ...] = ()) -> Any:
+    def check(key: str, value: Any) -> Any:
+        if is_integer(value) and int(value) in also:
+            return int(value)
+        try:
+            return require_int(key, value, low, high)
+        except ValueError as exc:
+            if not also:
+                raise
+            raise ValueError(f"{exc} or one of {list(also)}") from None
+
+    return check
+
+
+def _flag(key: str, value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValueError(f"{key}={value!r} is not a bool; allowed: true or false")
+    return value
+
+
+def _nullable(check: Any) -> Any:
+    def nullable(key: str, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(key, value)
+        except ValueError as exc:
+            raise ValueError(f"{exc} or null") from None
+
+    return nullable
+
+
+def _train_freq(key: str, value: Any) -> Any:
+    if is_integer(value):
+        return require_int(key, value, 1)
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and is_integer(value[0])
+        and int(value[0]) >= 1
+        and value[1] in ("step", "episode")
+    ):
+        return (int(value[0]), value[1])
+    raise ValueError(
+        f"{key}={value!r} is invalid; allowed: an integer >= 1 or [n >= 1, step|episode]"
+    )
+
+
+def _ent_coef(key: str, value: Any) -> Any:
+    """SAC's entropy coefficient: a number in [0, 1], ``auto`` or ``auto_<initial > 0>``."""
+    allowed = "a finite number in [0, 1], 'auto' or 'auto_<initial value > 0>' (e.g. auto_0.1)"
+    if isinstance(value, str):
+        if value == "auto":
+            return value
+        head, _, tail = value.partition("_")
+        try:
+            initial = float(tail)
+        except ValueError:
+            initial = math.nan
+        if head == "auto" and math.isfinite(initial) and initial > 0:
+            return value
+        raise ValueError(f"{key}={value!r} is invalid; allowed: {allowed}")
+    try:
+        require_finite_range(key, value, 0.0, 1.0)
+    except ValueError:
+        raise ValueError(f"{key}={value!r} is invalid; allowed: {allowed}") from None
+    return value
+
+
+def _target_entropy(key: str, value: Any) -> Any:
+    if value == "auto":
+        return value
+    try:
+        require_finite_range(key, value)
+    except ValueError as exc:
+        raise ValueError(f"{exc} or 'auto'") from None
+    return value
+
+
+#: Hyper-parameters checked before training, by name: each check returns the value to use
+#: or raises a ValueError naming the key and the allowed range (SB3 2.x semantics).
+_HYPER_CHECKS: dict[str, Any] = {
+    "learning_rate": _number(0.0, 1.0, lo_in=False),
+    "gamma": _number(0.0, 1.0, lo_in=False),
+    "gae_lambda": _number(0.0, 1.0),
+    "clip_range": _number(0.0, 1.0, lo_in=False),
+    "clip_range_vf": _nullable(_number(0.0, lo_in=False)),  # SB3 asserts > 0
+    "ent_coef": _number(0.0, 1.0),
+    "vf_coef": _number(0.0, 10.0),
+    "max_grad_norm": _number(0.0, lo_in=False),
+    "target_kl": _nullable(_number(0.0, lo_in=False)),
+    "tau": _number(0.0, 1.0, lo_in=False),
+    "rms_prop_eps": _number(0.0, 1.0, lo_in=False),
+    "n_steps": _integer(1, 10**7),
+    "batch_size": _integer(1, 10**7),
+    "n_epochs": _integer(1, 10**4),
+    "buffer_size": _integer(1, 10**9),
+    "learning_starts": _integer(0, 10**9),
+    "gradient_steps": _integer(1, 10**6, also=(-1,)),
+    "train_freq": _train_freq,
+    "policy_delay": _integer(1, 10**6),
+    "target_update_interval": _integer(1, 10**9),
+    "target_policy_noise": _number(0.0, 10.0),
+    "target_noise_clip": _number(0.0, 10.0),
+    "exploration_fraction": _number(0.0, 1.0),
+    "exploration_initial_eps": _number(0.0, 1.0),
+    "exploration_final_eps": _number(0.0, 1.0),
+    "sde_sample_freq": _integer(-1, 10**9),
+    "stats_window_size": _integer(1, 10**6),
+    "verbose": _integer(0, 2),
+    "use_sde": _flag,
+    "use_sde_at_warmup": _flag,
+    "normalize_advantage": _flag,
+    "use_rms_prop": _flag,
+    "optimize_memory_usage": _flag,
+    "target_entropy": _target_entropy,
+}
+#: Per algorithm, checks that differ from :data:`_HYPER_CHECKS`.
+_ALGO_CHECKS: dict[str, dict[str, Any]] = {"SAC": {"ent_coef": _ent_coef}}
+#: Activation functions a config may name (torch.nn classes), by lower-case name.
+_ACTIVATIONS = (
+    "ReLU",
+    "Tanh",
+    "ELU",
+    "LeakyReLU",
+    "GELU",
+    "SiLU",
+    "SELU",
+    "CELU",
+    "Mish",
+    "Sigmoid",
+    "Softplus",
+    "Hardswish",
+    "Hardtanh",
+    "Identity",
+)
+_OPTIMIZERS = ("Adam", "AdamW", "RMSprop", "SGD", "Adamax", "NAdam", "RAdam")
+
+
+def _torch_class(key: str, value: Any, module: Any, names: tuple[str, ...]) -> Any:
+    """A torch class named in a config (case and underscores ignored), or the class itself."""
+    if isinstance(value, type):
+        return value
+    if isinstance(value, str):
+        wanted = value.replace("_", "").lower().removeprefix("torch.nn.").removeprefix("nn.")
+        wanted = wanted.removeprefix("torch.optim.")
+        for name in names:
+            if name.lower() == wanted:
+                return getattr(module, name)
+    raise ValueError(f"{key}={value!r} is unknown; allowed: one of {list(names)}")
+
+
+def _net_arch(key: str, value: Any, off_policy: bool) -> Any:
+    heads = ("pi", "qf") if off_policy else ("pi", "vf")
+    allowed = (
+        "a list of layer sizes (integers in [1, 65536]) or a mapping "
+        f"{{{heads[0]}: [...], {heads[1]}: [...]}}"
+    )
+
+    def layers(k: str, sizes: Any) -> list[int]:
+        if not isinstance(sizes, list | tuple):
+            raise ValueError(f"{k}={sizes!r} is invalid; allowed: {allowed}")
+        out = []
+        for i, n in enumerate(sizes):
+            try:
+                out.append(require_int(f"{k}[{i}]", n, 1, 65536))
+            except ValueError as exc:
+                raise ValueError(f"{exc} (a layer size)") from None
+        return out
+
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - set(heads))
+        if unknown:
+            raise ValueError(f"{key} has unknown head(s) {unknown}; allowed: {allowed}")
+        return {h: layers(f"{key}.{h}", v) for h, v in value.items()}
+    return layers(key, value)
+
+
+def _policy_kwargs(
+    cls: type[Any], policy_cls: type[Any], value: Any, off_policy: bool
+) -> dict[str, Any]:
+    """``agent.policy_kwargs`` checked against the policy class (names become classes)."""
+    key = "agent.policy_kwargs"
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{key}={value!r} is invalid; allowed: a mapping of policy arguments")
+    import torch
+
+    params = inspect.signature(policy_cls.__init__).parameters
+    own = ("self", "observation_space", "action_space", "lr_schedule")
+    known = sorted(k for k in params if k not in own)
+    out = dict(value)
+    for k, v in value.items():
+        name = f"{key}.{k}"
+        if k not in known:
+            raise ValueError(
+                f"{name} is unknown for {cls.__name__}'s {policy_cls.__name__}; allowed: {known}"
+            )
+        if k == "net_arch":
+            out[k] = _net_arch(name, v, off_policy)
+        elif k == "activation_fn":
+            out[k] = _torch_class(name, v, torch.nn, _ACTIVATIONS)
+        elif k == "optimizer_class":
+            out[k] = _torch_class(name, v, torch.optim, _OPTIMIZERS)
+        elif k in ("ortho_init", "share_features_extractor", "normalize_images", "squash_output"):
+            _flag(name, v)
+        elif k in ("log_std_init", "clip_mean"):
+            require_finite_range(name, v, -20.0, 20.0)
+        elif k == "n_critics":
+            require_int(name, v, 1, 100)
+    return out
+
+
+def _policy(cls: type[Any], value: Any, observation_space: gym.Space[Any] | None) -> str:
+    aliases = sorted(getattr(cls, "policy_aliases", {}))
+    fits = aliases
+    if isinstance(observation_space, gym.spaces.Dict):
+        fits = [a for a in aliases if a == "MultiInputPolicy"]
+    elif isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1:
+        fits = [a for a in aliases if a == "MlpPolicy"]
+    if not isinstance(value, str) or value not in fits:
+        what = " for a flat (1-D) Box observation" if fits != aliases else ""
+        raise ValueError(f"agent.policy={value!r} is invalid{what}; allowed: one of {fits}")
+    return value
 
 
 def agent_spec(
-    agent_cfg: Mapping[str, Any], action_space: gym.Space[Any]
+    agent_cfg: Mapping[str, Any],
+    action_space: gym.Space[Any],
+    *,
+    n_envs: int = 1,
+    observation_space: gym.Space[Any] | None = None,
 ) -> tuple[type[Any], dict[str, Any]]:
-    """The agent's SB3 class and keyword arguments, checked against the env's action space.
+    """The agent's SB3 class and keyword arguments, checked against the env's spaces.
+
+    Every hyper-parameter is checked by type and range against what the algorithm accepts
+    (PPO: ``n_steps * n_envs > 1`` and ``batch_size > 1`` when normalising advantages);
+    ``policy_kwargs`` against the policy class (``activation_fn`` and ``optimizer_class``
+    may be given by name and come back as torch classes).
 
     Raises:
-        ConfigError: naming ``agent`` or ``agent.<key>``.
+        ConfigError: naming ``agent`` or ``agent.<key>`` and the allowed range.
     """
     from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
     if not isinstance(agent_cfg, Mapping) or "_target_" not in agent_cfg:
         raise _fail("agent", agent_cfg, "an agent config with a _target_ (agent=ppo|sac|...)")
@@ -265,28 +546,56 @@ def agent_spec(
             f"config key agent={cls.__name__} does not support the env's action space "
             f"{type(action_space).__name__}; allowed agents: {fits}"
         )
-    if "policy" not in raw or not isinstance(raw["policy"], str):
-        raise _fail("agent.policy", raw.get("policy"), "a policy name, e.g. MlpPolicy")
-    for key, (low, high, inclusive) in _HYPER_RANGES.items():
-        value = raw.get(key)
-        if value is None or (key == "ent_coef" and str(value).startswith("auto")):
-            continue  # SAC's automatic entropy coefficient ("auto", "auto_0.1")
-        try:
-            if isinstance(value, bool):
-                raise ValueError(f"agent.{key}={value!r} is not a number")
-            require_finite_range(f"agent.{key}", value, low, high, low_inclusive=inclusive)
-        except ValueError as exc:
-            raise ConfigError(f"config key {exc}") from None
-    import inspect
-
     params = inspect.signature(cls.__init__).parameters
+    clash = sorted(k for k in raw if k in _RUN_SET_AGENT_KEYS)
+    if clash:
+        k = clash[0]
+        raise ConfigError(
+            f"config key agent.{k}={raw[k]!r} is set by the run, not the agent; allowed: "
+            f"{_RUN_SET_AGENT_KEYS[k]}"
+        )
     unknown = sorted(k for k in raw if k not in params)
     if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
         raise ConfigError(
             f"unknown config key(s) {['agent.' + k for k in unknown]} for {cls.__name__}; "
-            f"allowed: {sorted(k for k in params if k not in ('self', 'env'))}"
+            f"allowed: {sorted(k for k in params if k not in ('self', *_RUN_SET_AGENT_KEYS))}"
         )
+    checks = {**_HYPER_CHECKS, **_ALGO_CHECKS.get(cls.__name__, {})}
+    try:
+        raw["policy"] = _policy(cls, raw.get("policy"), observation_space)
+        for key, check in checks.items():
+            if key in raw:
+                raw[key] = check(f"agent.{key}", raw[key])
+        off_policy = issubclass(cls, OffPolicyAlgorithm)
+        policy_cls = cls.policy_aliases[raw["policy"]]
+        if "policy_kwargs" in raw:
+            raw["policy_kwargs"] = _policy_kwargs(cls, policy_cls, raw["policy_kwargs"], off_policy)
+        _algo_rules(cls, raw, params, n_envs)
+    except ValueError as exc:
+        raise ConfigError(f"config key {exc}") from None
     return cls, raw
+
+
+def _algo_rules(cls: type[Any], raw: dict[str, Any], params: Any, n_envs: int) -> None:
+    """Rules between keys that SB3 asserts at construction (checked here, before work)."""
+    from stable_baselines3 import PPO
+
+    def value(k: str) -> Any:
+        return raw[k] if k in raw else params[k].default
+
+    if issubclass(cls, PPO) and value("normalize_advantage"):
+        n_steps, batch = value("n_steps"), value("batch_size")
+        if n_steps * n_envs <= 1:
+            raise ValueError(
+                f"agent.n_steps={n_steps} with n_envs={n_envs} gives a rollout of "
+                f"{n_steps * n_envs} step; allowed: n_steps * n_envs > 1 (PPO normalises "
+                "advantages over the rollout)"
+            )
+        if batch <= 1:
+            raise ValueError(
+                f"agent.batch_size={batch} is out of range; allowed: an integer > 1 (PPO "
+                "normalises advantages over each minibatch)"
+            )
 
 
 #: Keyword arguments of a simulator that a config never sets.

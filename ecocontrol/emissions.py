@@ -11,13 +11,14 @@ memo item, not in the energy-sector total).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from ecocontrol.validation import require_finite_range as require_finite_range
 
 #: Sources whose CO2 is priced. ``inventory``: the CO2 of the fuel that would restore (or
 #: that was spent adding) heat a plant holds in storage at an episode's end against its start,
@@ -42,40 +43,6 @@ def _require(cond: bool, field_name: str, value: object, allowed: str) -> None:
     """Raise a ValueError naming the field, its value and the allowed range."""
     if not cond:
         raise ValueError(f"{field_name}={value!r} is out of range; allowed: {allowed}")
-
-
-def require_finite_range(
-    field_name: str,
-    value: float,
-    low: float = -math.inf,
-    high: float = math.inf,
-    *,
-    low_inclusive: bool = True,
-    high_inclusive: bool = True,
-) -> None:
-    """Check that ``value`` is a finite number inside ``[low, high]`` (or open ends).
-
-    Args:
-        field_name: name shown in the error, e.g. ``"ParkParams.battery_energy_mwh"``.
-        value: the value to check.
-        low: lower bound.
-        high: upper bound.
-        low_inclusive: whether ``low`` itself is allowed.
-        high_inclusive: whether ``high`` itself is allowed.
-
-    Raises:
-        ValueError: naming the field, the value and the allowed range.
-    """
-    lo_b = "[" if low_inclusive else "("
-    hi_b = "]" if high_inclusive else ")"
-    allowed = f"a finite number in {lo_b}{low}, {high}{hi_b}"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field_name}={value!r} is not a number; allowed: {allowed}") from None
-    _require(math.isfinite(v), field_name, value, allowed)
-    _require(v >= low if low_inclusive else v > low, field_name, value, allowed)
-    _require(v <= high if high_inclusive else v < high, field_name, value, allowed)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from ecocontrol.controllers.base import Controller, information_of, plant_of
 from ecocontrol.evaluation import run_episode
 from ecocontrol.io import clean_temp_files, write_atomic
 from ecocontrol.results import INFORMATION_COLUMNS, errors_of, write_results
+from ecocontrol.validation import require_seed
 
 if TYPE_CHECKING:
     from ecocontrol.train import TrainPlan
@@ -280,7 +281,7 @@ def plan_agents(
         from ecocontrol.train import plan_training
 
         settings = {
-            "env": dict(env_cfg),
+            "env": {**env_cfg, "split": "train"},  # training picks its own splits
             **(spec.train or {}),
             "run_dir": str(agent_dir(out, spec)),
             "resume": True,
@@ -398,6 +399,11 @@ def run(cfg: Mapping[str, Any]) -> Path:
             f"config key windows={settings.windows} exceeds the {n} test windows of "
             f"{plant.plant_name!r}; allowed: 1..{n} or null"
         )
+    n_run = n if settings.windows is None else settings.windows
+    try:
+        require_seed("seed", settings.seed, span=n_run)  # window w runs with seed + w
+    except ValueError as exc:
+        raise ConfigError(f"config key {exc}") from None
     out = Path(settings.out_dir)
     plans = plan_agents(specs, env_cfg, out)
     built = build_controllers(env, [s for s in specs if s.label not in plans])

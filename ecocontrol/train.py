@@ -45,6 +45,7 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
 from ecocontrol.config import (
+    EVAL_SEED_OFFSET,
     ConfigError,
     TrainConfig,
     agent_spec,
@@ -326,7 +327,10 @@ def _callbacks(
     if s.eval_every > 0:
         cycles: list[CycleWindows] = []
         eval_env = _normalized(
-            _make_venv(env_cfg, "val", 1, s.seed + 10_000, "dummy", cycles), s, None, False
+            _make_venv(env_cfg, "val", 1, s.seed + EVAL_SEED_OFFSET, "dummy", cycles),
+            s,
+            None,
+            False,
         )
         callbacks.append(
             Validation(
@@ -372,7 +376,12 @@ def plan_training(cfg: Mapping[str, Any]) -> TrainPlan:
     config = plain_config(cfg)
     s = train_config(config)
     probe = build_env(config["env"])  # validates the env parameters
-    algo, kwargs = agent_spec(config["agent"], probe.action_space)
+    algo, kwargs = agent_spec(
+        config["agent"],
+        probe.action_space,
+        n_envs=s.n_envs,
+        observation_space=probe.observation_space,
+    )
     probe.close()
     return TrainPlan(s, config["env"], algo, kwargs, config)
 

@@ -27,6 +27,7 @@ from .scenario import (
     ForecastErrorModel,
     ScenarioWindows,
     episode_forecast_errors,
+    real_array,
 )
 from .vector import BatchedEcoEnv
 
@@ -136,9 +137,29 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     def step(
         self, action: NDArray[np.float32]
     ) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
-        """Apply ``action`` (normalised, [-1, 1]) for one step."""
-        # (1, n) for the batch; a wrong size reaches the scaler, which names the right one
-        obs, reward, terminated, truncated, info = self.sim.step(np.reshape(action, (1, -1)))
+        """Apply ``action`` (normalised, [-1, 1]) for one step.
+
+        Raises:
+            ValueError: if the action is not a real array of the action space's shape, or
+                holds NaN or inf (the state is left untouched).
+            gymnasium.error.ResetNeeded: if the episode has ended (terminated or truncated)
+                and ``reset`` has not been called since (as Gymnasium's order enforcing).
+        """
+        if self.sim._n_pending:
+            raise gym.error.ResetNeeded(
+                f"step() called after the episode ended (at step {self.step_index} of window "
+                f"{self.window_index}); call reset() first"
+            )
+        a: Any = action
+        if type(a) is not np.ndarray:  # a list: bools, strings, ragged rows refused
+            a = real_array(a, "action")
+        shape = np.shape(a)
+        if shape != self.action_space.shape:
+            raise ValueError(
+                f"action {action!r} has shape {shape}; allowed: {self.action_space.shape} "
+                f"({', '.join(self.sim.scaler.names)})"
+            )
+        obs, reward, terminated, truncated, info = self.sim.step(np.reshape(a, (1, -1)))
         violations = {k: _first(v) for k, v in info["constraint_violations"].items()}
         return (
             obs[0],

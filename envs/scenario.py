@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ecocontrol.emissions import require_finite_range
+from ecocontrol.validation import is_real, require_finite_range, require_seed
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
@@ -53,6 +53,7 @@ class ScenarioWindows:
 
     def __post_init__(self) -> None:
         require_finite_range("episode_steps", self.episode_steps, 1, self.n_steps_total)
+        require_seed("split_seed", self.split_seed)
         if len(self.fractions) != 3 or any(f < 0 for f in self.fractions):
             raise ValueError(f"fractions={self.fractions!r}; allowed: three shares >= 0")
         if not math.isclose(sum(self.fractions), 1.0, abs_tol=1e-9):
@@ -174,9 +175,9 @@ class ActionScaler:
         """Physical action and the amount clipped (sum of |excess| in normalised units).
 
         Raises:
-            ValueError: if the action has the wrong shape or is not finite.
+            ValueError: if the action has the wrong shape or type or is not finite.
         """
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        a = real_array(action, "action").reshape(-1)
         if a.shape != self.low.shape:
             raise ValueError(
                 f"action has shape {np.shape(action)}; allowed: {self.low.shape} "
@@ -185,30 +186,49 @@ class ActionScaler:
         physical, excess = self.to_physical_batch(a[None, :])
         return physical[0], float(excess[0])
 
-    def to_physical_batch(self, actions: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    def to_physical_batch(
+        self, actions: ArrayLike, n: int | None = None
+    ) -> tuple[FloatArray, FloatArray]:
         """:meth:`to_physical` over a batch: ``actions`` of shape ``(n, n_actions)``.
 
+        ``n``: the batch size the actions must have (``None``: any). One row is never
+        broadcast to a batch.
+
         Raises:
-            ValueError: if the shape is wrong or an entry is not finite (naming the member).
+            ValueError: if the shape or type is wrong or an entry is not finite (naming the
+                member).
         """
-        a = np.asarray(actions, dtype=np.float64)
-        if a.ndim != 2 or a.shape[1:] != self.low.shape:
+        a = real_array(actions, "actions")
+        if a.ndim != 2 or a.shape[1:] != self.low.shape or (n is not None and len(a) != n):
+            rows = "n_envs" if n is None else f"n_envs={n}"
             raise ValueError(
-                f"actions have shape {a.shape}; allowed: (n_envs, {len(self.names)}) "
+                f"actions have shape {a.shape}; allowed: ({rows}, {len(self.names)}) "
                 f"({', '.join(self.names)})"
             )
-        if not np.isfinite(a).all():
-            bad = ~np.isfinite(a)
-            member = int(np.argwhere(bad)[0][0])
-            where = f"action[{member}]" if len(a) > 1 else "action"
-            which = [self.names[i] for i in np.flatnonzero(bad[member])]
-            raise ValueError(
-                f"{where} {which} = {a[member][bad[member]].tolist()} is not finite; allowed: "
-                "numbers in [-1, 1] (values outside are clipped)"
-            )
-        clipped = clip(a, -1.0, 1.0)
-        excess = np.abs(a - clipped).sum(axis=1)
+        # One reduction tells the usual case (every |entry| <= _HUGE) from NaN, inf and huge.
+        if not np.abs(a).max(initial=0.0) <= _HUGE:
+            self._check_finite(a)
+            clipped = clip(a, -1.0, 1.0)
+            # each entry's excess capped so that the sum over the entries cannot overflow
+            cap = np.finfo(np.float64).max / (2 * max(len(self.names), 1))
+            excess = np.minimum(np.abs(a - clipped), cap).sum(axis=1)
+        else:
+            clipped = clip(a, -1.0, 1.0)
+            excess = np.abs(a - clipped).sum(axis=1)
         return self.low + (clipped + 1.0) * 0.5 * self._span, excess
+
+    def _check_finite(self, a: FloatArray) -> None:
+        """Refuse NaN or inf, naming the first member and the action entries."""
+        bad = ~np.isfinite(a)
+        if not bad.any():
+            return
+        member = int(np.argwhere(bad)[0][0])
+        where = f"action[{member}]" if len(a) > 1 else "action"
+        which = [self.names[i] for i in np.flatnonzero(bad[member])]
+        raise ValueError(
+            f"{where} {which} = {a[member][bad[member]].tolist()} is not finite; allowed: "
+            "numbers in [-1, 1] (values outside are clipped)"
+        )
 
     def to_normalized(self, physical: ArrayLike) -> NDArray[np.float32]:
         """Normalised action in [-1, 1] for a physical one (clipped to the range)."""
@@ -289,6 +309,50 @@ def clip(a: ArrayLike, low: ArrayLike, high: ArrayLike, out: NDArray[Any] | None
         return np.minimum(np.maximum(a, low), high)
     np.maximum(a, low, out=out)
     return np.minimum(out, high, out=out)
+
+
+#: Action entries above this in magnitude take the overflow-safe path of the scaler.
+_HUGE = 1e300
+
+
+def real_array(actions: Any, what: str) -> FloatArray:
+    """``actions`` as a float64 array; bools, strings, complex and other objects refused.
+
+    An ndarray is judged by its dtype (cheap); a list or tuple entry by entry, since numpy
+    would turn ``[True, 0.5]`` into floats and ``["1", "0"]`` into strings silently.
+    """
+    if type(actions) is not np.ndarray:
+        bad = _first_non_real(actions)
+        if bad is not None:
+            raise ValueError(
+                f"{what} {actions!r} holds {bad!r} ({type(bad).__name__}); allowed: real "
+                "numbers in [-1, 1] (not bools, strings or complex numbers)"
+            )
+    try:
+        a = np.asarray(actions)
+    except ValueError:  # ragged rows
+        raise ValueError(
+            f"{what} {actions!r} is not an array of one shape; allowed: real numbers in [-1, 1]"
+        ) from None
+    if a.dtype.kind not in "fiu":
+        raise ValueError(
+            f"{what} {actions!r} has dtype {a.dtype}; allowed: real numbers in [-1, 1] "
+            "(not bools, strings or complex numbers)"
+        )
+    return a.astype(np.float64, copy=False)
+
+
+def _first_non_real(value: Any) -> Any:
+    """The first entry of a nested list/tuple (or the value) that is not a real number."""
+    if isinstance(value, list | tuple):
+        for v in value:
+            bad = _first_non_real(v)
+            if bad is not None:
+                return bad
+        return None
+    if isinstance(value, np.ndarray):
+        return None if value.dtype.kind in "fiu" else value
+    return None if is_real(value) else value
 
 
 def horizon_view(series: FloatArray, h: int) -> FloatArray:

@@ -248,7 +248,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         NDArray[np.float32], FloatArray, NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]
     ]:
         """Step every member with ``actions`` of shape ``(num_envs, n_actions)`` in [-1, 1]."""
-        physical, clipped = self.scaler.to_physical_batch(actions)
+        physical, clipped = self.scaler.to_physical_batch(actions, self.num_envs)
         # NextStep: these members reset now and their actions are ignored
         restart = np.flatnonzero(self._needs_reset) if self._n_pending else None
         emissions, costs, violations = self._step_members(physical)

@@ -237,6 +237,12 @@ class CementKilnParams:
             if isinstance(value, list | tuple):
                 value = tuple(tuple(v) if isinstance(v, list | tuple) else v for v in value)
                 object.__setattr__(self, f.name, value)
+        for name, _, _ in _PAIRS:
+            pair = getattr(self, name)
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise ValueError(
+                    f"{_C}{name}={pair!r} is not a (low, high) pair; allowed: two numbers"
+                )
         _check_ranges(self)
         _check_pairs(self)
         _check_fuels(self)

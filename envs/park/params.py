@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ecocontrol.emissions import GJ_PER_MWH, get_fuel, require_finite_range
+from ecocontrol.emissions import GJ_PER_MWH, get_fuel
+from ecocontrol.validation import require_finite_range, require_int, require_seed
 
 #: Time-of-use periods and their multipliers of the flat tariff. Zhejiang large-industry
 #: multipliers (REFERENCES.md): peak 2.05, high 1.85, flat 1, valley 0.4; peak/valley = 5.1,
@@ -144,14 +146,15 @@ class ParkParams:
     def __post_init__(self) -> None:
         r = require_finite_range
         name = "ParkParams."
-        r(name + "n_turbines", self.n_turbines, 0, 10_000)
+        require_int(name + "n_turbines", self.n_turbines, 0, 10_000)
+        # the base load draws with load_seed, the heat demand with load_seed + 1
+        require_seed(name + "load_seed", self.load_seed, span=2)
         r(name + "hub_height_m", self.hub_height_m, 1.0, 300.0)
         r(name + "roughness_length_m", self.roughness_length_m, 1e-5, 2.0)
         r(name + "wind_measurement_height_m", self.wind_measurement_height_m, 1.0, 300.0)
         r(name + "wind_farm_efficiency", self.wind_farm_efficiency, 0.0, 1.0)
         for f in (
             "pv_dc_mw",
-            "pv_ac_mw",
             "battery_energy_mwh",
             "battery_power_mw",
             "grid_import_limit_mw",
@@ -168,10 +171,12 @@ class ParkParams:
             "gas_price_cny_per_nm3",
             "battery_degradation_cny_per_mwh",
             "value_of_lost_load_cny_per_mwh",
-            "tariff_flat_cny_per_mwh",
             "feed_in_cny_per_mwh",
         ):
             r(name + f, getattr(self, f), 0.0, 1e6)
+        # PVWatts divides by the inverter rating; the observation divides prices by the tariff
+        for f in ("pv_ac_mw", "tariff_flat_cny_per_mwh"):
+            r(name + f, getattr(self, f), 0.0, 1e6, low_inclusive=False)
         r(name + "pv_gamma_per_k", self.pv_gamma_per_k, -0.02, 0.0)
         for f in (
             "pv_inverter_eff",
@@ -203,7 +208,13 @@ class ParkParams:
         r(name + "soc_init", self.soc_init, self.soc_min, self.soc_max)
         r(name + "grid_mean_t_per_mwh", self.grid_mean_t_per_mwh, 0.0, 2.0)
         r(name + "grid_shape_amplitude", self.grid_shape_amplitude, 0.0, 0.9)
-        if len(self.tou_schedule) != 24 or not set(self.tou_schedule) <= set(TOU_MULTIPLIERS):
+        schedule = self.tou_schedule
+        if (
+            isinstance(schedule, str)
+            or not isinstance(schedule, Sequence)
+            or len(schedule) != 24
+            or not all(isinstance(x, str) and x in TOU_MULTIPLIERS for x in schedule)
+        ):
             raise ValueError(
                 f"ParkParams.tou_schedule={self.tou_schedule!r}; allowed: 24 hourly entries "
                 f"from {sorted(TOU_MULTIPLIERS)}"
