@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ecocontrol.io import atomic_path
-from ecocontrol.results import errors_of, summarize
+from ecocontrol.results import display_label, errors_of, summarize
 
 
 def _save(fig: Figure, path: Path, dpi: int) -> None:
@@ -22,8 +22,11 @@ def _save(fig: Figure, path: Path, dpi: int) -> None:
         fig.savefig(tmp, dpi=dpi, format="png")
 
 
-def plot_summary(table: pd.DataFrame, path: Path) -> None:
-    """PNG: mean cost and tCO2 per controller, and each controller's saving per window."""
+def plot_summary(table: pd.DataFrame, path: Path, plant: str | None = None) -> None:
+    """PNG: mean cost and tCO2 per controller, and each controller's saving per window.
+
+    ``plant`` names the plant, so its controllers are shown by :func:`display_label`.
+    """
     ok = table[errors_of(table) == ""]
     fig = Figure(figsize=(14, 4), constrained_layout=True)
     axes = fig.subplots(1, 3)
@@ -33,16 +36,17 @@ def plot_summary(table: pd.DataFrame, path: Path) -> None:
         return
     summary = summarize(ok)
     labels = list(summary.index)
-    axes[0].bar(labels, summary["cost_mean_cny"] / 1e6, yerr=summary["cost_ci95_cny"] / 1e6)
+    shown = [display_label(plant, c) for c in labels]
+    axes[0].bar(shown, summary["cost_mean_cny"] / 1e6, yerr=summary["cost_ci95_cny"] / 1e6)
     axes[0].set_ylabel("mean episode cost [M CNY]")
-    axes[1].bar(labels, summary["co2_mean_t"], color="tab:green")
+    axes[1].bar(shown, summary["co2_mean_t"], color="tab:green")
     axes[1].set_ylabel("mean episode CO2 [t]")
     cost = ok.pivot(index="window", columns="controller", values="cost_total")
     if "rule" in cost:
         for c in labels:
             if c != "rule" and c in cost:
                 saving = 100 * (cost["rule"] - cost[c]) / cost["rule"]
-                axes[2].plot(cost.index, saving, marker="o", label=c)
+                axes[2].plot(cost.index, saving, marker="o", label=display_label(plant, c))
         axes[2].axhline(0, color="k", lw=0.8)
         axes[2].set_xlabel("test window")
         axes[2].set_ylabel("saving vs rule [%]")
@@ -53,15 +57,18 @@ def plot_summary(table: pd.DataFrame, path: Path) -> None:
     _save(fig, path, 120)
 
 
-def plot_trajectories(paths: Mapping[str, pd.DataFrame], path: Path) -> None:
+def plot_trajectories(
+    paths: Mapping[str, pd.DataFrame], path: Path, plant: str | None = None
+) -> None:
     """PNG: cumulative cost and tCO2 over one window, one line per controller."""
     fig = Figure(figsize=(12, 4), constrained_layout=True)
     axes = fig.subplots(1, 2)
     for label, df in paths.items():
         if len(df) == 0:
             continue
-        axes[0].plot(df["step"], df["cost_total"].cumsum() / 1e3, label=label)
-        axes[1].plot(df["step"], df["co2_total"].cumsum(), label=label)
+        shown = display_label(plant, label)
+        axes[0].plot(df["step"], df["cost_total"].cumsum() / 1e3, label=shown)
+        axes[1].plot(df["step"], df["co2_total"].cumsum(), label=shown)
     axes[0].set_ylabel("cumulative cost [k CNY]")
     axes[1].set_ylabel("cumulative CO2 [t]")
     for ax in axes:

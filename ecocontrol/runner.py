@@ -131,11 +131,13 @@ def benchmark(
     ``exogenous_access`` (what the controller knew: ``controllers.base.information_of``),
     ``cost_<term>``, ``co2_<source>``, ``viol_<name>``, ``n_steps``, ``decision_ms_median``,
     ``decision_ms_p95``, ``solver_failures``, ``error``; for MPCs also ``solves``,
-    ``solves_time_limited``, ``solve_ms_median`` and ``solve_ms_p95`` (latency of the decisions
-    that solved). A controller that raises on a window gets a row with the error and the
-    benchmark goes on. ``skip`` lists (label, window) pairs already done (resume); ``on_row``
-    sees each new row as soon as it is finished (to write it out); ``built`` holds controllers
-    already built (by label), the others are built from their specs first. If
+    ``solves_time_limited`` (stopped by the time-limit safety net: failures),
+    ``solves_work_limited`` (stopped by a deterministic work limit: used), ``solve_ms_median``
+    and ``solve_ms_p95`` (latency of the decisions that solved). A controller that raises on
+    a window gets a row with the error and the benchmark goes on. ``skip`` lists (label,
+    window) pairs already done (resume); ``on_row`` sees each new row as soon as it is
+    finished (to write it out); ``built`` holds controllers already built (by label), the
+    others are built from their specs first. If
     ``trajectories`` is given, each controller's per-step record of the first window run is
     put there by label.
     """
@@ -181,13 +183,14 @@ def benchmark(
 
 
 def _solve_stats(controller: Any) -> dict[str, float]:
-    """Solver calls, time-limited solves and solve latency of an MPC's last episode."""
+    """Solver calls, time- and work-limited solves and solve latency of an MPC's episode."""
     times = np.asarray(getattr(controller, "solve_times_s", []), dtype=float)
     if times.size == 0:
         return {}
     return {
         "solves": int(times.size),
         "solves_time_limited": int(getattr(controller, "n_time_limited", 0)),
+        "solves_work_limited": int(getattr(controller, "n_work_limited", 0)),
         "solve_ms_median": 1e3 * float(np.median(times)),
         "solve_ms_p95": 1e3 * float(np.percentile(times, 95)),
     }
@@ -460,9 +463,9 @@ def run(cfg: Mapping[str, Any]) -> Path:
     if settings.plots:
         from ecocontrol.plots import plot_summary, plot_trajectories
 
-        plot_summary(table, out / f"benchmark_{name}.png")
+        plot_summary(table, out / f"benchmark_{name}.png", plant=name)
         _complete_trajectories(env, specs, built, table, settings.seed, paths)
         if paths:
-            plot_trajectories(paths, out / f"trajectories_{name}.png")
+            plot_trajectories(paths, out / f"trajectories_{name}.png", plant=name)
     print(f"\nresults: {out.resolve()} (table, summary, plots, config.yaml)")
     return out

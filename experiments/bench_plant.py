@@ -49,12 +49,13 @@ def mpc_latency(env_id: str, windows: int, episode_h: float, **kwargs) -> dict[s
     mpc = make_controller("mpc", env, **kwargs)
     solve: list[float] = []
     decide: list[float] = []
-    limited = failures = 0
+    limited = work = failures = 0
     for w in range(windows):
         r = run_episode(env, mpc, seed=w, window=w)
         solve.extend(mpc.solve_times_s)
         decide.extend(r.decision_times_s.tolist())
         limited += mpc.n_time_limited
+        work += mpc.n_work_limited
         failures += mpc.n_failures
     ms = np.array(solve) * 1e3
     return {
@@ -63,6 +64,7 @@ def mpc_latency(env_id: str, windows: int, episode_h: float, **kwargs) -> dict[s
         "all_decisions_median_ms": float(np.median(decide) * 1e3),
         "solves": len(ms),
         "time_limited": limited,
+        "work_limited": work,
         "failures": failures,
         "horizon_periods": mpc.horizon_periods,
         "period_min": mpc.period_min,

@@ -16,10 +16,17 @@ parameters (state, forecasts, prices) and solves it with HiGHS. Two backends:
 
 ``warm_start=True`` hands HiGHS the previous solution, moved ahead by the plant's own
 :meth:`_shift_solution`, as a MIP start (HiGHS completes it by an LP over the continuous
-variables). If the solver
-fails or times out, the controller plays the previous plan shifted by the steps since it was
-made, and if none is left it asks its fallback (the plant's rule controller). Every failure
-is counted and logged; a failure never stops an episode.
+variables).
+
+Results never depend on wall time: a MILP's search is bounded by deterministic work (the
+relative gap and HiGHS's ``mip_max_nodes``/``mip_max_leaves``/``mip_max_improving_sols``,
+passed as ``highs_options``); a search stopped by such a limit with a feasible incumbent is
+used and counted in ``n_work_limited``. The time limit is only a safety net: a solve it stops
+is a failure (counted in ``n_time_limited`` and ``n_failures``), whatever incumbent HiGHS
+holds, because that incumbent depends on the machine's speed and load. On a failure the
+controller plays the previous plan shifted by the steps since it was made, and if none is
+left it asks its fallback (the plant's rule controller). Every failure is counted and logged;
+a failure never stops an episode.
 
 The perfect-foresight optimum ("oracle") is the same machinery with the true series over the
 whole episode, solved once at the first step (``replan_every = episode_steps``).
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -56,7 +64,9 @@ class RollingHorizonMPC:
         n_solves: solver calls this episode.
         n_failures: failed or timed-out solves this episode (each one fell back).
         n_fallback_rule: decisions handed to the fallback controller this episode.
-        n_time_limited: solves stopped by the time limit with a feasible plan (used).
+        n_time_limited: solves stopped by the time limit (failures: never used).
+        n_work_limited: solves stopped by a deterministic work limit with a feasible
+            incumbent (used).
         solve_times_s: wall time of each solver call this episode [s].
     """
 
@@ -78,6 +88,7 @@ class RollingHorizonMPC:
         warm_start: bool = False,
         first_time_limit_s: float | None = None,
         backend: str = "direct",
+        highs_options: Mapping[str, Any] | None = None,
     ) -> None:
         require_finite_range("time_limit_s", time_limit_s, 0.0, 3600.0, low_inclusive=False)
         require_finite_range("replan_every", replan_every, 1, 10**9)
@@ -96,6 +107,7 @@ class RollingHorizonMPC:
         self._direct: DirectHighs | None = None
         self.warm_start = warm_start
         self.mip_gap = mip_gap
+        self.highs_options = dict(highs_options or {})
         self.solver = self._new_solver()
         self.time_limit_s = float(time_limit_s)
         self.first_time_limit_s = first_time_limit_s
@@ -107,6 +119,7 @@ class RollingHorizonMPC:
         self.n_failures = 0
         self.n_fallback_rule = 0
         self.n_time_limited = 0
+        self.n_work_limited = 0
         self.solve_times_s: list[float] = []
 
     def _view(self, env: gym.Env[Any, Any]) -> PlantView:
@@ -137,6 +150,8 @@ class RollingHorizonMPC:
         if self.mip_gap is not None:
             solver.config.mip_gap = self.mip_gap
         solver.config.warmstart = self.warm_start
+        if self.highs_options:
+            solver.highs_options = dict(self.highs_options)
         return solver
 
     # -- shared ------------------------------------------------------------------------------
@@ -148,15 +163,17 @@ class RollingHorizonMPC:
         self._plan_age = 0
         self._since_attempt = 10**9  # solve at the first decision
         self.objective_value = None
-        self.n_solves = self.n_failures = self.n_fallback_rule = self.n_time_limited = 0
+        self.n_solves = self.n_failures = self.n_fallback_rule = 0
+        self.n_time_limited = self.n_work_limited = 0
         self.solve_times_s = []
 
     def solve(self) -> bool:
         """Solve the model as it stands; load the solution and return True if it is usable.
 
-        Usable: optimal within the gap, or a feasible incumbent when the time limit stopped
-        the search (counted in ``n_time_limited``). Unless ``persistent``, the HiGHS interface
-        is rebuilt from the (re-used) Pyomo model at every solve. HiGHS applies
+        Usable: optimal within the gap, or a feasible incumbent when a deterministic work
+        limit stopped the search (counted in ``n_work_limited``). A solve stopped by the time
+        limit is a failure (counted in ``n_time_limited``). Unless ``persistent``, the HiGHS
+        interface is rebuilt from the (re-used) Pyomo model at every solve. HiGHS applies
         ``time_limit`` to each ``run()`` (measured with highspy 1.15: a 1 s limit stops three
         successive runs at 1 s each, while ``getRunTime`` accumulates).
         """
@@ -174,9 +191,11 @@ class RollingHorizonMPC:
             res = self.solver.solve(self.model)
             tc = res.termination_condition
             ok = tc in _OK
-            if not ok and tc == TerminationCondition.maxTimeLimit:
-                ok = res.best_feasible_objective is not None
+            if tc == TerminationCondition.maxTimeLimit:
                 self.n_time_limited += 1
+            elif tc == TerminationCondition.maxIterations:  # HiGHS kSolutionLimit
+                ok = res.best_feasible_objective is not None
+                self.n_work_limited += int(ok)
             if ok:
                 res.solution_loader.load_vars()
                 self.objective_value = float(res.best_feasible_objective)
@@ -194,8 +213,11 @@ class RollingHorizonMPC:
             if self._direct is None:
                 self._direct = DirectHighs(self.model)
             warm = self.warm_start and self._plan is not None
-            res = self._direct.solve(limit, self.mip_gap, warm_start=warm)
+            res = self._direct.solve(
+                limit, self.mip_gap, warm_start=warm, options=self.highs_options
+            )
             self.n_time_limited += int(res.time_limited)
+            self.n_work_limited += int(res.ok and res.work_limited)
             ok = res.ok
             if ok:
                 self.objective_value = res.objective

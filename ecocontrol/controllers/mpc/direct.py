@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,16 +120,22 @@ class DirectResult:
     """Outcome of one :meth:`DirectHighs.solve`.
 
     Attributes:
-        ok: a usable solution was loaded into the Pyomo variables.
-        time_limited: the time limit stopped the search (with ``ok``: the incumbent).
+        ok: a usable solution was loaded into the Pyomo variables: optimal within the gap,
+            or the incumbent of a search stopped by a deterministic work limit.
+        time_limited: the wall-clock time limit stopped the search (never ``ok``: a plan
+            that depends on the machine's speed is not used).
         objective: objective value of the loaded solution (None if not ok).
         status: HiGHS model status text.
+        work_limited: a deterministic work limit (``mip_max_nodes``, ``mip_max_leaves``,
+            ``mip_max_improving_sols``: HiGHS status ``kSolutionLimit``) stopped the search;
+            with ``ok`` the incumbent was loaded.
     """
 
     ok: bool
     time_limited: bool
     objective: float | None
     status: str
+    work_limited: bool = False
 
 
 class DirectHighs:
@@ -316,11 +323,22 @@ class DirectHighs:
         self.h.setSolution(sol)
 
     def solve(
-        self, time_limit_s: float, mip_gap: float | None = None, warm_start: bool = False
+        self,
+        time_limit_s: float,
+        mip_gap: float | None = None,
+        warm_start: bool = False,
+        options: Mapping[str, Any] | None = None,
     ) -> DirectResult:
-        """Update, solve, and load a usable solution into the Pyomo variables."""
+        """Update, solve, and load a usable solution into the Pyomo variables.
+
+        ``options`` are further HiGHS options set before the run (the deterministic work
+        limits). A run stopped by the time limit is not usable; one stopped by a work limit
+        (``kSolutionLimit``) is, if HiGHS holds a feasible solution.
+        """
         h = self.h
         self.update()
+        for key, val in (options or {}).items():
+            h.setOptionValue(key, val)
         # Measured with highspy 1.15: an LP's time limit is checked against the run time
         # accumulated over every run of this Highs object, a MIP's against the current run
         # only. Without the offset a re-used LP model "times out" at once after enough solves.
@@ -348,11 +366,15 @@ class DirectHighs:
             status = h.getModelStatus()
         text = h.modelStatusToString(status)
         limited = status == highspy.HighsModelStatus.kTimeLimit
+        work = status == highspy.HighsModelStatus.kSolutionLimit
         has_solution = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
-        ok = status == highspy.HighsModelStatus.kOptimal or (limited and has_solution)
+        ok = status == highspy.HighsModelStatus.kOptimal or (work and has_solution)
         if not ok:
-            return DirectResult(False, limited, None, f"{text} (run returned {run_status})")
+            return DirectResult(
+                False, limited, None, f"{text} (run returned {run_status})", work_limited=work
+            )
         x = h.getSolution().col_value
         for v, val in zip(self.vars, x, strict=True):
             v.set_value(val, skip_validation=True)
-        return DirectResult(True, limited, float(h.getInfo().objective_function_value), text)
+        objective = float(h.getInfo().objective_function_value)
+        return DirectResult(True, False, objective, text, work_limited=work)

@@ -20,6 +20,7 @@ stove on blast in every period. HiGHS solves it under a relative gap and a time 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -43,8 +44,13 @@ from ecocontrol.envs.hot_stove import (
     HotStoveEnv,
     HotStoveParams,
     inventory_value_cny_per_mj,
+    staggered_cycle_command,
 )
 from ecocontrol.envs.thermo import AIR
+
+#: HiGHS's deterministic work limits per MILP solve (besides the relative gap). The root node
+#: is bounded by HiGHS's own iteration-counted effort limits; the tree by the node count.
+WORK_LIMITS: dict[str, int] = {"mip_max_nodes": 200}
 
 
 def build_hot_stove_model(
@@ -78,7 +84,6 @@ def build_hot_stove_model(
         * float(AIR.enthalpy(p.dome_temp_max_c) - AIR.enthalpy(p.cold_blast_c))
         / 1e3
     )
-    big_e = E_REQ_MAX_GJ + 600.0 * lump.e_req_per_k
 
     mut = {"mutable": True, "initialize": 0.0}
     m.e0 = pyo.Param(m.S, **mut)
@@ -96,6 +101,14 @@ def build_hot_stove_model(
     m.p_deficit = pyo.Param(**mut)
     m.p_surplus = pyo.Param(**mut)
     m.e_ref = pyo.Param(**mut)
+    # A floor on each stove's stored heat (no stove gives the blast more than the demand)
+    # and the outlet constraint's big-M derived from it, both set per solve.
+    m.elb = pyo.Param(m.S, m.T1, **mut)
+    m.big_out = pyo.Param(m.S, m.T, **mut)
+    m.dem_max = pyo.Param(m.T, **mut)
+    # The changeover cost: each blow-off costs co_cost [CNY] and vents e_vent [GJ].
+    m.co_cost = pyo.Param(**mut)
+    m.e_vent = pyo.Param(m.S, **mut)
 
     m.b = pyo.Var(m.S, m.T, within=pyo.Binary)
     m.g = pyo.Var(m.S, m.T, within=pyo.Binary)
@@ -106,8 +119,9 @@ def build_hot_stove_model(
     m.r = pyo.Var(m.S, m.T, bounds=(0.0, q_max))
     m.d = pyo.Var(m.S, m.T, bounds=(0.0, d_max))
     m.short = pyo.Var(m.T, bounds=(0.0, 600.0))
-    m.E = pyo.Var(m.S, m.T1, within=pyo.NonNegativeReals)
-    m.R = pyo.Var(m.S, m.T1, within=pyo.NonNegativeReals)
+    m.E = pyo.Var(m.S, m.T1, bounds=lambda m, s, t: (m.elb[s, t], None))
+    r_big = q_max * s_max * dt_s / 1e3 * n_periods
+    m.R = pyo.Var(m.S, m.T1, bounds=(0.0, r_big))
     m.deficit = pyo.Var(within=pyo.NonNegativeReals)
     m.surplus = pyo.Var(within=pyo.NonNegativeReals)
     m.terminal = pyo.Constraint(
@@ -165,7 +179,9 @@ def build_hot_stove_model(
 
     m.fire_on_gas = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.q[s, t] <= q_max * m.g[s, t])
     m.dome = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.r[s, t] <= s_max * m.q[s, t])
-    m.blast_only = pyo.Constraint(m.S, m.T, rule=lambda m, s, t: m.d[s, t] <= d_max * m.b[s, t])
+    m.blast_only = pyo.Constraint(
+        m.S, m.T, rule=lambda m, s, t: m.d[s, t] <= m.dem_max[t] * m.b[s, t]
+    )
     m.demand = pyo.Constraint(
         m.T,
         rule=lambda m, t: sum(m.d[s, t] for s in m.S) + m.dem_per_k[t] * m.short[t] == m.dem[t],
@@ -182,6 +198,7 @@ def build_hot_stove_model(
             + dt_s
             / 1e3
             * (lump.eta_lean * (m.q[s, t] - m.r[s, t]) + lump.eta_rich * m.r[s, t] - m.d[s, t])
+            - m.e_vent[s] * m.v[s, t]
         ),
     )
     m.ceiling = pyo.Constraint(
@@ -193,7 +210,6 @@ def build_hot_stove_model(
             - (lump.e_cap_rich - lump.e_cap_lean) * (m.q[s, t] - m.r[s, t] / s_max) / q_max
         ),
     )
-    r_big = 2.0 * q_max * s_max * dt_s / 1e3 * n_periods + 1e3
     m.r_acc = pyo.Constraint(
         m.S, m.T, rule=lambda m, s, t: m.R[s, t + 1] <= m.R[s, t] + dt_s / 1e3 * m.r[s, t]
     )
@@ -207,7 +223,9 @@ def build_hot_stove_model(
         m.T,
         rule=lambda m, s, t: (
             m.E[s, t + 1] + lump.e_req_per_rich_gj * m.R[s, t + 1]
-            >= m.ereq[s] + lump.e_req_per_k * (m.sp_off[t] - m.short[t]) - big_e * (1 - m.b[s, t])
+            >= m.ereq[s]
+            + lump.e_req_per_k * (m.sp_off[t] - m.short[t])
+            - m.big_out[s, t] * (1 - m.b[s, t])
         ),
     )
     m.cost = pyo.Objective(
@@ -217,6 +235,7 @@ def build_hot_stove_model(
             for t in m.T
         )
         + sum(m.pen[t] * m.short[t] for t in m.T)
+        + m.co_cost * sum(m.v[s, t] for s in m.S for t in m.T)
         + 1e-3 * sum(m.u[s, t] + m.v[s, t] for s in m.S for t in m.T)
         + m.p_deficit * m.deficit
         - m.p_surplus * m.surplus,
@@ -248,7 +267,15 @@ class HotStoveMPC(RollingHorizonMPC):
             changeover time (default: the changeover time).
         perfect_forecast: plan on the true demand.
         mip_gap: HiGHS relative gap.
-        time_limit_s: HiGHS time limit per decision.
+        time_limit_s: HiGHS time limit per decision: a safety net only; a solve it stops is
+            a failure (the plan never depends on wall time).
+        work_limits: HiGHS's deterministic work limits (``mip_max_nodes``,
+            ``mip_max_leaves``, ``mip_max_improving_sols``); default :data:`WORK_LIMITS`. A
+            solve stopped by one plays its incumbent (counted in ``n_work_limited``).
+        waste_gas_throttle: cap each stove's planned firing by the rule's throttle on the
+            measured waste-gas temperature (``staggered_cycle_command``), an inner loop that
+            keeps the plan from firing into the waste-gas interlock, which the lumped
+            model's charge ceiling only approximates.
         replan_every: env steps between solves (default: one MILP period).
         shortfall_weight: multiplier on the plant's shortfall price in the MILP objective;
             above 1 the set point acts as a near-hard constraint (the operators' priority).
@@ -257,11 +284,10 @@ class HotStoveMPC(RollingHorizonMPC):
         warm_start: start each solve from the previous plan moved ahead (a MIP start).
         first_time_limit_s: HiGHS time limit of the episode's first solve (default:
             ``time_limit_s``).
-        backend: ``appsi`` (default: HiGHS rebuilt from the Pyomo model per solve, the path
-            the published results were measured on) or ``direct`` (one HiGHS model updated
-            in place, see ``mpc/direct.py``). The MILP's branch and bound takes other paths
-            in the two (column order), and the plans differ within the gap: on a 4-h window
-            direct cost 64,619 CNY against 64,509 with 7 time-limited solves against 2.
+        backend: ``direct`` (default: one HiGHS model updated in place, see
+            ``mpc/direct.py``; deterministic for a given sequence of solves) or ``appsi``
+            (HiGHS rebuilt from the Pyomo model per solve). The branch and bound takes other
+            paths in the two (column order), so the plans differ within the gap.
     """
 
     state_access: StateAccess = "full"
@@ -276,13 +302,15 @@ class HotStoveMPC(RollingHorizonMPC):
         period_min: float | None = None,
         perfect_forecast: bool = False,
         mip_gap: float = 0.01,
-        time_limit_s: float = 2.0,
+        time_limit_s: float = 60.0,
         replan_every: int | None = None,
         shortfall_weight: float = 30.0,
         outlet_margin_k: float = 20.0,
         warm_start: bool = False,
         first_time_limit_s: float | None = None,
-        backend: str = "appsi",
+        backend: str = "direct",
+        work_limits: Mapping[str, int] | None = None,
+        waste_gas_throttle: bool = True,
     ) -> None:
         require_finite_range("shortfall_weight", shortfall_weight, 0.0, 1e6)
         require_finite_range("outlet_margin_k", outlet_margin_k, 0.0, 200.0)
@@ -307,6 +335,8 @@ class HotStoveMPC(RollingHorizonMPC):
             horizon_periods = round(horizon_h * 60.0 / period)
         require_finite_range("horizon_periods", horizon_periods, 2, 10_000)
         self.steps_per_period = round(k)
+        self._lb = max(1, math.ceil(p.min_blast_min / period - 1e-9))
+        self._lg = max(1, math.ceil(p.min_gas_min / period - 1e-9))
         self.period_min = period
         self.horizon_periods = int(horizon_periods)
         n_steps = self.horizon_periods * self.steps_per_period
@@ -329,9 +359,27 @@ class HotStoveMPC(RollingHorizonMPC):
             warm_start=warm_start,
             first_time_limit_s=first_time_limit_s,
             backend=backend,
+            highs_options=dict(WORK_LIMITS if work_limits is None else work_limits),
         )
+        self.waste_gas_throttle = waste_gas_throttle
         self._plant_mode = np.zeros(p.n_stoves, dtype=np.int64)
         self._masked_from = self.horizon_periods
+
+    def _to_action(self, row: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        """The plan row, its firing capped by the rule's waste-gas throttle (measured)."""
+        if not self.waste_gas_throttle:
+            return row
+        st = info["state"]
+        _, cap, _ = staggered_cycle_command(
+            np.asarray(st["mode"])[None, :],
+            np.asarray(st["time_in_mode_min"])[None, :],
+            np.asarray(st["waste_gas_c"])[None, :],
+            self.view.params,
+        )
+        n = self.view.params.n_stoves
+        out = row.copy()
+        out[n : 2 * n] = np.minimum(row[n : 2 * n], cap[0])
+        return out
 
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Forget the plan, counters and the rich-gas tally."""
@@ -377,6 +425,7 @@ class HotStoveMPC(RollingHorizonMPC):
             m.ereq[s] = float(ereq[s])
             m.b_prev[s] = float(mode[s] == BLAST)
             m.g_prev[s] = float(mode[s] == GAS)
+            m.e_vent[s] = 0.0  # set from the plant's changeover cost (issue 17)
             fb = np.zeros(n_t)
             nb = np.zeros(n_t)
             fg = np.zeros(n_t)
@@ -422,10 +471,39 @@ class HotStoveMPC(RollingHorizonMPC):
         for t in range(n_t + 1):
             m.end_w[t] = float(t == end)
         self._mask_tail(end)
+        self._set_bounds(heat * np.array([float(t < end) for t in range(n_t)]), stored)
         m.c_lean = p.lean_price_cny_per_gj + carbon * p.lean_co2_t_per_gj
         m.c_rich = p.rich_price_cny_per_gj + carbon * p.rich_co2_t_per_gj
         m.p_deficit, m.p_surplus = (v * 1e3 for v in inventory_value_cny_per_mj(p, carbon))
         m.e_ref = float(st["stored0_mj"]) / 1e3
+        m.co_cost = 0.0  # set from the plant's changeover cost (issue 17)
+
+    def _set_bounds(self, dem_mw: np.ndarray, stored_gj: np.ndarray) -> None:
+        """Per-solve bounds: stored-heat floors, the outlet big-M and per-stove blast heat.
+
+        No stove gives the blast more than the demand (``sum d + per_k short = dem``), so
+        ``E[s, t+1] >= keep E[s, t] - dt dem[t]`` (less a vent per possible blow-off) from
+        the measured ``E[s, 0]``; the outlet constraint's big-M is the most its right side can
+        exceed that floor (the old constant, about 6,700 GJ, was 3-4 times the stored heat).
+        """
+        m, lump = self.model, self.lump
+        dt_s = 60.0 * self.period_min
+        keep = 1.0 - lump.loss_per_s * dt_s
+        per_k = lump.e_req_per_k
+        spacing = self._lb + self._lg + 2  # blow-offs are a blast and a gas stint apart
+        for s in m.S:
+            floor = max(float(stored_gj[s]), 0.0)
+            m.elb[s, 0] = floor
+            ereq = float(pyo.value(m.ereq[s]))
+            vent = float(pyo.value(m.e_vent[s]))
+            for t in range(self.horizon_periods):
+                vent_t = vent if t % spacing == 0 else 0.0
+                floor = max(keep * floor - dt_s / 1e3 * float(dem_mw[t]) - vent_t, 0.0)
+                m.elb[s, t + 1] = floor
+                rhs = ereq + per_k * max(float(pyo.value(m.sp_off[t])), 0.0)
+                m.big_out[s, t] = max(rhs - floor, 0.0)
+        for t in range(self.horizon_periods):
+            m.dem_max[t] = float(dem_mw[t])
 
     def _mask_tail(self, end: int) -> None:
         """Drop the periods past the episode's end from the MILP.
@@ -452,7 +530,7 @@ class HotStoveMPC(RollingHorizonMPC):
                 if live:
                     var[idx].unfix()
                 else:
-                    var[idx].fix(0.0)
+                    var[idx].fix(0.0, skip_validation=True)
         for t in m.T:
             m.short[t].unfix() if t < end else m.short[t].fix(0.0)
         self._masked_from = end
@@ -505,18 +583,21 @@ def make_hot_stove_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> HotStoveMPC:
 
 def make_hot_stove_oracle(
     env: gym.Env[Any, Any],
-    time_limit_s: float = 4.0,
-    first_time_limit_s: float = 30.0,
+    time_limit_s: float = 600.0,
+    first_time_limit_s: float | None = None,
     mip_gap: float = 0.005,
     replan_every: int | None = None,
+    work_limits: Mapping[str, int] | None = None,
 ) -> HotStoveMPC:
-    """Perfect-foresight reference: the same MILP over the whole episode on the true demand.
+    """Whole-episode plan (reference): the same MILP over the whole episode on the true demand.
 
     It re-plans every MILP period (``replan_every`` steps if given) with the horizon reaching
     the episode's end (the periods past it are dropped), so the lumped model's mismatch is
-    corrected by feedback as in the MPC. The first solve gets ``first_time_limit_s``; every
-    later one starts from the previous plan (a MIP start) and gets ``time_limit_s``. The
-    MILP approximates the nonlinear plant, so this is a reference, not a proven bound.
+    corrected by feedback as in the MPC. Every solve after the first starts from the previous
+    plan (a MIP start). Like the MPC, its search is bounded by the gap and deterministic work
+    limits; the time limit is only a safety net (a solve it stops is a counted failure). The
+    MILP approximates the nonlinear plant and the search stops at a gap, so this is a
+    reference, not a bound: the MPC can cost less on a window.
     """
     if not isinstance(plant_of(env), HotStoveEnv):
         raise TypeError("the hot-stove oracle needs a HotStoveEnv")
@@ -532,4 +613,5 @@ def make_hot_stove_oracle(
         warm_start=True,
         mip_gap=mip_gap,
         replan_every=replan_every,
+        work_limits=work_limits,
     )
