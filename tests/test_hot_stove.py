@@ -413,3 +413,13 @@ def test_site_accounting_charges_by_product_gas_its_alternative_use():
     env = HotStoveEnv(episode_h=2, params=site)
     b = run_episode(env, make_controller("rule", env), 0)
     assert b.emissions["grid"] > 0 and b.emissions["total"] < a.emissions["total"]
+
+
+def test_an_mpc_episode_does_not_depend_on_the_episode_before():
+    """A resumed benchmark (or a single window) gives the rows of an uninterrupted run."""
+    env = gym.make(STOVE, split="test", episode_h=4)
+    ctl = make_controller("mpc", env)
+    run_episode(env, ctl, seed=0, window=0)
+    after = run_episode(env, ctl, seed=1, window=1).cost["total"]
+    fresh = run_episode(env, make_controller("mpc", env), seed=1, window=1).cost["total"]
+    assert after == fresh

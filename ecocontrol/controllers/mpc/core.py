@@ -166,6 +166,12 @@ class RollingHorizonMPC:
         self.n_solves = self.n_failures = self.n_fallback_rule = 0
         self.n_time_limited = self.n_work_limited = 0
         self.solve_times_s = []
+        if self._direct is not None and self._direct.is_mip:
+            # A MILP's branch and bound carries state between runs of one HiGHS object
+            # (measured: a 4-h window's cost moved by 0.6 % after another window ran first),
+            # so each episode starts from a fresh model: an episode's result depends on its
+            # window and seed only, whatever ran before (a resumed benchmark included).
+            self._direct = None
 
     def solve(self) -> bool:
         """Solve the model as it stands; load the solution and return True if it is usable.
