@@ -194,7 +194,7 @@ def write_results(table: pd.DataFrame, out: Path, plant: str, n_windows: int) ->
     if shown.index.tolist() != summary.index.tolist():
         shown = shown.rename(columns={"gap_to_oracle_pct": "gap_to_reference_pct"})
     csv = summary.reset_index()
-    csv.insert(1, "shown_as", [display_label(plant, c) for c in summary.index])
+    csv["shown_as"] = [display_label(plant, c) for c in summary.index]
     write_atomic(csv, out / f"summary_{plant}.csv")
     text = shown.to_markdown(floatfmt=".2f") if len(summary.columns) else "(no rows)"
     title = f"{plant}: {n_windows} test windows, mean over windows"
