@@ -323,7 +323,9 @@ def _earlier_rows(
     """
     if not table_path.exists():
         return pd.DataFrame(), set()
-    previous = pd.read_csv(table_path, dtype={"error": str, "config_hash": str})
+    # Text columns stay text: "true" (exogenous_access of the oracle) would parse as a bool.
+    text = {c: str for c in ("error", "config_hash", "controller", *INFORMATION_COLUMNS)}
+    previous = pd.read_csv(table_path, dtype=text)
     for col in ("error", "config_hash"):
         previous[col] = previous.get(col, pd.Series("", index=previous.index)).fillna("")
     mine = current(previous)

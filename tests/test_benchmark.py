@@ -52,3 +52,27 @@ def test_benchmark_table_summary_and_plot(park_env, tmp_path, monkeypatch):
     assert len(pd.read_csv(tmp_path / "t.csv")) == 6
     plot_summary(table, tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_resumed_table_keeps_text_columns_as_text(tmp_path):
+    """An oracle's exogenous_access "true" must not come back as a bool on resume."""
+    import pandas as pd
+
+    from ecocontrol.runner import _earlier_rows
+
+    path = tmp_path / "benchmark_x.csv"
+    pd.DataFrame(
+        {
+            "controller": ["oracle"],
+            "window": [0],
+            "seed": [0],
+            "config_hash": ["abc"],
+            "state_access": ["measured"],
+            "exogenous_access": ["true"],
+            "error": [""],
+            "cost_total": [1.0],
+        }
+    ).to_csv(path, index=False)
+    previous, _ = _earlier_rows(path, lambda df: (df["controller"] == "none").to_numpy(), True)
+    assert previous["exogenous_access"].tolist() == ["true"]
+    assert previous["exogenous_access"].map(type).tolist() == [str]
