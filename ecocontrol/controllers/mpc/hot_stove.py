@@ -384,6 +384,13 @@ class HotStoveMPC(RollingHorizonMPC):
             highs_options=dict(WORK_LIMITS if work_limits is None else work_limits),
         )
         self.waste_gas_throttle = waste_gas_throttle
+        # The parameters the MILP prices fuel with (the plant's, under plan_accounting), built
+        # once: the model, like its lumped fit, is the plant's at construction.
+        self._plan_p = (
+            p
+            if plan_accounting is None or plan_accounting == p.gas_accounting
+            else dataclasses.replace(p, gas_accounting=plan_accounting)
+        )
         self._plant_mode = np.zeros(p.n_stoves, dtype=np.int64)
         self._masked_from = self.horizon_periods
 
@@ -499,7 +506,7 @@ class HotStoveMPC(RollingHorizonMPC):
         self._mask_tail(end)
         self._set_bounds(heat * np.array([float(t < end) for t in range(n_t)]), stored)
         # Prices with carbon from the plant's scoring (under the planning accounting).
-        plan_p = self._plan_params(p)
+        plan_p = self._plan_p
         lean, rich = gas_values(plan_p)
         m.c_lean = lean.with_carbon(carbon)
         m.c_rich = rich.with_carbon(carbon)
@@ -508,12 +515,6 @@ class HotStoveMPC(RollingHorizonMPC):
         # A blow-off's blower electricity with its grid CO2 (its vented heat is e_vent).
         mwh, cny = changeover_cost(p, vent_nm3.sum(axis=-1).mean())
         m.co_cost = float(cny + carbon * mwh * p.grid_factor_t_per_mwh)
-
-    def _plan_params(self, p: HotStoveParams) -> HotStoveParams:
-        """``p`` under the planning accounting (``plan_accounting``, else the plant's)."""
-        if self.plan_accounting is None or self.plan_accounting == p.gas_accounting:
-            return p
-        return dataclasses.replace(p, gas_accounting=self.plan_accounting)
 
     def _set_bounds(self, dem_mw: np.ndarray, stored_gj: np.ndarray) -> None:
         """Per-solve bounds: stored-heat floors, the outlet big-M and per-stove blast heat.
