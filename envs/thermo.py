@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ecocontrol.emissions import Fuel, get_fuel, require_finite_range
 
+from .jit import kernel
 from .scenario import clip
 
 FloatArray = NDArray[np.float64]
@@ -99,6 +100,19 @@ def lookup(table: FloatArray, temp_c: ArrayLike) -> FloatArray:
     out *= t - i
     out += lo
     return out
+
+
+@kernel
+def interp_1k(row: FloatArray, temp_c: float) -> float:
+    """Compiled scalar :func:`lookup`: ``row`` (one table row over the 1 K grid) at ``temp_c``.
+
+    The same arithmetic as :func:`lookup` (clip to the grid, then ``lo + (hi - lo) * frac``),
+    for use inside the plants' kernels.
+    """
+    t = min(max(temp_c, 0.0), T_MAX_C - 1e-9)
+    i = int(t)
+    lo = row[i]
+    return lo + (row[i + 1] - lo) * (t - i)
 
 
 def species_enthalpy(temp_c: ArrayLike) -> FloatArray:
