@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ecocontrol.envs.jit import kernel
 from ecocontrol.validation import require_finite_range as require_finite_range
 
 #: Sources whose CO2 is priced. ``inventory``: the CO2 of the fuel that would restore (or
@@ -28,8 +29,42 @@ PRICED_SOURCES: tuple[str, ...] = ("fuel", "process", "grid", "inventory")
 #: Every emission source the ledger knows; ``biogenic`` is reported apart and not priced.
 EMISSION_SOURCES: tuple[str, ...] = (*PRICED_SOURCES, "biogenic")
 _SOURCE_SET = frozenset(EMISSION_SOURCES)
-# EmissionLedger.price spells them out:
+# _price_kernel spells them out (rows 0-3 of EMISSION_SOURCES; biogenic is row 4):
 assert PRICED_SOURCES == ("fuel", "process", "grid", "inventory")
+_ALL_SOURCES = np.arange(len(EMISSION_SOURCES), dtype=np.int64)
+FloatArray = NDArray[np.float64]
+
+
+@kernel
+def _price_kernel(
+    em_rows: FloatArray,
+    sources: NDArray[np.int64],
+    co_rows: FloatArray,
+    carbon_price: float,
+    em: FloatArray,
+    co: FloatArray,
+) -> bool:
+    """Fill ``em`` (sources, then total) and ``co`` (terms, carbon, total); all finite?"""
+    n = co.shape[1]
+    m = co.shape[0] - 2
+    em[:] = 0.0
+    ok = True
+    for k in range(len(sources)):
+        em[sources[k]] = em_rows[k]
+    for i in range(n):
+        priced = 0.0 + em[0, i] + em[1, i] + em[2, i] + em[3, i]
+        em[5, i] = priced
+        carbon = carbon_price * priced
+        total = 0.0
+        for k in range(m):
+            co[k, i] = co_rows[k, i]
+            total += co_rows[k, i]
+        co[m, i] = carbon
+        total += carbon
+        co[m + 1, i] = total
+        ok = ok and np.isfinite(total + em[4, i])
+    return ok
+
 
 #: China national ETS, default carbon price [CNY/tCO2]; 2024 average 95.96, Sep 2025 62.94 (ICAP).
 DEFAULT_CARBON_PRICE_CNY_PER_T = 80.0
@@ -291,8 +326,9 @@ class EmissionLedger:
         """One step's complete accounts, for floats or for arrays over a batch of plants.
 
         Missing sources and terms are 0; adds the ``carbon`` cost and both ``total`` entries
-        (the emissions total excludes biogenic CO2). Records nothing. This is the one pricing
-        path: :meth:`record` and every env price through here.
+        (the emissions total excludes biogenic CO2). Records nothing. Floats in give floats
+        out, arrays give arrays. Prices through :meth:`price_rows`, the one pricing path of
+        :meth:`record` and of every env.
 
         Raises:
             ValueError: for an unknown source or term (``carbon`` and ``total`` included).
@@ -304,21 +340,81 @@ class EmissionLedger:
         if not self._cost_set.issuperset(costs):
             unknown = sorted(set(costs) - set(self.cost_terms))
             _require(False, "costs", unknown, f"terms in {self.cost_terms}")
-        em = {s: emissions.get(s, 0.0) for s in EMISSION_SOURCES}
-        co = {t: costs.get(t, 0.0) for t in self.cost_terms}
-        # = sum() over PRICED_SOURCES, spelled out (cheaper)
-        priced = 0.0 + em["fuel"] + em["process"] + em["grid"] + em["inventory"]
-        co["carbon"] = self.carbon_price_cny_per_t * priced
-        em["total"] = priced
-        co["total"] = sum(co.values())
-        # NaN and inf propagate into these sums (inf - inf and 0 * inf are NaN), so one check
-        # covers every entry; the entry is named only when it fails.
-        if not np.all(np.isfinite(co["total"] + em["biogenic"])):
-            for k, v in (*emissions.items(), *costs.items()):
+        values = [*emissions.values(), *costs.values()]
+        batch = max((np.ndim(v) for v in values), default=0) > 0
+        shape = np.broadcast_shapes(*(np.shape(v) for v in values)) if batch else (1,)
+        em_rows = np.zeros((len(EMISSION_SOURCES), *shape))
+        for k, s in enumerate(EMISSION_SOURCES):
+            if s in emissions:
+                em_rows[k] = emissions[s]
+        co_rows = np.zeros((len(self.cost_terms), *shape))
+        for k, t in enumerate(self.cost_terms):
+            if t in costs:
+                co_rows[k] = costs[t]
+        em_rows, co_rows = em_rows.reshape(len(em_rows), -1), co_rows.reshape(len(co_rows), -1)
+        em, co = self.price_rows(em_rows, _ALL_SOURCES, co_rows, {**emissions, **costs})
+        if batch:
+            return (
+                dict(zip(self.emission_names, em.reshape(len(em), *shape), strict=True)),
+                dict(zip(self.cost_names, co.reshape(len(co), *shape), strict=True)),
+            )
+        return (
+            dict(zip(self.emission_names, em[:, 0].tolist(), strict=True)),
+            dict(zip(self.cost_names, co[:, 0].tolist(), strict=True)),
+        )
+
+    @property
+    def emission_names(self) -> tuple[str, ...]:
+        """Rows of :meth:`price_rows`'s emissions: :data:`EMISSION_SOURCES` and ``total``."""
+        return (*EMISSION_SOURCES, "total")
+
+    @property
+    def cost_names(self) -> tuple[str, ...]:
+        """Rows of :meth:`price_rows`'s costs: ``cost_terms``, ``carbon`` and ``total``."""
+        return (*self.cost_terms, "carbon", "total")
+
+    def price_rows(
+        self,
+        emissions: FloatArray,
+        sources: NDArray[np.int64],
+        costs: FloatArray,
+        names: Mapping[str, Any] | None = None,
+        out: tuple[FloatArray, FloatArray] | None = None,
+    ) -> tuple[FloatArray, FloatArray]:
+        """One step's accounts over a batch, as matrices (the envs' fast path).
+
+        Args:
+            emissions: tCO2, shape ``(len(sources), n)``: row ``k`` is source
+                ``EMISSION_SOURCES[sources[k]]`` (each source at most once; missing ones 0).
+            sources: indices into :data:`EMISSION_SOURCES`.
+            costs: CNY, shape ``(len(cost_terms), n)`` in ``cost_terms`` order.
+            names: the entries by name, only to name a non-finite one in the error.
+            out: arrays to write the result into (shapes ``(6, n)`` and
+                ``(len(cost_terms) + 2, n)``), else new ones.
+
+        Returns:
+            ``(emissions, costs)``: rows :attr:`emission_names` (the total excludes biogenic)
+            and :attr:`cost_names` (``carbon`` = price x priced sources; ``total`` = the terms
+            then carbon, added in that order).
+
+        Raises:
+            FloatingPointError: for a NaN or inf entry, naming it (and the batch member).
+        """
+        if out is None:
+            n = costs.shape[1]
+            out = np.empty((len(EMISSION_SOURCES) + 1, n)), np.empty((len(self.cost_terms) + 2, n))
+        em, co = out
+        if not _price_kernel(emissions, sources, costs, self.carbon_price_cny_per_t, em, co):
+            entries = names or {
+                **{EMISSION_SOURCES[j]: emissions[k] for k, j in enumerate(sources)},
+                **dict(zip(self.cost_terms, costs, strict=True)),
+            }
+            for k, v in entries.items():
                 finite = np.isfinite(v)
                 if not np.all(finite):
-                    where = "" if np.ndim(v) == 0 else f" (member {int(np.argmin(finite))})"
+                    where = "" if np.size(v) <= 1 else f" (member {int(np.argmin(finite))})"
                     raise FloatingPointError(f"ledger entry {k}={v} is not finite{where}")
+            raise FloatingPointError("ledger: a priced total is not finite")
         return em, co
 
     def empty_account(self) -> StepAccount:

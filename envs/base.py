@@ -130,9 +130,13 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         seeded ``np_random`` picks one.
         """
         obs, _ = self.sim.reset(seed=seed, options=options)
-        em, co = self.sim.ledger.price({}, {})
-        violations = dict.fromkeys(("action_clipped", *self.sim.violation_names), 0.0)
-        return obs[0], self._info(em, co, violations)
+        sim = self.sim
+        zeros = [0.0] * max(len(sim.emission_names), len(sim.cost_names), len(sim.violation_keys))
+        return obs[0], self._info(
+            zeros[: len(sim.emission_names)],
+            zeros[: len(sim.cost_names)],
+            zeros[: len(sim.violation_keys)],
+        )
 
     def step(
         self, action: NDArray[np.float32]
@@ -159,36 +163,32 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
                 f"action {action!r} has shape {shape}; allowed: {self.action_space.shape} "
                 f"({', '.join(self.sim.scaler.names)})"
             )
-        obs, reward, terminated, truncated, info = self.sim.step(np.reshape(a, (1, -1)))
-        violations = {k: _first(v) for k, v in info["constraint_violations"].items()}
+        sim = self.sim
+        obs, reward, terminated, truncated, em, co, viol, _ = sim._step(a.reshape(1, -1))
         return (
             obs[0],
-            float(reward[0]),
-            bool(terminated[0]),
-            bool(truncated[0]),
-            self._info(info["emissions"], info["costs"], violations),
+            reward.item(0),
+            terminated.item(0),
+            truncated.item(0),
+            self._info(em[:, 0].tolist(), co[:, 0].tolist(), viol[:, 0].tolist()),
         )
 
     def _info(
-        self, emissions: dict[str, Any], costs: dict[str, Any], violations: dict[str, float]
+        self, emissions: list[float], costs: list[float], violations: list[float]
     ) -> dict[str, Any]:
-        member = self.sim._member_info(0)
+        sim = self.sim
+        member = sim._member_info(0)
         return {
-            "costs": {k: _first(v) for k, v in costs.items()},
-            "emissions": {k: _first(v) for k, v in emissions.items()},
-            "constraint_violations": violations,
+            "costs": dict(zip(sim.cost_names, costs, strict=True)),
+            "emissions": dict(zip(sim.emission_names, emissions, strict=True)),
+            "constraint_violations": dict(zip(sim.violation_keys, violations, strict=True)),
             "state": member.pop("state"),
-            "step": self.step_index,
-            "window": self.window_index,
-            "window_start": self.window_start,
+            "step": sim.step_index.item(0),
+            "window": sim.window_index.item(0),
+            "window_start": sim.window_start.item(0),
             **member,
         }
 
     def true_window(self, start_step: int, n: int) -> dict[str, FloatArray]:
         """True exogenous series (privileged: for the oracle and perfect-forecast MPC)."""
         return self.sim.true_window(start_step, n)
-
-
-def _first(value: Any) -> float:
-    """Member 0 of a per-member array (or a scalar the ledger left unbroadcast) as a float."""
-    return float(value.item(0)) if type(value) is np.ndarray else float(value)

@@ -22,7 +22,7 @@ Set ``NUMBA_DISABLE_JIT=1`` to run the same kernels as plain Python (slow; for d
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from numba import njit
 
@@ -31,5 +31,4 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def kernel(fn: F) -> F:
     """Compile ``fn`` with the project's settings (see the module docstring)."""
-    compiled: F = njit(cache=True, fastmath=False, error_model="numpy", nogil=True)(fn)
-    return compiled
+    return cast(F, njit(cache=True, fastmath=False, error_model="numpy", nogil=True)(fn))

@@ -26,6 +26,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from ecocontrol.validation import is_real, require_finite_range, require_seed
 
+from .jit import kernel
+
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 FloatArray = NDArray[np.float64]
@@ -149,6 +151,30 @@ def episode_forecast_errors(
     return out
 
 
+@kernel
+def _scale_kernel(
+    a: FloatArray, low: FloatArray, span: FloatArray, physical: FloatArray, excess: FloatArray
+) -> int:
+    """Clip ``a`` to [-1, 1] and map it to ``low + (a + 1) / 2 * span`` into ``physical``.
+
+    ``excess``: per member, the sum of ``|a - clipped|`` over the entries, each capped so the
+    sum cannot overflow. Returns the first member holding NaN or inf (then stops), else -1.
+    """
+    n, m = a.shape
+    cap = np.finfo(np.float64).max / (2 * max(m, 1))
+    for i in range(n):
+        total = 0.0
+        for j in range(m):
+            x = a[i, j]
+            if not np.isfinite(x):
+                return i
+            c = min(max(x, -1.0), 1.0)
+            total += min(abs(x - c), cap)
+            physical[i, j] = low[j] + (c + 1.0) * 0.5 * span[j]
+        excess[i] = total
+    return -1
+
+
 class ActionScaler:
     """Maps actions in [-1, 1] to physical ranges ``[low, high]`` and back.
 
@@ -205,17 +231,11 @@ class ActionScaler:
                 f"actions have shape {a.shape}; allowed: ({rows}, {len(self.names)}) "
                 f"({', '.join(self.names)})"
             )
-        # One reduction tells the usual case (every |entry| <= _HUGE) from NaN, inf and huge.
-        if not np.abs(a).max(initial=0.0) <= _HUGE:
+        physical = np.empty(a.shape)
+        excess = np.empty(len(a))
+        if _scale_kernel(a, self.low, self._span, physical, excess) >= 0:
             self._check_finite(a)
-            clipped = clip(a, -1.0, 1.0)
-            # each entry's excess capped so that the sum over the entries cannot overflow
-            cap = np.finfo(np.float64).max / (2 * max(len(self.names), 1))
-            excess = np.minimum(np.abs(a - clipped), cap).sum(axis=1)
-        else:
-            clipped = clip(a, -1.0, 1.0)
-            excess = np.abs(a - clipped).sum(axis=1)
-        return self.low + (clipped + 1.0) * 0.5 * self._span, excess
+        return physical, excess
 
     def _check_finite(self, a: FloatArray) -> None:
         """Refuse NaN or inf, naming the first member and the action entries."""
@@ -309,10 +329,6 @@ def clip(a: ArrayLike, low: ArrayLike, high: ArrayLike, out: NDArray[Any] | None
         return np.minimum(np.maximum(a, low), high)
     np.maximum(a, low, out=out)
     return np.minimum(out, high, out=out)
-
-
-#: Action entries above this in magnitude take the overflow-safe path of the scaler.
-_HUGE = 1e300
 
 
 def real_array(actions: Any, what: str) -> FloatArray:

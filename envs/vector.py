@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from ecocontrol.emissions import (
     DEFAULT_CARBON_PRICE_CNY_PER_T,
+    EMISSION_SOURCES,
     EmissionLedger,
     require_finite_range,
 )
@@ -58,6 +59,8 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
     plant_name: ClassVar[str] = ""
     #: Names of the plant's constraint violations (besides ``action_clipped``).
     violation_names: ClassVar[tuple[str, ...]] = ()
+    #: Emission sources the plant books, in the order of ``_step_members``' rows.
+    emission_sources: ClassVar[tuple[str, ...]] = EMISSION_SOURCES
     #: Public, constant attributes a controller may read through its
     #: :class:`~ecocontrol.controllers.base.PlantView` (besides params, scaler, timing).
     settings: ClassVar[tuple[str, ...]] = ()
@@ -90,6 +93,17 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         self.split = split
         self.reward_scale_cny = float(reward_scale_cny)
         self.ledger = EmissionLedger(carbon_price_cny_per_t, cost_terms)
+        if len(set(self.emission_sources)) != len(self.emission_sources) or not set(
+            self.emission_sources
+        ).issubset(EMISSION_SOURCES):
+            raise TypeError(f"{type(self).__name__}.emission_sources: distinct EMISSION_SOURCES")
+        self._source_index = np.array(
+            [EMISSION_SOURCES.index(s) for s in self.emission_sources], dtype=np.int64
+        )
+        #: Keys of ``info``'s accounts, in the rows' order.
+        self.emission_names = self.ledger.emission_names
+        self.cost_names = self.ledger.cost_names
+        self.violation_keys = ("action_clipped", *self.violation_names)
         self.rngs: list[np.random.Generator | None] = [None] * num_envs
         self.step_index: IntArray = np.zeros(num_envs, dtype=np.int64)
         self.window_index: IntArray = np.zeros(num_envs, dtype=np.int64)
@@ -123,10 +137,14 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         """Prepare what members ``idx`` know before their coming step (forecasts)."""
         raise NotImplementedError
 
-    def _step_members(
-        self, physical: FloatArray
-    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
-        """Advance every member one step: emissions, non-carbon costs, violations."""
+    def _step_members(self, physical: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Advance every member one step; its accounts as matrices, one column per member.
+
+        Returns ``(emissions, costs, violations)``: tCO2 with rows :attr:`emission_sources`,
+        CNY with rows the ledger's ``cost_terms`` (carbon excluded: the ledger prices it),
+        and violations with rows :attr:`violation_names`. The env does not keep them: a
+        plant may return views of its own buffers only if it does not write them again.
+        """
         raise NotImplementedError
 
     def _observe_batch(self) -> NDArray[np.float32]:
@@ -248,51 +266,81 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         NDArray[np.float32], FloatArray, NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]
     ]:
         """Step every member with ``actions`` of shape ``(num_envs, n_actions)`` in [-1, 1]."""
+        obs, reward, terminated, truncated, em, co, viol, final = self._step(actions)
+        info: dict[str, Any] = {
+            "costs": dict(zip(self.cost_names, co, strict=True)),
+            "emissions": dict(zip(self.emission_names, em, strict=True)),
+            "constraint_violations": dict(zip(self.violation_keys, viol, strict=True)),
+            "step": self.step_index.copy(),
+            "window": self.window_index.copy(),
+        }
+        if final is not None:
+            info["final_obs"], info["_final_obs"] = final
+        return obs, reward, terminated, truncated, info
+
+    def _step(self, actions: NDArray[Any]) -> tuple[Any, ...]:
+        """The step, with the accounts as matrices, one column per member.
+
+        Returns ``(obs, reward, terminated, truncated, emissions, costs, violations, final)``:
+        the accounts' rows are :attr:`emission_names`, :attr:`cost_names` and
+        :attr:`violation_keys`; ``final`` is ``(final_obs, mask)`` of the members that ended
+        under ``SameStep`` autoreset, else ``None``.
+        """
         physical, clipped = self.scaler.to_physical_batch(actions, self.num_envs)
         # NextStep: these members reset now and their actions are ignored
         restart = np.flatnonzero(self._needs_reset) if self._n_pending else None
         emissions, costs, violations = self._step_members(physical)
-        em, co = self.ledger.price(emissions, costs)
-        reward = -co["total"] / self.reward_scale_cny
+        if type(emissions) is dict:  # TRANSITIONAL: a plant returning dicts
+            emissions, costs, violations = self._rows_of(emissions, costs, violations)
+        em, co = self.ledger.price_rows(emissions, self._source_index, costs)
+        reward = np.divide(co[-1], -self.reward_scale_cny)  # = -total / scale, exactly
         self.step_index += 1
         truncated = self.step_index >= self._episode_steps
         failed = self._terminated()
-        terminated = np.zeros(self.num_envs, dtype=bool) if failed is None else failed.copy()
-        truncated &= ~terminated  # an episode that fails at its last step terminates
-        ended = truncated | terminated
-        any_ended = bool(ended.any())
-        going = np.flatnonzero(~ended) if any_ended else self._all
-        if len(going):
-            self._prepare(going)
-        violations = {"action_clipped": clipped, **violations}
+        if failed is None:
+            terminated = np.zeros(self.num_envs, dtype=bool)
+            ended = truncated
+        else:
+            terminated = failed.copy()
+            truncated &= ~terminated  # an episode that fails at its last step terminates
+            ended = truncated | terminated
+        any_ended = np.count_nonzero(ended) > 0
+        if any_ended:
+            going = np.flatnonzero(~ended)
+            if len(going):
+                self._prepare(going)
+        else:
+            self._prepare(self._all)
+        viol = np.empty((len(violations) + 1, self.num_envs))
+        viol[0] = clipped
+        viol[1:] = violations
         if restart is not None:
             self._reset(restart)
             reward[restart] = 0.0
             truncated[restart] = terminated[restart] = ended[restart] = False
-            any_ended = bool(ended.any())
-            for part in (em, co, violations):
-                for value in part.values():
-                    if isinstance(value, np.ndarray):
-                        value[restart] = 0.0
-        info: dict[str, Any] = {
-            "costs": co,
-            "emissions": em,
-            "constraint_violations": violations,
-            "step": self.step_index.copy(),
-            "window": self.window_index.copy(),
-        }
+            any_ended = np.count_nonzero(ended) > 0
+            em[:, restart] = co[:, restart] = viol[:, restart] = 0.0
         obs = self._observe_batch()
+        final = None
         if any_ended:
             idx = np.flatnonzero(ended)
             if self.autoreset_mode is AutoresetMode.SAME_STEP:
-                info["final_obs"] = obs.copy()
-                info["_final_obs"] = ended.copy()
+                final = (obs.copy(), ended.copy())
                 self._reset(idx)
                 obs = self._observe_batch()
             else:
                 self._needs_reset[idx] = True
                 self._n_pending = int(self._needs_reset.sum())
-        return obs, reward, terminated, truncated, info
+        return obs, reward, terminated, truncated, em, co, viol, final
+
+    def _rows_of(self, em: Any, co: Any, viol: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
+        n = self.num_envs
+        z = np.zeros(n)
+        return (
+            np.array([np.broadcast_to(em.get(s, z), n) for s in self.emission_sources]),
+            np.array([np.broadcast_to(co.get(t, z), n) for t in self.ledger.cost_terms]),
+            np.array([np.broadcast_to(viol[v], n) for v in self.violation_names]).reshape(-1, n),
+        )
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release (one process)."""
