@@ -1,7 +1,8 @@
 """Performance report: env throughput, MPC decision latency, oracle time, PPO env overhead.
 
-    .venv/bin/python experiments/perf/run.py            # ~10 min on 2 cores
-    .venv/bin/python experiments/perf/run.py --quick    # fewer repeats, ~3 min
+    .venv/bin/python experiments/perf/run.py                       # ~10 min on 2 cores
+    .venv/bin/python experiments/perf/run.py --quick               # fewer repeats, ~3 min
+    .venv/bin/python experiments/perf/run.py --baseline 858c603    # + that commit, same run
 
 Writes ``experiments/perf/results.json`` and ``experiments/perf/report.md``. Every figure is
 a median over repeats on this machine; the targets are those of the performance issue and
@@ -15,20 +16,30 @@ are reported against, never asserted in tests.
   in-place update for ``direct``); ``decision`` = the whole ``act`` of the decisions that
   solved (parameter update, successive linearisation for the kiln, solve, plan read-out).
 * oracle: wall time of its solves per episode.
-* PPO: training steps/s on each plant and on a zero-cost env with identical spaces; the
-  env overhead share is ``1 - rate_plant / rate_zero``. Two setups: 2 single envs in a
-  ``DummyVecEnv`` (the defaults) and 16 plants in the native batched env
-  (``vec_env=native``) against 16 zero-cost envs.
+* PPO: training steps/s on each plant; the env share is the time ``model.learn`` spends
+  inside the vectorised env's ``reset``/``step`` (a timing wrapper around it) over its
+  whole time. Two setups: 2 single envs in a ``DummyVecEnv`` and 16 plants in the native
+  batched env (``vec_env=native``).
+* compile: wall time of a fresh process's first ``gymnasium.make`` + ``reset`` + ``step``
+  of each plant with an empty numba cache (compiling) and again with the cache it left
+  (loading); the import of ecocontrol is timed apart.
 * peak memory: the process's maximum resident set size.
+
+``--baseline REV`` measures commit ``REV`` with this same script, in the same run: the
+commit is exported to a temporary folder and imported from there in a subprocess (env,
+PPO and the ``direct`` MPC sections); the report puts its figures beside this tree's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +48,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
 import ecocontrol
 from ecocontrol.controllers import make_controller
@@ -136,122 +147,232 @@ def oracle_time(plant: str) -> dict[str, float]:
     }
 
 
-class ZeroCost(gym.Env):
-    """Same spaces as a plant, no physics: what PPO costs without the env."""
+class TimedVecEnv(VecEnvWrapper):
+    """Counts the wall time spent in the wrapped env's ``reset`` and ``step``."""
 
-    def __init__(self, like: gym.Env, horizon: int) -> None:
-        self.observation_space = like.observation_space
-        self.action_space = like.action_space
-        self.horizon = horizon
-        self.t = 0
-        self._obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+    def __init__(self, venv: VecEnv) -> None:
+        super().__init__(venv)
+        self.seconds = 0.0
 
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return self._obs, {}
+    def reset(self) -> Any:
+        t0 = time.perf_counter()
+        out = self.venv.reset()
+        self.seconds += time.perf_counter() - t0
+        return out
 
-    def step(self, action):
-        self.t += 1
-        return self._obs, 0.0, False, self.t >= self.horizon, {}
+    def step_async(self, actions: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        self.venv.step_async(actions)
+        self.seconds += time.perf_counter() - t0
+
+    def step_wait(self) -> Any:
+        t0 = time.perf_counter()
+        out = self.venv.step_wait()
+        self.seconds += time.perf_counter() - t0
+        return out
 
 
 def ppo_throughput(
     plant: str, steps: int, n_envs: int = 2, native: bool = False
 ) -> dict[str, float]:
-    """PPO steps/s on the plant and on a zero-cost env with the same spaces.
+    """PPO steps/s on the plant and the share of ``learn``'s time spent in the env.
 
-    ``native``: the plants step in the batched env (``vec_env=native``); the zero-cost side is
-    a ``DummyVecEnv`` of ``n_envs`` zero-cost envs either way.
+    ``native``: the plants step in the batched env (``vec_env=native``), else a
+    ``DummyVecEnv`` of ``n_envs`` single envs.
     """
     env_id, _ = PLANTS[plant]
-    rates = {}
-    for kind in ("plant", "zero_cost"):
-
-        def make(kind: str = kind) -> gym.Env[Any, Any]:
-            env = gym.make(env_id, split="train")
-            return env if kind == "plant" else ZeroCost(env, env.unwrapped.episode_steps)
-
-        venv: VecEnv
-        if native and kind == "plant":
-            venv = NativeVecEnv(
-                gym.make_vec(
-                    env_id,
-                    num_envs=n_envs,
-                    vectorization_mode="vector_entry_point",
-                    split="train",
-                    autoreset_mode="SameStep",
-                ).unwrapped  # type: ignore[arg-type]
-            )
-        else:
-            venv = DummyVecEnv([make] * n_envs)
-        n_steps = max(512 // n_envs, 32)
-        model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=128, seed=0, device="cpu")
-        t0 = time.perf_counter()
-        model.learn(total_timesteps=steps)
-        rates[kind] = steps / (time.perf_counter() - t0)
+    inner: VecEnv
+    if native:
+        inner = NativeVecEnv(
+            gym.make_vec(
+                env_id,
+                num_envs=n_envs,
+                vectorization_mode="vector_entry_point",
+                split="train",
+                autoreset_mode="SameStep",
+            ).unwrapped  # type: ignore[arg-type]
+        )
+    else:
+        inner = DummyVecEnv([lambda: gym.make(env_id, split="train")] * n_envs)
+    venv = TimedVecEnv(inner)
+    n_steps = max(512 // n_envs, 32)
+    model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=128, seed=0, device="cpu")
+    model.learn(total_timesteps=n_steps * n_envs)  # warm-up (first rollout, first update)
+    venv.seconds = 0.0
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=steps, reset_num_timesteps=False)
+    wall = time.perf_counter() - t0
     return {
         "n_envs": n_envs,
         "native": native,
-        "ppo_steps_per_s": rates["plant"],
-        "ppo_zero_cost_steps_per_s": rates["zero_cost"],
-        "env_overhead_share": 1.0 - rates["plant"] / rates["zero_cost"],
+        "ppo_steps_per_s": steps / wall,
+        "env_seconds": venv.seconds,
+        "learn_seconds": wall,
+        "env_overhead_share": venv.seconds / wall,
     }
 
 
-def report_md(res: dict[str, Any]) -> str:
+_COMPILE_PROBE = """
+import time, json, sys
+t0 = time.perf_counter()
+import gymnasium as gym, numpy as np
+import ecocontrol
+t1 = time.perf_counter()
+env = gym.make(sys.argv[1], split="train")
+env.reset(seed=0)
+env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "first_step_s": t2 - t1}))
+"""
+
+
+def compile_time(env_id: str) -> dict[str, float]:
+    """First use in fresh processes: empty numba cache (compiles), then the cache it left."""
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for kind in ("cold", "warm"):
+            res = subprocess.run(
+                [sys.executable, "-c", _COMPILE_PROBE, env_id],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            out[f"{kind}_first_step_s"] = r["first_step_s"]
+            out[f"{kind}_import_s"] = r["import_s"]
+    return out
+
+
+def run_baseline(rev: str, args: argparse.Namespace) -> dict[str, Any]:
+    """This script's env, PPO and direct-MPC sections on commit ``rev``, in a subprocess."""
+    root = HERE.parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        tree.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", rev], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        # the package layout of pyproject's package-dir: ecocontrol.envs = envs, ...
+        (tree / "ecocontrol" / "envs").symlink_to("../envs")
+        (tree / "ecocontrol" / "configs").symlink_to("../configs")
+        pkg = Path(tmp) / "pkg"
+        pkg.mkdir()
+        (pkg / "ecocontrol").symlink_to(tree / "ecocontrol")
+        only = [s for s in args.only if s in ("env", "mpc", "ppo")]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--as-baseline", rev]
+        cmd += ["--out", str(Path(tmp) / "out"), "--only", *only, "--plants", *args.plants]
+        cmd += ["--quick"] if args.quick else []
+        env = {**os.environ, "PYTHONPATH": str(pkg)}
+        subprocess.run(cmd, env=env, check=True)
+        return dict(json.loads((Path(tmp) / "out" / "results.json").read_text()))
+
+
+def _fmt(v: float | None, spec: str = ",.0f") -> str:
+    return "not run" if v is None else format(v, spec)
+
+
+def report_md(res: dict[str, Any], base: dict[str, Any] | None = None) -> str:
+    """The Markdown report; ``base``: the same figures of an earlier commit, shown beside."""
+    b = base or {}
+    rev = b.get("revision", "")
+    was = f" (was, {rev})" if base else ""
     lines = [
         "# Performance report",
         "",
-        f"Machine: {res['machine']}. Medians; targets from the performance issue.",
+        f"Machine: {res['machine']}. Medians; targets from the performance issue."
+        + (
+            f" Beside each figure, in brackets: commit `{rev}` measured in the same run."
+            if base
+            else ""
+        ),
         "",
         "## Env throughput (target >= 20,000 steps/s single env; 1,000,000 batched park)",
         "",
         "| plant | single env steps/s | batched x1 | x64 | x1024 | DummyVecEnv x1 | x64 | x1024 |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def cell(now: float | None, then: float | None) -> str:
+        return _fmt(now) + (f" ({_fmt(then)})" if base and then is not None else "")
+
     for plant, r in res["env"].items():
-        cells = []
+        old = b.get("env", {}).get(plant, {})
+        cells = [cell(r["single_steps_per_s"], old.get("single_steps_per_s"))]
         for key in ("batched_plant_steps_per_s", "vec_plant_steps_per_s"):
-            v = r.get(key, {})
-            cells += [f"{v[n]:,.0f}" if n in v else "not run" for n in ("1", "64", "1024")]
-        lines.append(f"| {plant} | {r['single_steps_per_s']:,.0f} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "## MPC decision latency (targets: park <= 2.5 ms, kiln <= 6 ms, hot stove <= 0.5 s)",
-        "",
-        "| plant | horizon | backend | solve median ms | solve p95 | decision median ms | "
-        "decision p95 | solves | time-limited (failures) | work-limited | episode cost CNY |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+            v, w = r.get(key, {}), old.get(key, {})
+            cells += [cell(v.get(n), w.get(n)) for n in ("1", "64", "1024")]
+        lines.append(f"| {plant} | " + " | ".join(cells) + " |")
+    if res.get("compile"):
+        lines += [
+            "",
+            "## Compile time on first use (fresh process; numba cache empty, then warm)",
+            "",
+            "| plant | import ecocontrol s | first make+reset+step, cold cache s | warm cache s |",
+            "|---|---:|---:|---:|",
+        ]
+        for plant, r in res["compile"].items():
+            lines.append(
+                f"| {plant} | {r['cold_import_s']:.2f} | {r['cold_first_step_s']:.2f} | "
+                f"{r['warm_first_step_s']:.2f} |"
+            )
+    lines += (
+        []
+        if not res["mpc"]
+        else [
+            "",
+            "## MPC decision latency (targets: park <= 2.5 ms, kiln <= 6 ms, hot stove <= 0.5 s)",
+            "",
+            "| plant | horizon | backend | solve median ms | solve p95 | decision median ms"
+            + was
+            + " | decision p95 | solves | time-limited (failures) | work-limited | episode cost CNY"
+            + was
+            + " |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+    )
+    old_mpc = {(r["plant"], r["horizon"], r["backend"]): r for r in b.get("mpc", [])}
     for r in res["mpc"]:
+        o = old_mpc.get((r["plant"], r["horizon"], r["backend"]), {})
+        dm = f"{r['decision_ms_median']:.2f}" + (f" ({o['decision_ms_median']:.2f})" if o else "")
+        cost = f"{r['episode_cost_cny']:,.1f}" + (f" ({o['episode_cost_cny']:,.1f})" if o else "")
         lines.append(
             f"| {r['plant']} | {r['horizon']} | {r['backend']} | {r['solve_ms_median']:.2f} | "
-            f"{r['solve_ms_p95']:.2f} | {r['decision_ms_median']:.2f} | "
+            f"{r['solve_ms_p95']:.2f} | {dm} | "
             f"{r['decision_ms_p95']:.2f} | {r['solves']} | {r['time_limited']} | "
-            f"{r.get('work_limited', 0)} | "
-            f"{r['episode_cost_cny']:,.1f} |"
+            f"{r.get('work_limited', 0)} | {cost} |"
         )
-    lines += ["", "## Oracle per episode", "", "| plant | solves | solve time s | wall s |"]
-    lines.append("|---|---:|---:|---:|")
-    for plant, r in res["oracle"].items():
-        lines.append(
-            f"| {plant} | {r['solves']} | {r['solve_s_total']:.2f} | {r['episode_wall_s']:.2f} |"
-        )
-    lines += [
-        "",
-        "## PPO training throughput (target: env overhead <= 10 %)",
-        "",
-        "| plant | envs | PPO steps/s | zero-cost env steps/s | env overhead |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for plant, runs in res["ppo"].items():
-        for r in runs if isinstance(runs, list) else [runs]:
-            envs = f"{r.get('n_envs', 2)} {'batched' if r.get('native') else 'DummyVecEnv'}"
+    if res["oracle"]:
+        lines += ["", "## Oracle per episode", "", "| plant | solves | solve time s | wall s |"]
+        lines.append("|---|---:|---:|---:|")
+        for plant, r in res["oracle"].items():
             lines.append(
-                f"| {plant} | {envs} | {r['ppo_steps_per_s']:,.0f} | "
-                f"{r['ppo_zero_cost_steps_per_s']:,.0f} | {100 * r['env_overhead_share']:.0f} % |"
+                f"| {plant} | {r['solves']} | {r['solve_s_total']:.2f} | "
+                f"{r['episode_wall_s']:.2f} |"
             )
+    lines += (
+        []
+        if not res["ppo"]
+        else [
+            "",
+            "## PPO training: share of `learn`'s time spent in the env (target <= 10 % batched)",
+            "",
+            "| plant | envs | PPO steps/s" + was + " | env share" + was + " |",
+            "|---|---|---:|---:|",
+        ]
+    )
+    for plant, runs in res["ppo"].items():
+        old_runs = {(r["n_envs"], r["native"]): r for r in b.get("ppo", {}).get(plant, [])}
+        for r in runs:
+            o = old_runs.get((r["n_envs"], r["native"]))
+            envs = f"{r['n_envs']} {'batched' if r['native'] else 'DummyVecEnv'}"
+            rate = f"{r['ppo_steps_per_s']:,.0f}" + (f" ({o['ppo_steps_per_s']:,.0f})" if o else "")
+            share = f"{100 * r['env_overhead_share']:.0f} %" + (
+                f" ({100 * o['env_overhead_share']:.0f} %)" if o else ""
+            )
+            lines.append(f"| {plant} | {envs} | {rate} | {share} |")
     lines += ["", f"Peak memory: {res['peak_rss_mb']:.0f} MB.", ""]
     return "\n".join(lines)
 
@@ -263,8 +384,8 @@ def main() -> None:
     ap.add_argument(
         "--only",
         nargs="+",
-        choices=["env", "mpc", "oracle", "ppo"],
-        default=["env", "mpc", "oracle", "ppo"],
+        choices=["env", "compile", "mpc", "oracle", "ppo"],
+        default=["env", "compile", "mpc", "oracle", "ppo"],
         help="sections to measure (the others are left out of the report)",
     )
     ap.add_argument(
@@ -274,8 +395,11 @@ def main() -> None:
         default=list(PLANTS),
         help="plants to measure (e.g. --only mpc --plants hot_stove --out /tmp/perf)",
     )
+    ap.add_argument("--baseline", help="also measure this commit (e.g. 858c603), same run")
+    ap.add_argument("--as-baseline", help=argparse.SUPPRESS)  # internal: this is the baseline
     args = ap.parse_args()
     torch.set_num_threads(1)
+    base = run_baseline(args.baseline, args) if args.baseline else None
     n_steps, repeats, ppo_steps = (2_000, 1, 2_048) if args.quick else (10_000, 3, 8_192)
     res: dict[str, Any] = {
         "machine": f"Python {platform.python_version()}, {platform.machine()}, "
@@ -284,6 +408,9 @@ def main() -> None:
         "mpc": [],
         "oracle": {},
         "ppo": {},
+        "compile": {},
+        "revision": args.as_baseline or _revision(),
+        "ecocontrol_file": ecocontrol.__file__,
     }
     plants = {k: v for k, v in PLANTS.items() if k in args.plants}
     for plant, (env_id, _) in plants.items() if "env" in args.only else ():
@@ -317,9 +444,13 @@ def main() -> None:
                     for n in (1, 64, 1024)
                 },
             }
+    for plant, (env_id, _) in plants.items() if "compile" in args.only else ():
+        print(f"compile time: {plant}", flush=True)
+        res["compile"][plant] = compile_time(env_id)
     cases = [c for c in MPC_CASES if c[0] in plants]
+    backends = ("direct",) if args.as_baseline else ("appsi", "direct")
     for plant, label, kwargs, env_kwargs in cases if "mpc" in args.only else ():
-        for backend in ("appsi", "direct"):
+        for backend in backends:
             print(f"MPC latency: {plant} {label} {backend}", flush=True)
             r = mpc_latency(plant, kwargs, env_kwargs, backend)
             res["mpc"].append({"plant": plant, "horizon": label, **r})
@@ -335,8 +466,25 @@ def main() -> None:
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(res, indent=2))
-    (args.out / "report.md").write_text(report_md(res))
-    print(report_md(res))
+    if base is not None:
+        (args.out / "results_baseline.json").write_text(json.dumps(base, indent=2))
+    if not args.as_baseline:
+        (args.out / "report.md").write_text(report_md(res, base))
+        print(report_md(res, base))
+
+
+def _revision() -> str:
+    """This tree's commit (with ``+`` when it has uncommitted changes)."""
+    root = HERE.parent.parent
+    rev = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return rev + ("+" if dirty else "")
 
 
 if __name__ == "__main__":
