@@ -26,7 +26,6 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvO
 
 from ecocontrol.config import ConfigError, env_parts
 from ecocontrol.envs.vector import BatchedEcoEnv
-from ecocontrol.evaluation import add_kpis
 
 
 def make_native(env_cfg: Mapping[str, Any], num_envs: int, split: str) -> BatchedEcoEnv:
@@ -59,7 +58,18 @@ class NativeVecEnv(VecEnv):
         n = venv.num_envs
         self._return = np.zeros(n)
         self._length = np.zeros(n, dtype=np.int64)
-        self._kpis: dict[str, np.ndarray] = {}
+        # per-member sums of the accounts (rows: the env's names), for ``episode_kpis``
+        self._keys = (
+            *("cost_" + k for k in venv.cost_names),
+            *("co2_" + k for k in venv.emission_names),
+            *("viol_" + k for k in venv.violation_keys),
+        )
+        self._sums = np.zeros((len(self._keys), n))
+        self._rows = (
+            slice(0, len(venv.cost_names)),
+            slice(len(venv.cost_names), len(venv.cost_names) + len(venv.emission_names)),
+            slice(len(venv.cost_names) + len(venv.emission_names), len(self._keys)),
+        )
         self._actions = np.zeros((n, *venv.single_action_space.shape))
         self._t0 = time.time()
 
@@ -70,7 +80,7 @@ class NativeVecEnv(VecEnv):
         self._reset_seeds()
         self._return[:] = 0.0
         self._length[:] = 0
-        self._kpis = {}
+        self._sums[:] = 0.0
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -79,27 +89,29 @@ class NativeVecEnv(VecEnv):
 
     def step_wait(self) -> VecEnvStepReturn:
         """Step every member; an ending member resets at once (its last observation in info)."""
-        obs, reward, terminated, truncated, info = self.venv.step(self._actions)
+        obs, reward, terminated, truncated, em, co, viol, final = self.venv._step(self._actions)
         self._return += reward
         self._length += 1
-        add_kpis(self._kpis, info, self.num_envs)
+        costs, emissions, violations = self._rows
+        self._sums[costs] += co
+        self._sums[emissions] += em
+        self._sums[violations] += viol
         done = terminated | truncated
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         for i in np.flatnonzero(done):
             infos[i] = {
-                "terminal_observation": info["final_obs"][i],
+                "terminal_observation": final[0][i],
                 "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
                 "episode": {
                     "r": float(self._return[i]),
                     "l": int(self._length[i]),
                     "t": round(time.time() - self._t0, 6),
                 },
-                "episode_kpis": {k: float(v[i]) for k, v in self._kpis.items()},
+                "episode_kpis": dict(zip(self._keys, self._sums[:, i].tolist(), strict=True)),
             }
             self._return[i] = 0.0
             self._length[i] = 0
-            for v in self._kpis.values():
-                v[i] = 0.0
+            self._sums[:, i] = 0.0
         return obs, reward.astype(np.float32), done, infos
 
     def close(self) -> None:
