@@ -51,3 +51,31 @@ def test_native_episode_kpis_equal_single_env_sums(env_id: str) -> None:
         np.testing.assert_array_equal(
             infos[i]["terminal_observation"], env.unwrapped.sim._observe_batch()[0]
         )
+
+
+@pytest.mark.parametrize("plant", ["cement_kiln", "park"])
+def test_training_venvs_native_equals_dummy(plant: str) -> None:
+    """``vec_env=native`` (the default) gives the data ``vec_env=dummy`` gives, bit for bit."""
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    from ecocontrol.train import _make_venv
+
+    root = Path(__file__).parent.parent
+    cfg = OmegaConf.to_container(OmegaConf.load(root / "configs" / "env" / f"{plant}.yaml"))
+    out = {}
+    for kind in ("dummy", "native"):
+        venv = _make_venv(cfg, "train", 2, 3, kind)
+        rec = [venv.reset()]
+        rng = np.random.default_rng(0)
+        for _ in range(200 if plant == "park" else 500):
+            obs, reward, done, infos = venv.step(
+                rng.uniform(-1, 1, (2, *venv.action_space.shape)).astype(np.float32)
+            )
+            rec += [obs, reward, done]
+            rec += [np.array(sorted(infos[i]["episode_kpis"].items())) for i in np.flatnonzero(done)]
+        out[kind] = rec
+    assert len(out["dummy"]) == len(out["native"])
+    for a, b in zip(out["dummy"], out["native"], strict=True):
+        np.testing.assert_array_equal(a, b)
