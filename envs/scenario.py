@@ -11,6 +11,9 @@ What lives here, once, for all plants:
   finite values outside [-1, 1] are clipped.
 * :class:`BatchForecastErrors` and :func:`horizon_view`: each member's forecast errors and
   the exogenous series over the forecast horizon, for a batch of plants.
+* :class:`BatchForecastNoise` and :func:`perturb_rows`: the same errors for compiled plants,
+  kept as the drawn standard normals (numpy draws them from each member's generator, in the
+  same order) and applied inside a kernel.
 """
 
 from __future__ import annotations
@@ -317,6 +320,139 @@ class BatchForecastErrors:
             assert rng is not None
             self._fill(int(idx[j]), rng)
         return self.buffer[idx, step - self.first[idx]]
+
+
+class BatchForecastNoise:
+    """Each member's forecast-error variates, drawn ``chunk`` steps at a time, for kernels.
+
+    The same standard normals, from the same generator in the same order, as
+    :class:`BatchForecastErrors` (and so as :func:`episode_forecast_errors` and
+    :meth:`ForecastErrorModel.apply`): ``n_noisy x n_leads`` per step for the models that are
+    not perfect, drawn with numpy into :attr:`z` (numba cannot draw from numpy's generator
+    state). They are kept as drawn; :func:`perturb_rows` scales and accumulates them into the
+    errors inside a kernel. A member reset mid-episode first draws the rest of its episode,
+    as the single env would have.
+
+    Attributes:
+        z: the variates, shape ``(num_envs, chunk, n_noisy, n_leads)``.
+        row: each member's row of ``z`` for its coming step (set by :meth:`prepare`).
+        cols: index of each noisy model among ``models`` (its series), shape ``(n_noisy,)``.
+        scale: each noisy model's std per step, ``std_per_sqrt_h * sqrt(dt_h)``.
+        bias: each noisy model's bias.
+        active: whether anything is drawn (a noisy model and a lead >= 1).
+    """
+
+    def __init__(
+        self,
+        models: tuple[ForecastErrorModel, ...],
+        episode_steps: int,
+        n_leads: int,
+        dt_h: float,
+        num_envs: int,
+        chunk: int = 32,
+    ) -> None:
+        noisy = [j for j, m in enumerate(models) if not m.is_perfect]
+        self.episode_steps, self.n_leads = episode_steps, n_leads
+        self.cols = np.array(noisy, dtype=np.int64)
+        self.scale = np.array([models[j].std_per_sqrt_h * math.sqrt(dt_h) for j in noisy])
+        self.bias = np.array([models[j].bias for j in noisy], dtype=np.float64)
+        self.active = bool(noisy) and n_leads > 0
+        self.chunk = min(chunk, episode_steps)
+        self.z = np.zeros((num_envs, self.chunk if self.active else 1, len(noisy), n_leads))
+        self.row = np.zeros(num_envs, dtype=np.int64)
+        self.first = np.zeros(num_envs, dtype=np.int64)  # episode step of z[:, 0]
+        self.drawn = np.full(num_envs, episode_steps, dtype=np.int64)  # steps drawn so far
+        self._due = np.zeros(num_envs, dtype=np.int64)
+
+    def start(self, i: int, rng: np.random.Generator) -> None:
+        """Member ``i`` starts an episode (after its reset's other draws)."""
+        if not self.active:
+            return
+        left = self.episode_steps - int(self.drawn[i])
+        if left > 0:  # the rest of the abandoned episode
+            rng.standard_normal(left * self.z[0, 0].size)
+        self.drawn[i] = 0
+        self._fill(i, rng)
+
+    def _fill(self, i: int, rng: np.random.Generator) -> None:
+        steps = min(self.chunk, self.episode_steps - int(self.drawn[i]))
+        rng.standard_normal(out=self.z[i, :steps])
+        self.first[i] = self.drawn[i]
+        self.drawn[i] += steps
+
+    def prepare(
+        self,
+        idx: NDArray[np.int64],
+        step: NDArray[np.int64],
+        rngs: Sequence[np.random.Generator | None],
+    ) -> None:
+        """Point members ``idx`` at the variates of their coming episode step.
+
+        ``step`` is indexed by member (the simulator's ``step_index``); members whose chunk
+        is used up draw the next one from their generator in ``rngs``.
+        """
+        if not self.active:
+            return
+        n_due = _rows_due(idx, step, self.first, self.chunk, self.row, self._due)
+        for i in self._due[:n_due].tolist():
+            rng = rngs[i]
+            assert rng is not None
+            self._fill(i, rng)
+            self.row[i] = step[i] - self.first[i]
+
+
+@kernel
+def _rows_due(
+    idx: NDArray[np.int64],
+    step: NDArray[np.int64],
+    first: NDArray[np.int64],
+    chunk: int,
+    row: NDArray[np.int64],
+    due: NDArray[np.int64],
+) -> int:
+    """Set ``row`` of members ``idx`` for their ``step``.
+
+    Members whose chunk is used up are listed in ``due`` (their row is set after the refill);
+    returns how many.
+    """
+    n_due = 0
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        r = step[i] - first[i]
+        if r >= chunk:
+            due[n_due] = i
+            n_due += 1
+        else:
+            row[i] = r
+    return n_due
+
+
+@kernel
+def perturb_rows(
+    rows: FloatArray,
+    z: FloatArray,
+    cols: NDArray[np.int64],
+    scale: FloatArray,
+    bias: FloatArray,
+) -> None:
+    """One member's forecast error, in place: :meth:`ForecastErrorModel.perturb`, compiled.
+
+    ``rows``: the true series over the horizon (lead 0 first), one per row; ``z``: the
+    member's standard normals of this step, shape ``(n_noisy, n_leads)``
+    (:class:`BatchForecastNoise`). Row ``cols[s]`` gets noisy model ``s``'s error at leads
+    ``k >= 1``: ``max(0, x_k * (1 + bias + e_k))`` with ``e_k = sum_{j<k} scale * z_j``, the
+    sums in the order of ``np.cumsum`` (so the numbers equal the numpy model's).
+    """
+    n_leads = min(z.shape[1], rows.shape[1] - 1)
+    for s in range(cols.shape[0]):
+        row = cols[s]
+        sc = scale[s]
+        b1 = 1.0 + bias[s]
+        e = 0.0
+        for k in range(n_leads):
+            e = z[s, k] * sc if k == 0 else e + z[s, k] * sc
+            x = rows[row, k + 1] * (b1 + e)
+            rows[row, k + 1] = x if (x >= 0.0 or x != x) else 0.0
 
 
 def clip(a: ArrayLike, low: ArrayLike, high: ArrayLike, out: NDArray[Any] | None = None) -> Any:

@@ -1,8 +1,11 @@
 """The park's simulator (:class:`ParkVectorEnv`) and its single env (:class:`WindSolarStorageEnv`).
 
 :class:`ParkVectorEnv` is the park's one stepping implementation: ``num_envs`` parks over a
-leading batch axis, stepped by :func:`~ecocontrol.envs.park.physics.park_step` and priced by
-the shared ledger in :class:`~ecocontrol.envs.vector.BatchedEcoEnv`'s step loop. The single
+leading batch axis, stepped by one compiled kernel (:func:`_step_kernel`: the physics of
+:func:`~ecocontrol.envs.park.physics.step_member` and the accounts of
+:mod:`~ecocontrol.envs.park.scoring` for every member) and priced by the shared ledger in
+:class:`~ecocontrol.envs.vector.BatchedEcoEnv`'s step loop; another kernel
+(:func:`_observe_kernel`) builds each member's noisy forecast and its observation. The single
 env :class:`WindSolarStorageEnv` is a batch of one of it.
 """
 
@@ -16,23 +19,34 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 from gymnasium.vector import AutoresetMode
+from numpy.typing import NDArray
 
 from ecocontrol.emissions import DEFAULT_CARBON_PRICE_CNY_PER_T, require_finite_range
 
 from ..base import EcoEnv
+from ..jit import kernel
 from ..scenario import (
     ActionScaler,
-    BatchForecastErrors,
+    BatchForecastNoise,
     FloatArray,
     ForecastErrorModel,
     IntArray,
     ScenarioWindows,
-    horizon_view,
+    perturb_rows,
 )
 from ..vector import BatchedEcoEnv
-from .observation import FORECAST_OBS, N_STATE_OBS, OBS_HIGH, OBS_LOW, park_observation
+from .observation import (
+    FORECAST_OBS,
+    N_STATE_OBS,
+    OBS_HIGH,
+    OBS_LOW,
+    hour_features,
+    observation_constants,
+    observe_member,
+    year_features,
+)
 from .params import ParkParams
-from .physics import ParkFlows, park_step
+from .physics import FLOW_NAMES, N_FLOWS, ParkFlows, physics_constants, step_member
 from .scenario import (
     DEFAULT_FORECAST_ERRORS,
     NOISY_SERIES,
@@ -43,15 +57,40 @@ from .scenario import (
     cached_series,
     load_weather,
 )
-from .scoring import demand_charge_cny_per_mw, inventory_cost, park_accounts, store_values
-
-#: Series a step reads at its own step of the year (the calendar columns are for forecasts).
-_STEP_SERIES: tuple[str, ...] = tuple(
-    k for k in SERIES_KEYS if k not in ("tou_code", "hour_of_day")
+from .scoring import (
+    A_COSTS,
+    A_INVENTORY,
+    A_VIOLATIONS,
+    COST_NAMES,
+    EMISSION_NAMES,
+    N_ACCOUNTS,
+    VIOLATION_NAMES,
+    accounts_member,
+    demand_charge_cny_per_mw,
+    inventory_member,
+    scoring_constants,
+    store_values,
 )
+
 #: Exogenous values of the last step that ``info['state']`` reports beside the flows: the
 #: series the observation forecasts.
 _STATE_SERIES: tuple[str, ...] = FORECAST_OBS
+# Rows of the year's table (one per SERIES_KEYS entry) the kernels read.
+_WIND, _PV, _LOAD, _HEAT, _PRICE_IMPORT, _PRICE_EXPORT, _INTENSITY = (
+    SERIES_KEYS.index(k)
+    for k in (
+        "wind_mw",
+        "pv_mw",
+        "load_mw",
+        "heat_demand_mw",
+        "price_import",
+        "price_export",
+        "intensity",
+    )
+)
+_TOU = SERIES_KEYS.index("tou_code")
+_STATE_ROWS = np.array([SERIES_KEYS.index(k) for k in _STATE_SERIES], dtype=np.int64)
+_OBS_ROWS = np.array([SERIES_KEYS.index(k) for k in FORECAST_OBS], dtype=np.int64)
 
 
 class ParkVectorEnv(BatchedEcoEnv):
@@ -130,109 +169,142 @@ class ParkVectorEnv(BatchedEcoEnv):
         #: demand charge of an episode per MW of its highest import [CNY/MW]
         self.demand_cny_per_mw = demand_charge_cny_per_mw(p, self.episode_steps * self.dt_h)
 
-        # state of each member, and the last step's flows and exogenous values
+        # State of each member (rows: battery energy, stored heat, peak import), the last
+        # step's flows (rows as FLOW_NAMES) and step of the year, and the step of the year of
+        # each member's forecast (set by _prepare; a member that ended keeps its last one).
         self.energy0_mwh = p.soc_init * p.battery_energy_mwh
         self.heat0_mwh = p.heat_store_init_mwh
-        self.energy_mwh: FloatArray = np.full(num_envs, self.energy0_mwh)
-        self.heat_mwh: FloatArray = np.full(num_envs, self.heat0_mwh)
-        self.peak_mw: FloatArray = np.zeros(num_envs)
-        self.flows: ParkFlows | None = None
-        self.exo: dict[str, np.ndarray] = {}
+        self._state: FloatArray = np.zeros((3, num_envs))
+        self._state[0], self._state[1] = self.energy0_mwh, self.heat0_mwh
+        self._flows: FloatArray = np.zeros((N_FLOWS, num_envs))
+        self._step_t: IntArray = np.zeros(num_envs, dtype=np.int64)
+        self._fc_t: IntArray = np.zeros(num_envs, dtype=np.int64)
         self._stepped = np.zeros(num_envs, dtype=bool)  # a step since the member's reset
-        # The year's series as one table (column j = SERIES_KEYS[j], as float64: the integer
-        # tariff codes and day-end flags are exact in it), so that a step reads its exogenous
-        # values with one gather and a forecast its horizon with another.
-        self._table = np.stack(
-            [getattr(self.series, k).astype(np.float64) for k in SERIES_KEYS], axis=1
+        # The year's series as one table (row j = SERIES_KEYS[j], as float64: the integer
+        # tariff codes are exact in it), its first h steps repeated at its end, so that a
+        # forecast's horizon is one contiguous slice even where it wraps around the year.
+        table = np.stack([getattr(self.series, k).astype(np.float64) for k in SERIES_KEYS])
+        self._n_steps = table.shape[1]
+        self._table: FloatArray = np.ascontiguousarray(
+            np.concatenate([table, table[:, :h]], axis=1)
         )
-        # row t: the table over steps t .. t+h-1 (wrapping around the year), shape (keys, h)
-        self._horizon = horizon_view(self._table, h)
         self._dtypes = [(k, getattr(self.series, k).dtype) for k in SERIES_KEYS]
-        self._fc_table = np.zeros((num_envs, len(SERIES_KEYS), h))
-        #: each series' forecasts, shape (num_envs, h): views into the one table above
-        self._fc = {k: self._fc_table[:, j] for j, k in enumerate(SERIES_KEYS)}
-        self._noisy = [
-            (j, k, m) for j, (k, m) in enumerate(self.forecast_errors.items()) if not m.is_perfect
-        ]
-        self._errors = BatchForecastErrors(
+        # Time features with numpy's sin/cos, once: by the forecast's step of the year (hour
+        # of day, its sin and cos) and by the step of the year (sin and cos of the day).
+        hour = table[SERIES_KEYS.index("hour_of_day")]
+        self._hour_features: FloatArray = np.array([hour, *hour_features(hour)])
+        t_all = np.arange(self._n_steps + self.episode_steps + 1, dtype=np.int64)
+        self._year_features: FloatArray = np.array(year_features(t_all, self.dt_h))
+        self._noise = BatchForecastNoise(
             tuple(self.forecast_errors.values()),
             self.episode_steps,
             max(h - 1, 0),
             self.dt_h,
             num_envs,
         )
+        # the table row of each noisy model's series
+        rows = np.array([SERIES_KEYS.index(k) for k in self.forecast_errors], dtype=np.int64)
+        self._noise_rows: IntArray = rows[self._noise.cols]
+        self._physics = physics_constants(p, self.dt_h)
+        self._scoring = scoring_constants(p, self.dt_h, self.demand_cny_per_mw)
+        self._obs_constants = observation_constants(p)
+        # the stores at an episode's start, then their terminal values (at the carbon price
+        # _values_price; a ledger's price may be changed between steps)
+        self._stores0: FloatArray = np.zeros(6)
+        self._stores0[:2] = self.energy0_mwh, self.heat0_mwh
+        self._values_price = float("nan")
+
+    # -- state, read through -------------------------------------------------------------
+    @property
+    def energy_mwh(self) -> FloatArray:
+        """Battery energy of each member [MWh] (a copy)."""
+        return self._state[0].copy()
+
+    @property
+    def heat_mwh(self) -> FloatArray:
+        """Heat in each member's store [MWh heat] (a copy)."""
+        return self._state[1].copy()
+
+    @property
+    def peak_mw(self) -> FloatArray:
+        """Highest import of each member's episode so far [MW] (a copy)."""
+        return self._state[2].copy()
+
+    @property
+    def flows(self) -> ParkFlows | None:
+        """The last step's flows of every member (copies), or ``None`` before any step."""
+        if not self._stepped.any():
+            return None
+        return ParkFlows(*self._flows.copy())
 
     # -- hooks of the step loop ----------------------------------------------------------------
     def _reset_members(self, idx: IntArray) -> None:
-        self.energy_mwh[idx] = self.energy0_mwh
-        self.heat_mwh[idx] = self.heat0_mwh
-        self.peak_mw[idx] = 0.0
+        self._state[0, idx] = self.energy0_mwh
+        self._state[1, idx] = self.heat0_mwh
+        self._state[2, idx] = 0.0
         self._stepped[idx] = False
-        for i in idx:
-            rng = self.rngs[i]
-            assert rng is not None
-            self._errors.start(int(i), rng)
+        if self._noise.active:
+            for i in idx.tolist():
+                rng = self.rngs[i]
+                assert rng is not None
+                self._noise.start(i, rng)
 
     def _prepare(self, idx: IntArray) -> None:
-        sel: slice | IntArray = slice(None) if len(idx) == self.num_envs else idx
-        self._fc_table[sel] = self._horizon[self.t[sel] % len(self._table)]
-        if self.forecast_steps > 1 and self._noisy:
-            errors = self._errors.rows(idx, self.step_index[idx], self.rngs)
-            for j, k, model in self._noisy:
-                fc = self._fc[k]
-                fc[sel, 1:] = model.perturb(fc[sel, 1:], errors[:, j])
+        _forecast_steps(idx, self.window_start, self.step_index, self._n_steps, self._fc_t)
+        self._noise.prepare(idx, self.step_index, self.rngs)
 
     def _step_members(
         self, physical: FloatArray
     ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
-        now = self._table[self.t % len(self._table)]
-        exo = {k: now[:, j] for j, k in enumerate(SERIES_KEYS) if k in _STEP_SERIES}
-        e, h, peak, flows = park_step(
-            self.energy_mwh,
-            self.heat_mwh,
-            self.peak_mw,
-            physical[:, 0],
-            physical[:, 1],
-            exo,
-            self.params,
-            self.dt_h,
+        price = self.carbon_price_cny_per_t
+        if price != self._values_price:  # the terminal values carry the carbon price
+            self._stores0[2:] = store_values(self.params, price).vector()
+            self._values_price = price
+        out = np.empty((N_ACCOUNTS, self.num_envs))
+        _step_kernel(
+            self._table,
+            self._n_steps,
+            self.window_start,
+            self.step_index,
+            self.episode_steps,
+            physical,
+            self._state,
+            self._physics,
+            self._scoring,
+            self._stores0,
+            self._flows,
+            out,
+            self._step_t,
         )
-        self.energy_mwh, self.heat_mwh, self.peak_mw = e, h, peak
-        self.flows, self.exo = flows, exo
         self._stepped.fill(True)
-        emissions, costs = park_accounts(flows, exo, self.params, self.dt_h, self.demand_cny_per_mw)
-        last = self.step_index + 1 >= self.episode_steps
-        costs["inventory"] = np.zeros(self.num_envs)
-        if last.any():  # booked at an episode's last step only
-            inventory = inventory_cost(
-                self.energy0_mwh,
-                e,
-                self.heat0_mwh,
-                h,
-                store_values(self.params, self.carbon_price_cny_per_t),
-            )
-            costs["inventory"] = np.where(last, inventory, 0.0)
-        violations = {
-            "battery_limited_mw": flows.battery_limited_mw,
-            "boiler_limited_mw": flows.boiler_limited_mw,
-            "import_limited_mw": flows.import_limited_mw,
-            "unserved_load_mwh": flows.shed_mw * self.dt_h,
-            "unserved_heat_mwh": flows.unserved_heat_mw * self.dt_h,
-        }
-        return emissions, costs, violations
+        rows = list(out)
+        return (
+            dict(zip(EMISSION_NAMES, rows[:A_COSTS], strict=True)),
+            dict(zip(COST_NAMES, rows[A_COSTS:A_VIOLATIONS], strict=True)),
+            dict(zip(VIOLATION_NAMES, rows[A_VIOLATIONS:], strict=True)),
+        )
 
     def _observe_batch(self) -> np.ndarray:
-        left = 1.0 - self.step_index / self.episode_steps
-        return park_observation(
-            self.energy_mwh,
-            self.heat_mwh,
-            self.peak_mw,
-            self._fc,
-            self.t,
-            left,
-            self.params,
-            self.dt_h,
+        obs = np.empty((self.num_envs, self.single_observation_space.shape[0]), np.float32)
+        noise = self._noise
+        _observe_kernel(
+            obs,
+            self._table,
+            self._fc_t,
+            self.window_start,
+            self.step_index,
+            self.episode_steps,
+            self._state,
+            self._hour_features,
+            self._year_features,
+            noise.z,
+            noise.row,
+            self._noise_rows,
+            noise.scale,
+            noise.bias,
+            self._obs_constants,
         )
+        return obs
 
     def _member_info(self, i: int) -> dict[str, Any]:
         """Member ``i``'s ``state`` and ``forecast``, as the single env's ``info`` holds them.
@@ -246,23 +318,33 @@ class ParkVectorEnv(BatchedEcoEnv):
         coming step (exact), leads >= 1 of wind, PV and load with the forecast error (copies).
         """
         p = self.params
-        energy = float(self.energy_mwh[i])
+        energy, heat, peak = self._state[:, i].tolist()
         state: dict[str, Any] = {
             "energy_mwh": energy,
             "soc": energy / p.battery_energy_mwh if p.battery_energy_mwh else 0.0,
-            "heat_mwh": float(self.heat_mwh[i]),
-            "peak_mw": float(self.peak_mw[i]),
+            "heat_mwh": heat,
+            "peak_mw": peak,
             "energy0_mwh": float(self.energy0_mwh),
             "heat0_mwh": float(self.heat0_mwh),
         }
-        if self._stepped[i] and self.flows is not None:
-            state.update({k: float(v[i]) for k, v in vars(self.flows).items()})
-            state.update({k: float(self.exo[k][i]) for k in _STATE_SERIES})
-        fc = self._fc_table[i]
-        return {
-            "state": state,
-            "forecast": {k: fc[j].astype(d) for j, (k, d) in enumerate(self._dtypes)},
-        }
+        if self._stepped[i]:
+            state.update(zip(FLOW_NAMES, self._flows[:, i].tolist(), strict=True))
+            exo = self._table[_STATE_ROWS, self._step_t[i]].tolist()
+            state.update(zip(_STATE_SERIES, exo, strict=True))
+        noise = self._noise
+        fc = np.empty((len(SERIES_KEYS), self.forecast_steps))
+        _forecast_member(
+            self._table,
+            int(self._fc_t[i]),
+            noise.z[i, noise.row[i]],
+            self._noise_rows,
+            noise.scale,
+            noise.bias,
+            fc,
+        )
+        forecast = dict(zip(SERIES_KEYS, fc, strict=True))  # rows of a fresh array
+        forecast["tou_code"] = fc[_TOU].astype(self._dtypes[_TOU][1])
+        return {"state": state, "forecast": forecast}
 
     def true_window(self, start_step: int, n: int) -> dict[str, np.ndarray]:
         """True exogenous series (privileged: for the oracle and perfect-forecast MPC)."""
@@ -273,11 +355,148 @@ class ParkVectorEnv(BatchedEcoEnv):
 
         The park's whole state is what it measures; privileged only by declaration.
         """
-        return {
-            "energy_mwh": float(self.energy_mwh[i]),
-            "heat_mwh": float(self.heat_mwh[i]),
-            "peak_mw": float(self.peak_mw[i]),
-        }
+        energy, heat, peak = self._state[:, i].tolist()
+        return {"energy_mwh": energy, "heat_mwh": heat, "peak_mw": peak}
+
+
+# -- the simulator's kernels -----------------------------------------------------------------
+@kernel
+def _forecast_steps(
+    idx: IntArray, window_start: IntArray, step_index: IntArray, n_steps: int, fc_t: IntArray
+) -> None:
+    """Members ``idx`` forecast from their coming step: its step of the year into ``fc_t``."""
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        fc_t[i] = (window_start[i] + step_index[i]) % n_steps
+
+
+@kernel
+def _forecast_member(
+    table: FloatArray,
+    t: int,
+    z: FloatArray,
+    noise_rows: IntArray,
+    scale: FloatArray,
+    bias: FloatArray,
+    out: FloatArray,
+) -> None:
+    """One member's forecast from step of the year ``t`` into ``out``.
+
+    The table's rows over the horizon (``out.shape[1]`` steps), leads >= 1 of the noisy series
+    perturbed with the member's variates ``z`` (:func:`~ecocontrol.envs.scenario.perturb_rows`).
+    """
+    for r in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            out[r, k] = table[r, t + k]
+    perturb_rows(out, z, noise_rows, scale, bias)
+
+
+@kernel
+def _step_kernel(
+    table: FloatArray,
+    n_steps: int,
+    window_start: IntArray,
+    step_index: IntArray,
+    episode_steps: int,
+    actions: FloatArray,
+    state: FloatArray,
+    physics: FloatArray,
+    scoring: FloatArray,
+    stores0: FloatArray,
+    flows: FloatArray,
+    out: FloatArray,
+    step_t: IntArray,
+) -> None:
+    """Every member's step: physics, then accounts.
+
+    The physics is :func:`step_member` (``state`` updated in place, ``flows`` and the step of
+    the year ``step_t`` written), the accounts :func:`accounts_member` (into ``out``), with
+    ``inventory`` booked at an episode's last step only (:func:`inventory_member`;
+    ``stores0``: battery energy and stored heat at the episode's start, then the four
+    terminal values).
+    """
+    values = stores0[2:]
+    for i in range(state.shape[1]):
+        t = (window_start[i] + step_index[i]) % n_steps
+        step_t[i] = t
+        energy, heat, peak = step_member(
+            state[0, i],
+            state[1, i],
+            state[2, i],
+            actions[i, 0],
+            actions[i, 1],
+            table[_WIND, t],
+            table[_PV, t],
+            table[_LOAD, t],
+            table[_HEAT, t],
+            physics,
+            flows,
+            i,
+        )
+        state[0, i] = energy
+        state[1, i] = heat
+        state[2, i] = peak
+        accounts_member(
+            flows,
+            i,
+            table[_INTENSITY, t],
+            table[_PRICE_IMPORT, t],
+            table[_PRICE_EXPORT, t],
+            scoring,
+            out,
+        )
+        if step_index[i] + 1 >= episode_steps:
+            out[A_INVENTORY, i] = inventory_member(stores0[0], energy, stores0[1], heat, values)
+        else:
+            out[A_INVENTORY, i] = 0.0
+
+
+@kernel
+def _observe_kernel(
+    obs: NDArray[np.float32],
+    table: FloatArray,
+    fc_t: IntArray,
+    window_start: IntArray,
+    step_index: IntArray,
+    episode_steps: int,
+    state: FloatArray,
+    hour_features: FloatArray,
+    year_features: FloatArray,
+    z: FloatArray,
+    z_row: IntArray,
+    noise_rows: IntArray,
+    scale: FloatArray,
+    bias: FloatArray,
+    constants: FloatArray,
+) -> None:
+    """Every member's observation (:func:`observe_member`).
+
+    Each from its forecast (:func:`_forecast_member` at the forecast's step of the year
+    ``fc_t``: a member whose episode ended keeps the forecast of its last step).
+    """
+    h = (obs.shape[1] - N_STATE_OBS) // len(FORECAST_OBS)
+    forecast = np.empty((table.shape[0], h))
+    for i in range(obs.shape[0]):
+        t0 = fc_t[i]
+        _forecast_member(table, t0, z[i, z_row[i]], noise_rows, scale, bias, forecast)
+        step = step_index[i]
+        t = window_start[i] + step
+        observe_member(
+            obs,
+            i,
+            state[0, i],
+            state[1, i],
+            state[2, i],
+            1.0 - step / episode_steps,
+            hour_features[0, t0],
+            hour_features[1, t0],
+            hour_features[2, t0],
+            year_features[0, t],
+            year_features[1, t],
+            forecast,
+            _OBS_ROWS,
+            constants,
+        )
 
 
 def _check_timing(

@@ -1,13 +1,20 @@
-"""The park's observation (see the env card), over a leading batch axis."""
+"""The park's observation (see the env card), over a leading batch axis.
+
+:func:`observe_member` is the one implementation (compiled); the simulator's observation
+kernel and :func:`park_observation` loop over members with it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import numpy as np
+from numpy.typing import NDArray
 
-from ..scenario import FloatArray, clip
+from ..jit import kernel
+from ..scenario import FloatArray
 from .params import ParkParams
+from .physics import maximum, minimum
 
 #: Observation bounds: every entry is a normalised quantity (see the env card).
 OBS_LOW, OBS_HIGH = -1.0, 10.0
@@ -21,6 +28,130 @@ FORECAST_OBS: tuple[str, ...] = (
     "price_import",
     "intensity",
 )
+
+
+# Entries of the constants vector :func:`observe_member` reads (:func:`observation_constants`):
+# the state's scales, the flat tariff, then one scale per forecast series (FORECAST_OBS).
+O_BATTERY_MWH, O_STORE_MWH, O_IMPORT_LIMIT, O_FLAT = range(4)
+O_SCALES = 4
+
+
+def observation_constants(p: ParkParams) -> FloatArray:
+    """The parameters :func:`observe_member` reads, as one float64 vector."""
+    scales = {
+        "wind_mw": max(p.wind_capacity_mw, 1e-6),
+        "pv_mw": max(p.pv_ac_mw, 1e-6),
+        "load_mw": max(p.base_load_mean_mw, 1e-6),
+        "heat_demand_mw": max(p.heat_demand_mean_mw, 1e-6),
+        "price_import": max(p.tariff_flat_cny_per_mwh, 1e-6),
+        "intensity": max(p.grid_mean_t_per_mwh, 1e-6),
+    }
+    head = [
+        p.battery_energy_mwh,
+        p.heat_store_capacity_mwh,
+        p.grid_import_limit_mw,
+        p.tariff_flat_cny_per_mwh,
+    ]
+    return np.array(head + [scales[k] for k in FORECAST_OBS], dtype=np.float64)
+
+
+def hour_features(hour: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``sin`` and ``cos`` of the hour of day [h] on the daily circle."""
+    hod = 2 * np.pi * hour / 24.0
+    return np.sin(hod), np.cos(hod)
+
+
+def year_features(t: NDArray[np.int64], dt_h: float) -> tuple[FloatArray, FloatArray]:
+    """``sin`` and ``cos`` of the step of the year ``t`` on the yearly circle (365 days)."""
+    doy = 2 * np.pi * (t * dt_h / 24.0) / 365.0
+    return np.sin(doy), np.cos(doy)
+
+
+@kernel
+def _bounded(x: float) -> float:
+    """``x`` clipped to [OBS_LOW, OBS_HIGH] (the bounds are exact in float32)."""
+    return minimum(maximum(x, OBS_LOW), OBS_HIGH)
+
+
+@kernel
+def observe_member(
+    out: NDArray[np.float32],
+    i: int,
+    energy_mwh: float,
+    heat_mwh: float,
+    peak_mw: float,
+    episode_left: float,
+    hour: float,
+    hour_sin: float,
+    hour_cos: float,
+    year_sin: float,
+    year_cos: float,
+    forecast: FloatArray,
+    rows: NDArray[np.int64],
+    c: FloatArray,
+) -> None:
+    """Row ``i`` of ``out``: one park's observation.
+
+    See the env card and the arguments of :func:`park_observation`.
+    ``forecast`` holds the member's series over the horizon (lead 0 first), one per row;
+    ``rows`` names the row of each :data:`FORECAST_OBS` series; ``c`` is
+    :func:`observation_constants`. Each entry is computed in float64, clipped to
+    [OBS_LOW, OBS_HIGH] and rounded to float32 (which equals clipping the rounded value).
+    """
+    cap = c[O_BATTERY_MWH]
+    out[i, 0] = _bounded(energy_mwh / cap if cap else 0.0)
+    cap = c[O_STORE_MWH]
+    out[i, 1] = _bounded(heat_mwh / cap if cap else 0.0)
+    cap = c[O_IMPORT_LIMIT]
+    out[i, 2] = _bounded(peak_mw / cap if cap else 0.0)
+    out[i, 3] = _bounded(1.0 - hour / 24.0)
+    out[i, 4] = _bounded(episode_left)
+    out[i, 5] = _bounded(hour_sin)
+    out[i, 6] = _bounded(hour_cos)
+    out[i, 7] = _bounded(year_sin)
+    out[i, 8] = _bounded(year_cos)
+    out[i, 9] = _bounded(forecast[rows[4], 0] / c[O_FLAT])
+    h = forecast.shape[1]
+    col = N_STATE_OBS
+    for j in range(rows.shape[0]):
+        row = rows[j]
+        scale = c[O_SCALES + j]
+        for k in range(h):
+            out[i, col] = _bounded(forecast[row, k] / scale)
+            col += 1
+
+
+@kernel
+def _observe_batch(
+    out: NDArray[np.float32],
+    state: FloatArray,
+    features: FloatArray,
+    forecast: FloatArray,
+    rows: NDArray[np.int64],
+    c: FloatArray,
+) -> None:
+    """:func:`observe_member` over a batch.
+
+    ``state``: energy, heat, peak, episode left; ``features``: hour, its sin and cos, the
+    year's sin and cos.
+    """
+    for i in range(out.shape[0]):
+        observe_member(
+            out,
+            i,
+            state[0, i],
+            state[1, i],
+            state[2, i],
+            state[3, i],
+            features[0, i],
+            features[1, i],
+            features[2, i],
+            features[3, i],
+            features[4, i],
+            forecast[i],
+            rows,
+            c,
+        )
 
 
 def park_observation(
@@ -46,31 +177,22 @@ def park_observation(
         episode_left: fraction of the episode still to come, shape ``(n,)``.
         p: parameters.
         dt_h: step [h].
+
+    The observation is :func:`observe_member`, compiled; this wrapper stacks its inputs.
     """
-    hour = forecast["hour_of_day"][:, 0]
-    hod = 2 * np.pi * hour / 24.0
-    doy = 2 * np.pi * (t * dt_h / 24.0) / 365.0
-    h = forecast["wind_mw"].shape[1]
-    n0 = N_STATE_OBS
-    obs = np.empty((len(energy_mwh), n0 + len(FORECAST_OBS) * h), dtype=np.float32)
-    obs[:, 0] = energy_mwh / p.battery_energy_mwh if p.battery_energy_mwh else 0.0
-    obs[:, 1] = heat_mwh / p.heat_store_capacity_mwh if p.heat_store_capacity_mwh else 0.0
-    obs[:, 2] = peak_mw / p.grid_import_limit_mw if p.grid_import_limit_mw else 0.0
-    obs[:, 3] = 1.0 - hour / 24.0
-    obs[:, 4] = episode_left
-    obs[:, 5] = np.sin(hod)
-    obs[:, 6] = np.cos(hod)
-    obs[:, 7] = np.sin(doy)
-    obs[:, 8] = np.cos(doy)
-    obs[:, 9] = forecast["price_import"][:, 0] / p.tariff_flat_cny_per_mwh
-    scales = {
-        "wind_mw": max(p.wind_capacity_mw, 1e-6),
-        "pv_mw": max(p.pv_ac_mw, 1e-6),
-        "load_mw": max(p.base_load_mean_mw, 1e-6),
-        "heat_demand_mw": max(p.heat_demand_mean_mw, 1e-6),
-        "price_import": max(p.tariff_flat_cny_per_mwh, 1e-6),
-        "intensity": max(p.grid_mean_t_per_mwh, 1e-6),
-    }
-    for j, key in enumerate(FORECAST_OBS):
-        obs[:, n0 + j * h : n0 + (j + 1) * h] = forecast[key] / scales[key]
-    return clip(obs, OBS_LOW, OBS_HIGH, out=obs)
+    n = len(energy_mwh)
+    hour = np.asarray(forecast["hour_of_day"], dtype=np.float64)[:, 0]
+    state = np.array(
+        np.broadcast_arrays(energy_mwh, heat_mwh, peak_mw, episode_left), dtype=np.float64
+    )
+    features = np.array(
+        [hour, *hour_features(hour), *year_features(np.asarray(t), dt_h)], dtype=np.float64
+    )
+    series = np.ascontiguousarray(
+        np.stack([np.asarray(forecast[k], dtype=np.float64) for k in FORECAST_OBS], axis=1)
+    )
+    h = series.shape[2]
+    obs = np.empty((n, N_STATE_OBS + len(FORECAST_OBS) * h), dtype=np.float32)
+    rows = np.arange(len(FORECAST_OBS), dtype=np.int64)
+    _observe_batch(obs, state.reshape(4, n), features, series, rows, observation_constants(p))
+    return obs
