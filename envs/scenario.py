@@ -428,6 +428,27 @@ def _rows_due(
 
 
 @kernel
+def noisy_series(
+    truth: FloatArray, z: FloatArray, scale: float, bias: float, out: FloatArray
+) -> None:
+    """One series' forecast: :meth:`ForecastErrorModel.perturb`, compiled.
+
+    ``truth``: the true series over the horizon (lead 0 first); ``z``: its standard normals
+    of this step (one per lead >= 1, :class:`BatchForecastNoise`). ``out`` (which may be
+    ``truth``) gets ``truth[0]`` at lead 0 and ``max(0, truth[k] * (1 + bias + e_k))`` at
+    lead ``k >= 1``, ``e_k = scale * z[0] + ... + scale * z[k - 1]`` summed in the order of
+    ``np.cumsum``, so the numbers equal the numpy model's.
+    """
+    out[0] = truth[0]
+    b1 = 1.0 + bias
+    e = 0.0
+    for k in range(min(z.shape[0], truth.shape[0] - 1)):
+        e = z[k] * scale if k == 0 else e + z[k] * scale
+        x = truth[k + 1] * (b1 + e)
+        out[k + 1] = x if (x >= 0.0 or x != x) else 0.0  # np.maximum(x, 0.0)
+
+
+@kernel
 def perturb_rows(
     rows: FloatArray,
     z: FloatArray,
@@ -435,24 +456,15 @@ def perturb_rows(
     scale: FloatArray,
     bias: FloatArray,
 ) -> None:
-    """One member's forecast error, in place: :meth:`ForecastErrorModel.perturb`, compiled.
+    """One member's forecasts, in place: :func:`noisy_series` for each noisy model.
 
     ``rows``: the true series over the horizon (lead 0 first), one per row; ``z``: the
     member's standard normals of this step, shape ``(n_noisy, n_leads)``
-    (:class:`BatchForecastNoise`). Row ``cols[s]`` gets noisy model ``s``'s error at leads
-    ``k >= 1``: ``max(0, x_k * (1 + bias + e_k))`` with ``e_k = sum_{j<k} scale * z_j``, the
-    sums in the order of ``np.cumsum`` (so the numbers equal the numpy model's).
+    (:class:`BatchForecastNoise`); row ``cols[s]`` gets noisy model ``s``'s error.
     """
-    n_leads = min(z.shape[1], rows.shape[1] - 1)
     for s in range(cols.shape[0]):
-        row = cols[s]
-        sc = scale[s]
-        b1 = 1.0 + bias[s]
-        e = 0.0
-        for k in range(n_leads):
-            e = z[s, k] * sc if k == 0 else e + z[s, k] * sc
-            x = rows[row, k + 1] * (b1 + e)
-            rows[row, k + 1] = x if (x >= 0.0 or x != x) else 0.0
+        row = rows[cols[s]]
+        noisy_series(row, z[s], scale[s], bias[s], row)
 
 
 def clip(a: ArrayLike, low: ArrayLike, high: ArrayLike, out: NDArray[Any] | None = None) -> Any:

@@ -32,17 +32,20 @@ from ..scenario import (
     ForecastErrorModel,
     IntArray,
     ScenarioWindows,
+    noisy_series,
     perturb_rows,
 )
 from ..vector import BatchedEcoEnv
 from .observation import (
     FORECAST_OBS,
     N_STATE_OBS,
+    O_SCALES,
     OBS_HIGH,
     OBS_LOW,
     hour_features,
     observation_constants,
-    observe_member,
+    observe_series,
+    observe_state,
     year_features,
 )
 from .params import ParkParams
@@ -90,6 +93,8 @@ _WIND, _PV, _LOAD, _HEAT, _PRICE_IMPORT, _PRICE_EXPORT, _INTENSITY = (
 )
 _TOU = SERIES_KEYS.index("tou_code")
 _STATE_ROWS = np.array([SERIES_KEYS.index(k) for k in _STATE_SERIES], dtype=np.int64)
+#: What ``info['state']`` holds after a step besides the stores: the flows and exogenous values.
+_STEP_INFO: tuple[str, ...] = (*FLOW_NAMES, *_STATE_SERIES)
 _OBS_ROWS = np.array([SERIES_KEYS.index(k) for k in FORECAST_OBS], dtype=np.int64)
 
 
@@ -172,8 +177,8 @@ class ParkVectorEnv(BatchedEcoEnv):
         # State of each member (rows: battery energy, stored heat, peak import), the last
         # step's flows (rows as FLOW_NAMES) and step of the year, and the step of the year of
         # each member's forecast (set by _prepare; a member that ended keeps its last one).
-        self.energy0_mwh = p.soc_init * p.battery_energy_mwh
-        self.heat0_mwh = p.heat_store_init_mwh
+        self.energy0_mwh = float(p.soc_init * p.battery_energy_mwh)
+        self.heat0_mwh = float(p.heat_store_init_mwh)
         self._state: FloatArray = np.zeros((3, num_envs))
         self._state[0], self._state[1] = self.energy0_mwh, self.heat0_mwh
         self._flows: FloatArray = np.zeros((N_FLOWS, num_envs))
@@ -205,9 +210,17 @@ class ParkVectorEnv(BatchedEcoEnv):
         # the table row of each noisy model's series
         rows = np.array([SERIES_KEYS.index(k) for k in self.forecast_errors], dtype=np.int64)
         self._noise_rows: IntArray = rows[self._noise.cols]
+        # the observation's block of each noisy model's series
+        obs_block = np.array([FORECAST_OBS.index(k) for k in self.forecast_errors], np.int64)
+        self._noise_blocks: IntArray = obs_block[self._noise.cols]
+        self._obs_constants = observation_constants(p)
+        # each observed series normalised as the observation holds it (exact forecasts and
+        # lead 0 are copied from here)
+        self._obs_table = np.empty((len(FORECAST_OBS), self._table.shape[1]), np.float32)
+        for j, row in enumerate(_OBS_ROWS):
+            observe_series(self._table[row], self._obs_constants[O_SCALES + j], self._obs_table[j])
         self._physics = physics_constants(p, self.dt_h)
         self._scoring = scoring_constants(p, self.dt_h, self.demand_cny_per_mw)
-        self._obs_constants = observation_constants(p)
         # the stores at an episode's start, then their terminal values (at the carbon price
         # _values_price; a ledger's price may be changed between steps)
         self._stores0: FloatArray = np.zeros(6)
@@ -290,6 +303,7 @@ class ParkVectorEnv(BatchedEcoEnv):
         _observe_kernel(
             obs,
             self._table,
+            self._obs_table,
             self._fc_t,
             self.window_start,
             self.step_index,
@@ -300,6 +314,7 @@ class ParkVectorEnv(BatchedEcoEnv):
             noise.z,
             noise.row,
             self._noise_rows,
+            self._noise_blocks,
             noise.scale,
             noise.bias,
             self._obs_constants,
@@ -318,30 +333,36 @@ class ParkVectorEnv(BatchedEcoEnv):
         coming step (exact), leads >= 1 of wind, PV and load with the forecast error (copies).
         """
         p = self.params
-        energy, heat, peak = self._state[:, i].tolist()
-        state: dict[str, Any] = {
-            "energy_mwh": energy,
-            "soc": energy / p.battery_energy_mwh if p.battery_energy_mwh else 0.0,
-            "heat_mwh": heat,
-            "peak_mw": peak,
-            "energy0_mwh": float(self.energy0_mwh),
-            "heat0_mwh": float(self.heat0_mwh),
-        }
-        if self._stepped[i]:
-            state.update(zip(FLOW_NAMES, self._flows[:, i].tolist(), strict=True))
-            exo = self._table[_STATE_ROWS, self._step_t[i]].tolist()
-            state.update(zip(_STATE_SERIES, exo, strict=True))
-        noise = self._noise
+        values = np.empty(3 + N_FLOWS + len(_STATE_SERIES))
         fc = np.empty((len(SERIES_KEYS), self.forecast_steps))
-        _forecast_member(
+        noise = self._noise
+        _info_kernel(
+            i,
+            self._state,
+            self._flows,
             self._table,
-            int(self._fc_t[i]),
-            noise.z[i, noise.row[i]],
+            self._step_t,
+            self._fc_t,
+            noise.z,
+            noise.row,
             self._noise_rows,
             noise.scale,
             noise.bias,
+            values,
             fc,
         )
+        v = values.tolist()
+        energy = v[0]
+        state: dict[str, Any] = {
+            "energy_mwh": energy,
+            "soc": energy / p.battery_energy_mwh if p.battery_energy_mwh else 0.0,
+            "heat_mwh": v[1],
+            "peak_mw": v[2],
+            "energy0_mwh": self.energy0_mwh,
+            "heat0_mwh": self.heat0_mwh,
+        }
+        if self._stepped[i]:
+            state.update(zip(_STEP_INFO, v[3:], strict=True))
         forecast = dict(zip(SERIES_KEYS, fc, strict=True))  # rows of a fresh array
         forecast["tou_code"] = fc[_TOU].astype(self._dtypes[_TOU][1])
         return {"state": state, "forecast": forecast}
@@ -389,6 +410,39 @@ def _forecast_member(
         for k in range(out.shape[1]):
             out[r, k] = table[r, t + k]
     perturb_rows(out, z, noise_rows, scale, bias)
+
+
+@kernel
+def _info_kernel(
+    i: int,
+    state: FloatArray,
+    flows: FloatArray,
+    table: FloatArray,
+    step_t: IntArray,
+    fc_t: IntArray,
+    z: FloatArray,
+    z_row: IntArray,
+    noise_rows: IntArray,
+    scale: FloatArray,
+    bias: FloatArray,
+    values: FloatArray,
+    forecast: FloatArray,
+) -> None:
+    """Member ``i``'s info, as numbers.
+
+    ``values``: its stores and peak, its last step's flows and exogenous values
+    (``_STATE_SERIES``); ``forecast``: its forecast (:func:`_forecast_member`).
+    """
+    values[0] = state[0, i]
+    values[1] = state[1, i]
+    values[2] = state[2, i]
+    for r in range(flows.shape[0]):
+        values[3 + r] = flows[r, i]
+    base = 3 + flows.shape[0]
+    t = step_t[i]
+    for j in range(_STATE_ROWS.shape[0]):
+        values[base + j] = table[_STATE_ROWS[j], t]
+    _forecast_member(table, fc_t[i], z[i, z_row[i]], noise_rows, scale, bias, forecast)
 
 
 @kernel
@@ -455,6 +509,7 @@ def _step_kernel(
 def _observe_kernel(
     obs: NDArray[np.float32],
     table: FloatArray,
+    obs_table: NDArray[np.float32],
     fc_t: IntArray,
     window_start: IntArray,
     step_index: IntArray,
@@ -465,38 +520,49 @@ def _observe_kernel(
     z: FloatArray,
     z_row: IntArray,
     noise_rows: IntArray,
+    noise_blocks: IntArray,
     scale: FloatArray,
     bias: FloatArray,
     constants: FloatArray,
 ) -> None:
-    """Every member's observation (:func:`observe_member`).
+    """Every member's observation, from its forecast's step of the year ``fc_t``.
 
-    Each from its forecast (:func:`_forecast_member` at the forecast's step of the year
-    ``fc_t``: a member whose episode ended keeps the forecast of its last step).
+    The state part is :func:`observe_state`; the forecasts are copied from ``obs_table`` (the
+    series normalised by :func:`observe_series`), then the noisy series' blocks are
+    overwritten with :func:`observe_series` of their forecast (:func:`noisy_series` with the
+    member's variates). A member whose episode ended keeps the forecast of its last step.
     """
-    h = (obs.shape[1] - N_STATE_OBS) // len(FORECAST_OBS)
-    forecast = np.empty((table.shape[0], h))
+    n_obs = len(FORECAST_OBS)
+    h = (obs.shape[1] - N_STATE_OBS) // n_obs
+    forecast = np.empty(h)
     for i in range(obs.shape[0]):
         t0 = fc_t[i]
-        _forecast_member(table, t0, z[i, z_row[i]], noise_rows, scale, bias, forecast)
         step = step_index[i]
         t = window_start[i] + step
-        observe_member(
-            obs,
-            i,
+        row = obs[i]
+        observe_state(
+            row,
+            1.0 - step / episode_steps,
             state[0, i],
             state[1, i],
             state[2, i],
-            1.0 - step / episode_steps,
             hour_features[0, t0],
             hour_features[1, t0],
             hour_features[2, t0],
             year_features[0, t],
             year_features[1, t],
-            forecast,
-            _OBS_ROWS,
+            table[_PRICE_IMPORT, t0],
             constants,
         )
+        for j in range(n_obs):
+            start = N_STATE_OBS + j * h
+            row[start : start + h] = obs_table[j, t0 : t0 + h]
+        zi = z[i, z_row[i]]
+        for s in range(noise_rows.shape[0]):
+            noisy_series(table[noise_rows[s], t0 : t0 + h], zi[s], scale[s], bias[s], forecast)
+            j = noise_blocks[s]
+            start = N_STATE_OBS + j * h
+            observe_series(forecast, constants[O_SCALES + j], row[start : start + h])
 
 
 def _check_timing(

@@ -1,7 +1,7 @@
 """The park's observation (see the env card), over a leading batch axis.
 
-:func:`observe_member` is the one implementation (compiled); the simulator's observation
-kernel and :func:`park_observation` loop over members with it.
+:func:`observe_state` and :func:`observe_series` are the one implementation (compiled); the
+simulator's observation kernel and :func:`park_observation` loop over members with them.
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ FORECAST_OBS: tuple[str, ...] = (
 )
 
 
-# Entries of the constants vector :func:`observe_member` reads (:func:`observation_constants`):
+# Entries of the constants vector :func:`observe_state` reads (:func:`observation_constants`):
 # the state's scales, the flat tariff, then one scale per forecast series (FORECAST_OBS).
 O_BATTERY_MWH, O_STORE_MWH, O_IMPORT_LIMIT, O_FLAT = range(4)
 O_SCALES = 4
+_PRICE = FORECAST_OBS.index("price_import")
 
 
 def observation_constants(p: ParkParams) -> FloatArray:
-    """The parameters :func:`observe_member` reads, as one float64 vector."""
+    """The parameters the observation kernels read, as one float64 vector."""
     scales = {
         "wind_mw": max(p.wind_capacity_mw, 1e-6),
         "pv_mw": max(p.pv_ac_mw, 1e-6),
@@ -69,56 +70,52 @@ def year_features(t: NDArray[np.int64], dt_h: float) -> tuple[FloatArray, FloatA
 
 @kernel
 def _bounded(x: float) -> float:
-    """``x`` clipped to [OBS_LOW, OBS_HIGH] (the bounds are exact in float32)."""
+    """``x`` clipped to [OBS_LOW, OBS_HIGH] (as ``np.clip``; the bounds are exact in float32)."""
     return minimum(maximum(x, OBS_LOW), OBS_HIGH)
 
 
 @kernel
-def observe_member(
+def observe_state(
     out: NDArray[np.float32],
-    i: int,
+    episode_left: float,
     energy_mwh: float,
     heat_mwh: float,
     peak_mw: float,
-    episode_left: float,
     hour: float,
     hour_sin: float,
     hour_cos: float,
     year_sin: float,
     year_cos: float,
-    forecast: FloatArray,
-    rows: NDArray[np.int64],
+    price_import: float,
     c: FloatArray,
 ) -> None:
-    """Row ``i`` of ``out``: one park's observation.
+    """The first :data:`N_STATE_OBS` entries of one park's observation, into ``out``.
 
-    See the env card and the arguments of :func:`park_observation`.
-    ``forecast`` holds the member's series over the horizon (lead 0 first), one per row;
-    ``rows`` names the row of each :data:`FORECAST_OBS` series; ``c`` is
-    :func:`observation_constants`. Each entry is computed in float64, clipped to
-    [OBS_LOW, OBS_HIGH] and rounded to float32 (which equals clipping the rounded value).
+    See the env card and the arguments of :func:`park_observation` (``price_import``: the
+    coming step's); ``c`` is :func:`observation_constants`. Each entry is computed in float64,
+    clipped to [OBS_LOW, OBS_HIGH] and rounded to float32 (which equals clipping the rounded
+    value, as the bounds are exact in float32).
     """
     cap = c[O_BATTERY_MWH]
-    out[i, 0] = _bounded(energy_mwh / cap if cap else 0.0)
+    out[0] = _bounded(energy_mwh / cap if cap else 0.0)
     cap = c[O_STORE_MWH]
-    out[i, 1] = _bounded(heat_mwh / cap if cap else 0.0)
+    out[1] = _bounded(heat_mwh / cap if cap else 0.0)
     cap = c[O_IMPORT_LIMIT]
-    out[i, 2] = _bounded(peak_mw / cap if cap else 0.0)
-    out[i, 3] = _bounded(1.0 - hour / 24.0)
-    out[i, 4] = _bounded(episode_left)
-    out[i, 5] = _bounded(hour_sin)
-    out[i, 6] = _bounded(hour_cos)
-    out[i, 7] = _bounded(year_sin)
-    out[i, 8] = _bounded(year_cos)
-    out[i, 9] = _bounded(forecast[rows[4], 0] / c[O_FLAT])
-    h = forecast.shape[1]
-    col = N_STATE_OBS
-    for j in range(rows.shape[0]):
-        row = rows[j]
-        scale = c[O_SCALES + j]
-        for k in range(h):
-            out[i, col] = _bounded(forecast[row, k] / scale)
-            col += 1
+    out[2] = _bounded(peak_mw / cap if cap else 0.0)
+    out[3] = _bounded(1.0 - hour / 24.0)
+    out[4] = _bounded(episode_left)
+    out[5] = _bounded(hour_sin)
+    out[6] = _bounded(hour_cos)
+    out[7] = _bounded(year_sin)
+    out[8] = _bounded(year_cos)
+    out[9] = _bounded(price_import / c[O_FLAT])
+
+
+@kernel
+def observe_series(values: FloatArray, scale: float, out: NDArray[np.float32]) -> None:
+    """One forecast series' entries of an observation: ``values / scale``, clipped, float32."""
+    for k in range(out.shape[0]):
+        out[k] = _bounded(values[k] / scale)
 
 
 @kernel
@@ -127,31 +124,33 @@ def _observe_batch(
     state: FloatArray,
     features: FloatArray,
     forecast: FloatArray,
-    rows: NDArray[np.int64],
     c: FloatArray,
 ) -> None:
-    """:func:`observe_member` over a batch.
+    """:func:`observe_state` and :func:`observe_series` over a batch.
 
     ``state``: energy, heat, peak, episode left; ``features``: hour, its sin and cos, the
-    year's sin and cos.
+    year's sin and cos; ``forecast``: shape ``(n, len(FORECAST_OBS), horizon)``.
     """
+    h = forecast.shape[2]
     for i in range(out.shape[0]):
-        observe_member(
-            out,
-            i,
+        row = out[i]
+        observe_state(
+            row,
+            state[3, i],
             state[0, i],
             state[1, i],
             state[2, i],
-            state[3, i],
             features[0, i],
             features[1, i],
             features[2, i],
             features[3, i],
             features[4, i],
-            forecast[i],
-            rows,
+            forecast[i, _PRICE, 0],
             c,
         )
+        for j in range(forecast.shape[1]):
+            start = N_STATE_OBS + j * h
+            observe_series(forecast[i, j], c[O_SCALES + j], row[start : start + h])
 
 
 def park_observation(
@@ -178,7 +177,8 @@ def park_observation(
         p: parameters.
         dt_h: step [h].
 
-    The observation is :func:`observe_member`, compiled; this wrapper stacks its inputs.
+    The observation is :func:`observe_state` and :func:`observe_series`, compiled; this
+    wrapper stacks their inputs.
     """
     n = len(energy_mwh)
     hour = np.asarray(forecast["hour_of_day"], dtype=np.float64)[:, 0]
@@ -193,6 +193,5 @@ def park_observation(
     )
     h = series.shape[2]
     obs = np.empty((n, N_STATE_OBS + len(FORECAST_OBS) * h), dtype=np.float32)
-    rows = np.arange(len(FORECAST_OBS), dtype=np.int64)
-    _observe_batch(obs, state.reshape(4, n), features, series, rows, observation_constants(p))
+    _observe_batch(obs, state.reshape(4, n), features, series, observation_constants(p))
     return obs
