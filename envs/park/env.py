@@ -114,13 +114,8 @@ class ParkVectorEnv(BatchedEcoEnv):
     """
 
     plant_name: ClassVar[str] = "park"
-    violation_names: ClassVar[tuple[str, ...]] = (
-        "battery_limited_mw",
-        "boiler_limited_mw",
-        "import_limited_mw",
-        "unserved_load_mwh",
-        "unserved_heat_mwh",
-    )
+    violation_names: ClassVar[tuple[str, ...]] = VIOLATION_NAMES
+    emission_sources: ClassVar[tuple[str, ...]] = EMISSION_NAMES
     settings: ClassVar[tuple[str, ...]] = ("dt_h", "forecast_steps", "steps_per_day")
     #: Default forecast errors (see :data:`~ecocontrol.envs.park.scenario.DEFAULT_FORECAST_ERRORS`).
     DEFAULT_FORECAST_ERRORS: ClassVar[dict[str, ForecastErrorModel]] = DEFAULT_FORECAST_ERRORS
@@ -150,7 +145,7 @@ class ParkVectorEnv(BatchedEcoEnv):
             split=split,
             carbon_price_cny_per_t=carbon_price_cny_per_t,
             reward_scale_cny=reward_scale_cny,
-            cost_terms=("energy", "demand", "fuel", "degradation", "penalty", "inventory"),
+            cost_terms=COST_NAMES,
         )
         _check_timing(dt_h, episode_days, forecast_horizon_h, forecast_noise_scale)
         self.params: ParkParams = self._params_or_default(params, ParkParams)
@@ -266,14 +261,12 @@ class ParkVectorEnv(BatchedEcoEnv):
         _forecast_steps(idx, self.window_start, self.step_index, self._n_steps, self._fc_t)
         self._noise.prepare(idx, self.step_index, self.rngs)
 
-    def _step_members(
-        self, physical: FloatArray
-    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+    def _step_members(self, physical: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         price = self.carbon_price_cny_per_t
         if price != self._values_price:  # the terminal values carry the carbon price
             self._stores0[2:] = store_values(self.params, price).vector()
             self._values_price = price
-        out = np.empty((N_ACCOUNTS, self.num_envs))
+        out = np.empty((N_ACCOUNTS, self.num_envs))  # fresh: the rows are returned
         _step_kernel(
             self._table,
             self._n_steps,
@@ -290,12 +283,7 @@ class ParkVectorEnv(BatchedEcoEnv):
             self._step_t,
         )
         self._stepped.fill(True)
-        rows = list(out)
-        return (
-            dict(zip(EMISSION_NAMES, rows[:A_COSTS], strict=True)),
-            dict(zip(COST_NAMES, rows[A_COSTS:A_VIOLATIONS], strict=True)),
-            dict(zip(VIOLATION_NAMES, rows[A_VIOLATIONS:], strict=True)),
-        )
+        return out[:A_COSTS], out[A_COSTS:A_VIOLATIONS], out[A_VIOLATIONS:]
 
     def _observe_batch(self) -> np.ndarray:
         obs = np.empty((self.num_envs, self.single_observation_space.shape[0]), np.float32)
