@@ -39,6 +39,7 @@ from ..vector import BatchedEcoEnv
 from .observation import (
     FORECAST_OBS,
     N_STATE_OBS,
+    O_BATTERY_MWH,
     O_SCALES,
     OBS_HIGH,
     OBS_LOW,
@@ -93,8 +94,9 @@ _WIND, _PV, _LOAD, _HEAT, _PRICE_IMPORT, _PRICE_EXPORT, _INTENSITY = (
 )
 _TOU = SERIES_KEYS.index("tou_code")
 _STATE_ROWS = np.array([SERIES_KEYS.index(k) for k in _STATE_SERIES], dtype=np.int64)
-#: What ``info['state']`` holds after a step besides the stores: the flows and exogenous values.
-_STEP_INFO: tuple[str, ...] = (*FLOW_NAMES, *_STATE_SERIES)
+#: What ``info['state']`` holds: the stores, then (after a step) the flows and exogenous values.
+_STORE_INFO = ("energy_mwh", "soc", "heat_mwh", "peak_mw", "energy0_mwh", "heat0_mwh")
+_INFO_KEYS: tuple[str, ...] = (*_STORE_INFO, *FLOW_NAMES, *_STATE_SERIES)
 _OBS_ROWS = np.array([SERIES_KEYS.index(k) for k in FORECAST_OBS], dtype=np.int64)
 
 
@@ -320,13 +322,14 @@ class ParkVectorEnv(BatchedEcoEnv):
         ``forecast``: every series over the forecast horizon in physical units, lead 0 = the
         coming step (exact), leads >= 1 of wind, PV and load with the forecast error (copies).
         """
-        p = self.params
-        values = np.empty(3 + N_FLOWS + len(_STATE_SERIES))
+        values = np.empty(len(_INFO_KEYS))
         fc = np.empty((len(SERIES_KEYS), self.forecast_steps))
         noise = self._noise
         _info_kernel(
             i,
             self._state,
+            self._stores0,
+            self._obs_constants,
             self._flows,
             self._table,
             self._step_t,
@@ -339,18 +342,9 @@ class ParkVectorEnv(BatchedEcoEnv):
             values,
             fc,
         )
-        v = values.tolist()
-        energy = v[0]
-        state: dict[str, Any] = {
-            "energy_mwh": energy,
-            "soc": energy / p.battery_energy_mwh if p.battery_energy_mwh else 0.0,
-            "heat_mwh": v[1],
-            "peak_mw": v[2],
-            "energy0_mwh": self.energy0_mwh,
-            "heat0_mwh": self.heat0_mwh,
-        }
-        if self._stepped[i]:
-            state.update(zip(_STEP_INFO, v[3:], strict=True))
+        # before the member's first step, only the stores (zip stops at the shorter)
+        keys = _INFO_KEYS if self._stepped[i] else _INFO_KEYS[: len(_STORE_INFO)]
+        state = dict(zip(keys, values.tolist(), strict=False))
         forecast = dict(zip(SERIES_KEYS, fc, strict=True))  # rows of a fresh array
         forecast["tou_code"] = fc[_TOU].astype(self._dtypes[_TOU][1])
         return {"state": state, "forecast": forecast}
@@ -404,6 +398,8 @@ def _forecast_member(
 def _info_kernel(
     i: int,
     state: FloatArray,
+    stores0: FloatArray,
+    obs_constants: FloatArray,
     flows: FloatArray,
     table: FloatArray,
     step_t: IntArray,
@@ -418,15 +414,22 @@ def _info_kernel(
 ) -> None:
     """Member ``i``'s info, as numbers.
 
-    ``values``: its stores and peak, its last step's flows and exogenous values
-    (``_STATE_SERIES``); ``forecast``: its forecast (:func:`_forecast_member`).
+    ``values``: the entries of ``_INFO_KEYS`` (its stores, SOC, peak, the stores at the
+    episode's start, its last step's flows and exogenous values); ``forecast``: its forecast
+    (:func:`_forecast_member`).
     """
-    values[0] = state[0, i]
-    values[1] = state[1, i]
-    values[2] = state[2, i]
+    energy = state[0, i]
+    capacity = obs_constants[O_BATTERY_MWH]
+    values[0] = energy
+    values[1] = energy / capacity if capacity else 0.0
+    values[2] = state[1, i]
+    values[3] = state[2, i]
+    values[4] = stores0[0]
+    values[5] = stores0[1]
+    base = 6
     for r in range(flows.shape[0]):
-        values[3 + r] = flows[r, i]
-    base = 3 + flows.shape[0]
+        values[base + r] = flows[r, i]
+    base += flows.shape[0]
     t = step_t[i]
     for j in range(_STATE_ROWS.shape[0]):
         values[base + j] = table[_STATE_ROWS[j], t]
