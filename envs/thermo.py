@@ -115,6 +115,140 @@ def interp_1k(row: FloatArray, temp_c: float) -> float:
     return lo + (row[i + 1] - lo) * (t - i)
 
 
+@kernel
+def interp_table(x: float, xp: FloatArray, fp: FloatArray) -> float:
+    """Compiled scalar ``np.interp(x, xp, fp)`` (``xp`` increasing), bit for bit.
+
+    numpy's arithmetic (``compiled_base.c``: ``slope * (x - xp[j]) + fp[j]`` with the slope
+    of the bracketing interval; ``fp[j]`` where ``x`` hits a knot; ``fp[0]``/``fp[-1]``
+    outside), with a bisection for the interval. Inverts a table such as
+    :meth:`GasMixture.temperature` inside the plants' kernels.
+    """
+    n = len(xp)
+    if x != x:
+        return x
+    if x < xp[0]:
+        return fp[0]
+    if x >= xp[n - 1]:
+        return fp[n - 1]
+    lo, hi = 0, n - 1  # xp[lo] <= x < xp[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if xp[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    if xp[lo] == x:
+        return fp[lo]
+    slope = (fp[lo + 1] - fp[lo]) / (xp[lo + 1] - xp[lo])
+    out = slope * (x - xp[lo]) + fp[lo]
+    if out != out:
+        out = slope * (x - xp[lo + 1]) + fp[lo + 1]
+        if out != out and fp[lo] == fp[lo + 1]:
+            out = fp[lo]
+    return out
+
+
+@kernel
+def gas_enthalpy_1k(
+    h_table: FloatArray, n2: float, o2: float, co2: float, h2o: float, temp_c: float
+) -> float:
+    """Compiled scalar :func:`gas_enthalpy_kw`: enthalpy flow above 25 degC [kW] of a gas.
+
+    ``h_table`` holds the species' rows over the 1 K grid (the rows of
+    :func:`kernel_tables` ``[0:4]``, or its cp rows ``[4:8]`` for the heat capacity
+    [kW/K]); the flows are per species [Nm3/s]. The arithmetic of :func:`lookup`, species
+    added in :data:`SPECIES` order (so every batch row rounds alike).
+    """
+    t = min(max(temp_c, 0.0), T_MAX_C - 1e-9)
+    i = int(t)
+    frac = t - i
+    lo = h_table[0, i]
+    out = n2 * (lo + (h_table[0, i + 1] - lo) * frac)
+    lo = h_table[1, i]
+    out = out + o2 * (lo + (h_table[1, i + 1] - lo) * frac)
+    lo = h_table[2, i]
+    out = out + co2 * (lo + (h_table[2, i + 1] - lo) * frac)
+    lo = h_table[3, i]
+    return out + h2o * (lo + (h_table[3, i + 1] - lo) * frac)
+
+
+@kernel
+def gas_temperature_1k(
+    tables: FloatArray,
+    n2: float,
+    o2: float,
+    co2: float,
+    h2o: float,
+    enthalpy_kw: float,
+    guess_c: float,
+) -> float:
+    """Compiled scalar :func:`gas_temperature`: the same six Newton steps.
+
+    ``tables``: :func:`kernel_tables`.
+    """
+    h_rows = tables[0:4]
+    cp_rows = tables[4:8]
+    t = guess_c
+    for _ in range(6):
+        cp = gas_enthalpy_1k(cp_rows, n2, o2, co2, h2o, t)
+        t = min(
+            max(t - (gas_enthalpy_1k(h_rows, n2, o2, co2, h2o, t) - enthalpy_kw) / cp, 0.0), T_MAX_C
+        )
+    return t
+
+
+@kernel
+def _gas_enthalpy_many(
+    tables: FloatArray, flows: FloatArray, temp_c: FloatArray, out: FloatArray
+) -> None:
+    h_rows = tables[0:4]
+    for j in range(len(out)):
+        out[j] = gas_enthalpy_1k(
+            h_rows, flows[0, j], flows[1, j], flows[2, j], flows[3, j], temp_c[j]
+        )
+
+
+@kernel
+def _gas_temperature_many(
+    tables: FloatArray, flows: FloatArray, h: FloatArray, guess: FloatArray, out: FloatArray
+) -> None:
+    for j in range(len(out)):
+        out[j] = gas_temperature_1k(
+            tables, flows[0, j], flows[1, j], flows[2, j], flows[3, j], h[j], guess[j]
+        )
+
+
+@functools.cache
+def kernel_tables() -> FloatArray:
+    """The tables the compiled kernels read, one C-contiguous array ``(10, grid)``.
+
+    Rows 0-3: sensible enthalpy above 25 degC of N2, O2, CO2, H2O [kJ/Nm3]; rows 4-7: their
+    heat capacities [kJ/(Nm3 K)]; row 8: :data:`AIR`'s enthalpy [kJ/Nm3]; row 9: the
+    temperature grid [degC]. Read-only.
+    """
+    cp, h = _tables()
+    out = np.ascontiguousarray(np.concatenate([h, cp, AIR.h_table[None, :], _T_GRID_C[None, :]]))
+    out.flags.writeable = False
+    return out
+
+
+def broadcast_flat(*arrays: ArrayLike) -> tuple[tuple[int, ...], list[FloatArray]]:
+    """Broadcast shape and the arrays broadcast, as writeable C-contiguous 1-D float64.
+
+    The form the compiled kernels' batch loops take (one compiled specialisation each).
+    """
+    arrs = [np.asarray(a, dtype=np.float64) for a in arrays]
+    shape = np.broadcast_shapes(*(a.shape for a in arrs))
+    flat = [
+        np.ascontiguousarray(a).reshape(-1)
+        if a.shape == shape and a.flags.writeable
+        else np.broadcast_to(a, shape).flatten()
+        for a in arrs
+    ]
+    return shape, flat
+
+
 def species_enthalpy(temp_c: ArrayLike) -> FloatArray:
     """Sensible enthalpy above 25 degC [kJ/Nm3] of each species, shape ``(4, *temp.shape)``."""
     return lookup(_tables()[1], temp_c)
@@ -128,33 +262,29 @@ def species_cp(temp_c: ArrayLike) -> FloatArray:
 def gas_enthalpy_kw(flows_nm3_s: FloatArray, temp_c: ArrayLike) -> FloatArray:
     """Sensible enthalpy flow above 25 degC [kW] of a gas given per species [Nm3/s].
 
-    ``flows_nm3_s`` has shape ``(4, *batch)`` in :data:`SPECIES` order.
+    ``flows_nm3_s`` has shape ``(4, *batch)`` in :data:`SPECIES` order. Computed by the
+    compiled :func:`gas_enthalpy_1k`.
     """
-    return _species_sum(flows_nm3_s, species_enthalpy(temp_c))
-
-
-def _species_sum(flows: FloatArray, per_nm3: FloatArray) -> FloatArray:
-    """``sum_s flows[s] * per_nm3[s]``, added in species order.
-
-    Every batch row rounds alike (``np.einsum`` pairs the terms differently for one row than
-    for many).
-    """
-    out = flows[0] * per_nm3[0]
-    for s in range(1, len(flows)):
-        out = out + flows[s] * per_nm3[s]
-    return np.asarray(out)
+    flows = np.asarray(flows_nm3_s, dtype=np.float64)
+    shape, (t, *rows) = broadcast_flat(temp_c, *flows)
+    out = np.empty(len(t))
+    _gas_enthalpy_many(kernel_tables(), np.stack(rows), t, out)
+    return out.reshape(shape)
 
 
 def gas_temperature(
     flows_nm3_s: FloatArray, enthalpy_kw: ArrayLike, guess_c: ArrayLike = 1000.0
 ) -> FloatArray:
-    """Temperature [degC] of a gas (per species [Nm3/s]) carrying ``enthalpy_kw`` (Newton)."""
-    h = np.asarray(enthalpy_kw, dtype=np.float64)
-    t = np.broadcast_to(np.asarray(guess_c, dtype=np.float64), h.shape).copy()
-    for _ in range(6):
-        cp = _species_sum(flows_nm3_s, species_cp(t))
-        t = clip(t - (gas_enthalpy_kw(flows_nm3_s, t) - h) / cp, 0.0, T_MAX_C)
-    return t
+    """Temperature [degC] of a gas (per species [Nm3/s]) carrying ``enthalpy_kw`` (Newton).
+
+    Six Newton steps from ``guess_c`` on the tables, clipped to the grid (the compiled
+    :func:`gas_temperature_1k`).
+    """
+    flows = np.asarray(flows_nm3_s, dtype=np.float64)
+    shape, (h, g, *rows) = broadcast_flat(enthalpy_kw, guess_c, *flows)
+    out = np.empty(len(h))
+    _gas_temperature_many(kernel_tables(), np.stack(rows), h, g, out)
+    return out.reshape(shape)
 
 
 @dataclass(frozen=True)

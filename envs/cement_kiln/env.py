@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from typing import Any, ClassVar
 
@@ -14,17 +15,40 @@ from ecocontrol.emissions import DEFAULT_CARBON_PRICE_CNY_PER_T, require_finite_
 
 from ..base import EcoEnv
 from ..scenario import ActionScaler, FloatArray, IntArray, ScenarioWindows, horizon_view
+from ..thermo import kernel_tables
 from ..vector import BatchedEcoEnv
-from .observation import OBS_DIM, OBS_LEADS_MIN, kiln_observation, kiln_readings
-from .params import CementKilnParams
-from .physics import kiln_design, kiln_step
-from .scenario import EXO_KEYS, KilnDisturbances, initial_state, synthetic_disturbances
-from .scoring import kiln_accounts
-from .state import KilnFlows, KilnState
+from .observation import (
+    OBS_DIM,
+    OBS_LEADS_MIN,
+    READING_KEYS,
+    kiln_readings,
+    observation_prices,
+    observe_batch,
+)
+from .params import CementKilnParams, fuel_slots, kiln_constants
+from .physics import SERIES_KEYS, calciner_failure, kiln_design, step_members
+from .scenario import KilnDisturbances, initial_state, synthetic_disturbances
+from .scoring import split_accounts
+from .state import (
+    A_LEN,
+    F_LEN,
+    INFO_KEYS,
+    S_ACTION,
+    S_READ,
+    KilnFlows,
+    KilnState,
+    flows_from_matrix,
+    pack_state,
+    state_views,
+)
+
+_FEED_ON = INFO_KEYS.index("feed_on")
 
 
 class CementKilnVectorEnv(BatchedEcoEnv):
-    """``num_envs`` kilns stepped together by :func:`kiln_step` over the batch axis.
+    """``num_envs`` kilns stepped together by the compiled :func:`step_members`.
+
+    :func:`step_members` is the plant's one step (:func:`kiln_step` runs it on a state at hand).
 
     The kiln's one simulator: :class:`CementKilnEnv` is a batch of one of it.
     ``gymnasium.make_vec("ecocontrol/CementKiln-v1", num_envs=n,
@@ -39,8 +63,11 @@ class CementKilnVectorEnv(BatchedEcoEnv):
         disturbances: the year of exogenous series the windows are cut from.
         forecast_steps: steps of the published production plan (60 min).
         lab_interval_steps: steps between two lab samples.
-        state: the batch's plant state (privileged; controllers read :meth:`full_state`).
-        flows: what happened during the last step (``None`` before the first).
+        state: the batch's plant state (privileged; controllers read :meth:`full_state`):
+            views into the packed arrays the compiled step advances in place (write into
+            them, e.g. ``state.bz_c[:] = ...``; do not rebind them).
+        flows: what happened during the last step (``None`` before the first; built on
+            access).
     """
 
     plant_name: ClassVar[str] = "cement_kiln"
@@ -115,18 +142,51 @@ class CementKilnVectorEnv(BatchedEcoEnv):
         )
         self.single_observation_space = gym.spaces.Box(-1.0, 10.0, (OBS_DIM,), np.float32)
         self._setup_batch()
-        self._leads = np.array([round(m / dt_min) for m in OBS_LEADS_MIN])
+        self._leads = np.array([round(m / dt_min) for m in OBS_LEADS_MIN], dtype=np.int64)
         one = initial_state(p, self.dt_min, 1.0, p.lsf_ref)
-        self.state = KilnState(
+        batch = KilnState(
             **{f.name: np.repeat(getattr(one, f.name), num_envs, axis=0) for f in fields(one)}
         )
-        self.readings = kiln_readings(self.state, None, p)
-        self.flows: KilnFlows | None = None
-        self._feed: FloatArray = np.ones(num_envs)  # the last step's feed
+        # The packed state the compiled step advances in place; ``state`` is views into it.
+        self._st, self._pipe, self._lab = pack_state(batch)
+        self.state = state_views(self._st, self._pipe, self._lab)
+        self._st[:, S_READ : S_READ + len(READING_KEYS)] = np.stack(
+            [kiln_readings(batch, None, p)[k] for k in READING_KEYS], axis=1
+        )
+        self._flows = np.zeros((num_envs, F_LEN))  # the last step's flows
         self._stepped = np.zeros(num_envs, dtype=bool)  # a step since the member's reset
+        self._any_stepped = False
+        self._series = np.ascontiguousarray(
+            np.stack([self.series[k] for k in SERIES_KEYS]), dtype=np.float64
+        )
+        self._constants = kiln_constants(p, kiln_design(p))
+        self._tables = kernel_tables()
+        self._lag = math.exp(-self.dt_min / p.free_lime_lag_min)
+        self._no_sample = np.zeros(num_envs, dtype=bool)
+        self._slots = fuel_slots(p)
+        self._obs_prices = (math.nan, np.zeros(3))
         feed = self.series["feed"]
         h = self.forecast_steps + 1  # the plan repeats the last value past the year
-        self._plan = horizon_view(np.concatenate([feed, np.full(h, feed[-1])]), h)
+        self._plan_flat = np.ascontiguousarray(np.concatenate([feed, np.full(h, feed[-1])]))
+        self._plan = horizon_view(self._plan_flat, h)
+
+    @property
+    def readings(self) -> dict[str, FloatArray]:
+        """The instruments the observation shows, per member (copies)."""
+        r = self._st[:, S_READ : S_READ + len(READING_KEYS)]
+        return {k: r[:, j].copy() for j, k in enumerate(READING_KEYS)}
+
+    @property
+    def flows(self) -> KilnFlows | None:
+        """What happened during the last step (``None`` before the first); a copy."""
+        if not self._any_stepped:
+            return None
+        return flows_from_matrix(self._flows.copy(), self._slots)
+
+    @property
+    def _feed(self) -> FloatArray:
+        """The last step's feed (raw meal / nominal) of each member."""
+        return self._flows[:, INFO_KEYS.index("feed")].copy()
 
     # -- privileged ----------------------------------------------------------------------------
     def true_window(self, start_step: int, n: int) -> dict[str, FloatArray]:
@@ -151,8 +211,8 @@ class CementKilnVectorEnv(BatchedEcoEnv):
             for f in fields(start):
                 getattr(self.state, f.name)[i] = getattr(start, f.name)[0]
         nominal = kiln_readings(self.state, None, self.params)
-        for k, v in nominal.items():
-            self.readings[k][idx] = v[idx]
+        for j, k in enumerate(READING_KEYS):
+            self._st[idx, S_READ + j] = nominal[k][idx]
         self._stepped[idx] = False
 
     def _prepare(self, idx: IntArray) -> None:
@@ -161,71 +221,80 @@ class CementKilnVectorEnv(BatchedEcoEnv):
     def _step_members(
         self, physical: FloatArray
     ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
-        t = self.t
-        rows = np.minimum(t, self.n_steps - 1)
-        exo = {k: self.series[k][rows] for k in EXO_KEYS}
-        sample = t % self.lab_interval_steps == 0
-        self.state, flows = kiln_step(self.state, physical, exo, self.params, self.dt_min, sample)
-        self.flows, self._feed = flows, exo["feed"]
+        acc = np.empty((A_LEN, self.num_envs))
+        bad = step_members(
+            self._st,
+            self._pipe,
+            self._lab,
+            physical,
+            self._series,
+            self.window_start,
+            self.step_index,
+            self.n_steps,
+            self.lab_interval_steps,
+            self._no_sample,
+            self._constants,
+            self._tables,
+            self.dt_min,
+            self._lag,
+            self._flows,
+            acc,
+        )
+        if bad >= 0:
+            raise calciner_failure(self._flows, bad)
         self._stepped[:] = True
-        self.readings = {
-            k: v.copy() for k, v in kiln_readings(self.state, flows, self.params).items()
-        }
-        return kiln_accounts(flows, self.state, self.params, self.dt_min)
+        self._any_stepped = True
+        return split_accounts(acc)
 
     def _feed_plan(self) -> FloatArray:
         """Each member's production plan from its coming step, 60 min ahead, ``(n, h + 1)``."""
         return self._plan[np.minimum(self.t, self.n_steps)]
 
     def _observe_batch(self) -> NDArray[np.float32]:
-        return kiln_observation(
-            self.state,
-            self.readings,
-            self._feed_plan(),
+        out = np.empty((self.num_envs, OBS_DIM), dtype=np.float32)
+        observe_batch(
+            self._st,
+            self._plan_flat,
+            self.window_start,
+            self.step_index,
+            self.n_steps,
+            self.episode_steps,
             self._leads,
-            self.step_index / self.episode_steps,
-            self.params,
-            self.ledger.carbon_price_cny_per_t,
+            self._prices(),
+            out,
         )
+        return out
+
+    def _prices(self) -> FloatArray:
+        """The prices the observation shows (rebuilt if the carbon price changed)."""
+        carbon = self.ledger.carbon_price_cny_per_t
+        if self._obs_prices[0] != carbon:
+            self._obs_prices = (carbon, observation_prices(self.params, carbon))
+        return self._obs_prices[1]
 
     def _member_info(self, i: int) -> dict[str, Any]:
         """Member ``i``'s measured state, the last step's flows and the feed plan."""
-        s, f = self.state, self.flows
+        bz, tc, fl, lab, age = self._st[i, :5].tolist()
+        pipes = self._pipe[:4, i].copy()
         state: dict[str, Any] = {
-            "bz_c": float(s.bz_c[i]),
-            "calciner_c": float(s.calciner_c[i]),
-            "free_lime_pct": float(s.free_lime_pct[i]),
-            "lab_free_lime_pct": float(s.lab_last_pct[i]),
-            "lab_age_min": float(s.lab_age_min[i]),
-            "last_action": s.last_action[i].copy(),
+            "bz_c": bz,
+            "calciner_c": tc,
+            "free_lime_pct": fl,
+            "lab_free_lime_pct": lab,
+            "lab_age_min": age,
+            "last_action": self._st[i, S_ACTION : S_ACTION + 4].copy(),
             # Reconstructible from the measured calciner temperature and feed history:
-            "pipe_solids": s.pipe_solids[i].copy(),
-            "pipe_caco3": s.pipe_caco3[i].copy(),
-            "pipe_temp": s.pipe_temp[i].copy(),
-            "pipe_clinker": s.pipe_clinker[i].copy(),
+            "pipe_solids": pipes[0],
+            "pipe_caco3": pipes[1],
+            "pipe_temp": pipes[2],
+            "pipe_clinker": pipes[3],
         }
-        if f is not None and self._stepped[i]:
-            state.update(
-                kiln_gas_c=float(f.kiln_gas_c[i]),
-                kiln_o2_pct=float(f.kiln.o2_pct[i]),
-                calciner_o2_pct=float(f.calciner.o2_pct[i]),
-                co_ppm=float(f.kiln.co_ppm[i]),
-                preheater_co_ppm=float(f.calciner.co_ppm[i]),
-                preheater_exit_c=float(f.preheater_exit_c[i]),
-                secondary_air_c=float(f.cooler.secondary_c[i]),
-                tertiary_air_c=float(f.cooler.tertiary_c[i]),
-                feed_on=bool(f.feed_on[i] > 0.5),
-                nox_mg_nm3=float(f.nox_mg_nm3[i]),
-                flame_c=float(f.kiln.flame_c[i]),
-                calcination=float(f.calciner.degree[i]),
-                clinker_t=float(f.clinker_kg_s[i]) * 0.06 * self.dt_min,
-                fuel_heat_mw=float(
-                    f.heats.kiln[i] + f.heats.calciner_main[i] + f.heats.calciner_af[i]
-                ),
-                caco3_fed_t=float(f.caco3_fed_kg_s[i]) * 0.06 * self.dt_min,
-                feed=float(self._feed[i]),
-            )
-        plan = self._plan[min(int(self.t[i]), self.n_steps)].copy()
+        if self._stepped[i]:
+            values = self._flows[i, : len(INFO_KEYS)].tolist()
+            values[_FEED_ON] = values[_FEED_ON] > 0.5
+            state.update(zip(INFO_KEYS, values, strict=True))
+        row = min(int(self.window_start[i]) + int(self.step_index[i]), self.n_steps)
+        plan = self._plan_flat[row : row + self.forecast_steps + 1].copy()
         # The production plan is known ahead (lead 0 = the coming step).
         return {"state": state, "forecast": {"feed": plan}}
 

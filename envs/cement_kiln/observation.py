@@ -8,13 +8,27 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
+from ..jit import kernel
 from ..scenario import FloatArray
 from .combustion import kiln_gas_temp
 from .params import CementKilnParams
-from .state import KilnFlows, KilnState
+from .state import (
+    S_ACTION,
+    S_BZ,
+    S_FEED_ON,
+    S_LAB_AGE,
+    S_LAB_LAST,
+    S_READ,
+    S_TC,
+    KilnFlows,
+    KilnState,
+    pack_state,
+)
 
 
 def lab_slots(p: CementKilnParams) -> int:
@@ -22,38 +36,60 @@ def lab_slots(p: CementKilnParams) -> int:
     return int(p.lab_delay_min // p.lab_interval_min) + 2
 
 
-def lab_update(
-    state: KilnState,
-    free_lime: FloatArray,
-    noise: FloatArray,
-    sample: bool | NDArray[np.bool_],
-    p: CementKilnParams,
+@kernel
+def lab_1(
+    pending: FloatArray,
+    left: FloatArray,
+    last: float,
+    age: float,
+    free_lime: float,
+    noise: float,
+    sample: bool,
+    delay_min: float,
     dt_min: float,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """The lab over one step: (pending results, minutes left, last result, its age).
+) -> tuple[float, float]:
+    """The lab over one step for one member: (last result [%], its age [min]).
 
-    A spot sample is taken where ``sample`` (one flag, or one per row) and its result
-    (``free_lime`` plus the lab error ``noise``) is published ``lab_delay_min`` later. Samples
-    wait in slots (several are pending when the delay exceeds the interval).
+    A spot sample is taken if ``sample`` and its result (``free_lime`` plus the lab error
+    ``noise``, at least 0) is published ``delay_min`` later. Samples wait in slots
+    (``pending`` results, ``left`` minutes to publication, inf = free; updated in place;
+    several are pending when the delay exceeds the interval). When results arrive, the
+    newest sample's is published.
     """
-    pending, left = state.lab_pending_pct.copy(), state.lab_pending_left_min - dt_min
-    last, age = state.lab_last_pct.copy(), state.lab_age_min + dt_min
-    taken = np.broadcast_to(np.asarray(sample, dtype=bool), left.shape[:1])
-    if taken.any():
-        rows = np.flatnonzero(taken)
-        slot = np.argmax(np.isinf(left[rows]), axis=1)  # a free slot (there are enough)
-        pending[rows, slot] = np.maximum(free_lime + noise, 0.0)[rows]
-        left[rows, slot] = p.lab_delay_min
-    arrived = left <= 1e-9
-    got = arrived.any(axis=1)
-    newest = np.argmax(np.where(arrived, left, -np.inf), axis=1)
-    last = np.where(got, pending[np.arange(len(newest)), newest], last)
-    age = np.where(got, 0.0, age)
-    left = np.where(arrived, np.inf, left)
-    return pending, left, last, age
+    n = len(left)
+    for k in range(n):
+        left[k] = left[k] - dt_min
+    age = age + dt_min
+    if sample:
+        slot = 0  # a free slot (there are enough)
+        for k in range(n):
+            if math.isinf(left[k]):
+                slot = k
+                break
+        pending[slot] = max(free_lime + noise, 0.0)
+        left[slot] = delay_min
+    newest = -1
+    for k in range(n):
+        if left[k] <= 1e-9:
+            if newest < 0 or left[k] > left[newest]:
+                newest = k
+    if newest >= 0:
+        last, age = pending[newest], 0.0
+        for k in range(n):
+            if left[k] <= 1e-9:
+                left[k] = math.inf
+    return last, age
 
 
 OBS_DIM = 22
+#: The instruments' readings, in the order of the packed state's reading columns.
+READING_KEYS: tuple[str, ...] = (
+    "kiln_gas_c",
+    "kiln_o2_pct",
+    "calciner_o2_pct",
+    "co_ppm",
+    "nox_mg_nm3",
+)
 #: Feed-forecast leads in the observation [min].
 OBS_LEADS_MIN = (15.0, 30.0, 45.0, 60.0)
 
@@ -83,6 +119,98 @@ def kiln_readings(
     }
 
 
+@kernel
+def obs_row_1(
+    st: FloatArray,
+    plan: FloatArray,
+    base: int,
+    leads: NDArray[np.int64],
+    progress: float,
+    prices: FloatArray,
+    out: NDArray[np.float32],
+) -> None:
+    """One member's observation (see the env card) into ``out``, clipped to [-1, 10].
+
+    ``st``: the member's packed scalars (:data:`~.state.S_LEN`); ``plan[base + k]`` the feed
+    planned ``k`` steps ahead; ``prices``: calciner fuel and AF price / 1000, carbon / 100.
+    """
+    out[0] = _shown(st[S_BZ] / 1000.0)
+    out[1] = _shown(st[S_TC] / 1000.0)
+    out[2] = _shown(st[S_READ] / 1000.0)  # kiln exit gas
+    out[3] = _shown(st[S_READ + 1] / 10.0)  # kiln-inlet O2
+    out[4] = _shown(st[S_READ + 2] / 10.0)  # calciner O2
+    out[5] = _shown(st[S_READ + 3] / 1000.0)  # CO
+    out[6] = _shown(st[S_READ + 4] / 1000.0)  # NOx
+    out[7] = _shown(st[S_LAB_LAST] / 2.0)
+    out[8] = _shown(st[S_LAB_AGE] / 120.0)
+    out[9] = _shown(plan[base] * st[S_FEED_ON])  # 0 while the interlock cuts it
+    for k in range(len(leads)):
+        out[10 + k] = _shown(plan[base + leads[k]])
+    j = 10 + len(leads)
+    out[j] = _shown(st[S_ACTION] / 100.0)
+    out[j + 1] = _shown(st[S_ACTION + 1] / 100.0)
+    out[j + 2] = _shown(st[S_ACTION + 2])
+    out[j + 3] = _shown(st[S_ACTION + 3])
+    for k in range(3):
+        out[j + 4 + k] = _shown(prices[k])
+    out[j + 7] = _shown(progress)
+
+
+@kernel
+def _shown(x: float) -> np.float32:
+    """An observation entry: clipped to the observation space's [-1, 10], as float32."""
+    return np.float32(min(max(x, -1.0), 10.0))
+
+
+@kernel
+def observe_batch(
+    st: FloatArray,
+    plan: FloatArray,
+    window_start: NDArray[np.int64],
+    step_index: NDArray[np.int64],
+    last_row: int,
+    episode_steps: int,
+    leads: NDArray[np.int64],
+    prices: FloatArray,
+    out: NDArray[np.float32],
+) -> None:
+    """The batch's observations into ``out`` ``(B, OBS_DIM)``.
+
+    ``plan``: the production plan of the year, padded past its end; a member reads it from
+    its coming step (at most ``last_row``).
+    """
+    for i in range(st.shape[0]):
+        base = min(window_start[i] + step_index[i], last_row)
+        obs_row_1(st[i], plan, base, leads, step_index[i] / episode_steps, prices, out[i])
+
+
+@kernel
+def _observe_rows(
+    st: FloatArray,
+    plan: FloatArray,
+    leads: NDArray[np.int64],
+    progress: FloatArray,
+    prices: FloatArray,
+    out: NDArray[np.float32],
+) -> None:
+    h = plan.shape[1]
+    flat = plan.reshape(-1)
+    for i in range(st.shape[0]):
+        obs_row_1(st[i], flat, i * h, leads, progress[i], prices, out[i])
+
+
+def observation_prices(p: CementKilnParams, carbon_price_cny_per_t: float) -> FloatArray:
+    """(calciner fuel price / 1000, AF price / 1000, carbon price / 100) the observation shows."""
+    prices = dict(p.fuel_price_cny_per_t)
+    return np.array(
+        [
+            prices[p.calciner_fuel] / 1000.0,
+            prices[p.alternative_fuel] / 1000.0,
+            carbon_price_cny_per_t / 100.0,
+        ]
+    )
+
+
 def kiln_observation(
     state: KilnState,
     readings: dict[str, FloatArray],
@@ -103,39 +231,17 @@ def kiln_observation(
         p: parameters.
         carbon_price_cny_per_t: the carbon price.
     """
-    prices = dict(p.fuel_price_cny_per_t)
-    a = state.last_action
-    b = len(a)
-    const = np.array(
-        [
-            prices[p.calciner_fuel] / 1000.0,
-            prices[p.alternative_fuel] / 1000.0,
-            carbon_price_cny_per_t / 100.0,
-        ]
+    st, _, _ = pack_state(state)
+    for k, name in enumerate(READING_KEYS):
+        st[:, S_READ + k] = readings[name]
+    out = np.empty((len(st), OBS_DIM), dtype=np.float32)
+    plan = np.ascontiguousarray(feed_plan, dtype=np.float64)
+    _observe_rows(
+        st,
+        plan,
+        np.asarray(leads, dtype=np.int64),
+        np.ascontiguousarray(progress, dtype=np.float64),
+        observation_prices(p, carbon_price_cny_per_t),
+        out,
     )
-    obs = np.concatenate(
-        [
-            np.stack(
-                [
-                    state.bz_c / 1000.0,
-                    state.calciner_c / 1000.0,
-                    readings["kiln_gas_c"] / 1000.0,
-                    readings["kiln_o2_pct"] / 10.0,
-                    readings["calciner_o2_pct"] / 10.0,
-                    readings["co_ppm"] / 1000.0,
-                    readings["nox_mg_nm3"] / 1000.0,
-                    state.lab_last_pct / 2.0,
-                    state.lab_age_min / 120.0,
-                    feed_plan[:, 0] * state.feed_on,  # 0 while the interlock cuts it
-                ],
-                axis=1,
-            ),
-            feed_plan[:, leads],
-            a[:, :2] / 100.0,
-            a[:, 2:4],
-            np.broadcast_to(const, (b, 3)),
-            progress[:, None],
-        ],
-        axis=1,
-    )
-    return np.clip(obs, -1.0, 10.0).astype(np.float32)
+    return out

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, fields
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ecocontrol.emissions import DEFAULT_GRID_FACTOR_T_PER_MWH, require_finite_range
 
+from ..jit import kernel
 from ..scenario import FloatArray
-from ..thermo import KELVIN, NM3_PER_KMOL, SolidFuel
+from ..thermo import AIR, KELVIN, NM3_PER_KMOL, SolidFuel, broadcast_flat
 
 R_KJ_PER_MOL_K = 8.314462618e-3
 M_CACO3 = 100.087  # kg/kmol
@@ -255,8 +258,15 @@ class CementKilnParams:
 
     def caco3_share(self, lsf: FloatArray | float) -> FloatArray:
         """CaCO3 mass share of the raw meal at ``lsf`` (CaCO3/rest proportional to LSF)."""
-        r = self.caco3_fraction / (1.0 - self.caco3_fraction) * np.asarray(lsf) / self.lsf_ref
-        return np.asarray(r / (1.0 + r), dtype=np.float64)
+        shape, (x,) = broadcast_flat(lsf)
+        out = np.empty(len(x))
+        _caco3_share_many(x, self.caco3_ratio, self.lsf_ref, out)
+        return out.reshape(shape)
+
+    @property
+    def caco3_ratio(self) -> float:
+        """CaCO3 / rest of the raw meal at ``lsf_ref`` [-]."""
+        return self.caco3_fraction / (1.0 - self.caco3_fraction)
 
     @property
     def meal_kg_s(self) -> float:
@@ -285,31 +295,50 @@ class CementKilnParams:
             dict(self.fuel_price_cny_per_t)[name] / 1000.0 / SOLID_FUELS[name].fuel.lhv_mj_per_unit
         )
 
-    def arrhenius(self, temp_c: FloatArray | float) -> FloatArray:
-        """Calcination rate constant [1/s] at ``temp_c``."""
+    @property
+    def calcination_constants(self) -> tuple[float, float, float, float]:
+        """(E/R [K], rate at ``calcination_ref_c`` [1/s], 1 / that temperature [1/K], tau [s]).
+
+        The Arrhenius law's constants, as the compiled :func:`calcination_1` takes them.
+        """
         e = self.calcination_activation_kj_per_mol / R_KJ_PER_MOL_K
         k_ref = -math.log(1.0 - self.calcination_ref) / self.calciner_residence_s
-        t = np.asarray(temp_c, dtype=np.float64) + KELVIN
-        return np.asarray(k_ref * np.exp(-e * (1.0 / t - 1.0 / (self.calcination_ref_c + KELVIN))))
+        return e, k_ref, 1.0 / (self.calcination_ref_c + KELVIN), self.calciner_residence_s
+
+    def arrhenius(self, temp_c: FloatArray | float) -> FloatArray:
+        """Calcination rate constant [1/s] at ``temp_c``."""
+        return self._calcination(temp_c)[2]
 
     def calcination(self, temp_c: FloatArray | float) -> tuple[FloatArray, FloatArray]:
         """Calcination degree at the calciner outlet and its derivative [1/K]."""
-        k = self.arrhenius(temp_c)
-        e = self.calcination_activation_kj_per_mol / R_KJ_PER_MOL_K
-        t = np.asarray(temp_c, dtype=np.float64) + KELVIN
-        tau = self.calciner_residence_s
-        rest = np.exp(-k * tau)
-        return 1.0 - rest, rest * tau * k * e / t**2
+        a, da, _ = self._calcination(temp_c)
+        return a, da
+
+    def _calcination(self, temp_c: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        shape, (t,) = broadcast_flat(temp_c)
+        out = np.empty((3, len(t)))
+        _calcination_many(t, *self.calcination_constants, out)
+        return out[0].reshape(shape), out[1].reshape(shape), out[2].reshape(shape)
 
     def free_lime_eq(self, bz_c: FloatArray | float, lsf: FloatArray | float) -> FloatArray:
         """Free lime [%] the burning zone tends to at ``bz_c`` for meal of ``lsf``."""
-        return np.minimum(
-            FREE_LIME_MAX_PCT,
-            self.free_lime_ref_pct
-            * np.exp(
-                -(np.asarray(bz_c) - self.bz_nominal_c) / self.free_lime_temp_scale_k
-                + self.free_lime_lsf_coeff * (np.asarray(lsf) - self.lsf_ref)
-            ),
+        shape, (bz, x) = broadcast_flat(bz_c, lsf)
+        out = np.empty(len(bz))
+        _free_lime_eq_many(bz, x, *self.free_lime_constants, out)
+        return out.reshape(shape)
+
+    @property
+    def free_lime_constants(self) -> tuple[float, float, float, float, float]:
+        """The free-lime law's constants, as :func:`free_lime_eq_1` takes them.
+
+        (ref [%], bz_nominal_c, temperature scale [K], LSF coefficient, lsf_ref).
+        """
+        return (
+            self.free_lime_ref_pct,
+            self.bz_nominal_c,
+            self.free_lime_temp_scale_k,
+            self.free_lime_lsf_coeff,
+            self.lsf_ref,
         )
 
     def bz_for_free_lime(self, free_lime_pct: float, lsf: FloatArray | float) -> FloatArray:
@@ -336,6 +365,261 @@ class KilnDesign:
     flame_nominal_c: float
     kiln_heat_mw: float
     calciner_heat_mw: float
+
+
+# --------------------------------------------------------------------------------------------
+# The constants the compiled kernels read: one float64 vector built from params and design
+# --------------------------------------------------------------------------------------------
+C_CP_S = 0  # meal heat capacity / 1000 [MJ/(kg K)]
+C_CLINKER_CP = 1  # clinker heat capacity [kJ/(kg K)]
+C_MEAL_INLET = 2  # meal into the calciner [degC]
+C_RAW_MEAL = 3  # raw meal into the preheater [degC]
+C_CALC_MJ = 4  # calcination heat [MJ/kg CaCO3]
+C_CALC_E = 5  # E/R of calcination [K]
+C_CALC_KREF = 6  # calcination rate at its reference temperature [1/s]
+C_CALC_INV_TREF = 7  # 1 / calcination reference temperature [1/K]
+C_CALC_TAU = 8  # calciner residence time [s]
+C_RECOVERY = 9  # cooler recovery at design air [-]
+C_AIR_EXP = 10  # cooler recovery exponent on the air flow [-]
+C_DISCHARGE = 11  # clinker discharge below the burning zone [K]
+C_SA_RATIO = 12  # enthalpy of a Nm3 of secondary / of tertiary air [-]
+C_SA_C = 13  # default secondary air at the flame [degC]
+C_GAS_REF = 14  # kiln exit gas at the nominal burning zone [degC]
+C_GAS_SLOPE = 15  # kiln exit gas per K of burning zone [-]
+C_BZ_NOM = 16  # nominal burning zone [degC]
+C_CLINKERING = 17  # clinker formation heat [MJ/kg]
+C_BZ_CAP = 18  # burning-zone heat capacity [MJ/K]
+C_INTERLOCK = 19  # feed cut below [degC]
+C_RESTART = 20  # feed back above [degC]
+C_CACO3_RATIO = 21  # CaCO3 / rest of the meal at lsf_ref [-]
+C_LSF_REF = 22  # design LSF [-]
+C_MEAL_KG_S = 23  # nominal meal [kg/s]
+C_FL_REF = 24  # free lime at the nominal point [%]
+C_FL_SCALE = 25  # free-lime temperature scale [K]
+C_FL_COEFF = 26  # free-lime LSF coefficient [-]
+C_LAB_DELAY = 27  # lab delay [min]
+C_CO_FLOOR = 28  # CO floor [ppm]
+C_CO_SCALE = 29  # CO scale [ppm]
+C_CO_DECAY = 30  # CO decay with O2 [%]
+C_CO_LIMIT = 31  # CO limit [ppm]
+C_CO_TRIP = 32  # ESP CO trip [ppm]
+C_NOX_REF = 33  # nominal NOx [mg/Nm3]
+C_ZELD = 34  # Zeldovich activation temperature [K]
+C_NOX_EXP = 35  # NOx O2 exponent [-]
+C_O2_NOM = 36  # nominal kiln-inlet O2 [%]
+C_INV_FLAME_REF = 37  # 1 / nominal flame temperature [1/K]
+C_NOX_LIMIT = 38  # NOx limit [mg/Nm3]
+C_FHR = 39  # flame heat retained [-]
+C_FAN_POWER = 40  # ID fan power at speed 1 [MW]
+C_ELEC = 41  # electricity price [CNY/MWh]
+C_GRID = 42  # grid CO2 factor [t/MWh]
+C_PEN_FL = 43  # free-lime penalty [CNY/(t %)]
+C_PEN_TEMP = 44  # temperature penalty [CNY/(K min)]
+C_PEN_CO = 45  # CO penalty [CNY/min]
+C_PEN_NOX = 46  # NOx penalty [CNY/(mg min)]
+C_PEN_TRIP = 47  # ESP trip penalty [CNY/min]
+C_PEN_LOST = 48  # lost clinker [CNY/t]
+C_FL_LO = 49  # free-lime band low [%]
+C_FL_HI = 50  # free-lime band high [%]
+C_BZ_LO = 51  # burning-zone limit low [degC]
+C_BZ_HI = 52  # burning-zone limit high [degC]
+C_TC_LO = 53  # calciner limit low [degC]
+C_TC_HI = 54  # calciner limit high [degC]
+C_KILN_AIR = 55  # kiln air at fan speed 1 [Nm3/s]
+C_TERT_AIR = 56  # tertiary air at fan speed 1 [Nm3/s]
+C_PRIMARY = 57  # primary air [Nm3/s]
+C_KILN_UA = 58  # kiln shell loss [MW/K]
+C_CALC_UA = 59  # calciner wall loss [MW/K]
+C_OBS_PRICE_CALC = 60  # calciner fuel price / 1000 (observation) [-]
+C_OBS_PRICE_AF = 61  # alternative fuel price / 1000 (observation) [-]
+C_N_SLOTS = 62  # distinct fuels of the three roles
+C_SLOT_PRICE = 63  # price of each distinct fuel, three entries [CNY/t]
+C_FUEL = 66  # three blocks of FUEL_BLOCK entries: kiln, calciner, alternative fuel
+C_LEN = 96
+# Entries of a fuel block (per role): stoichiometric O2 [Nm3/MJ], products N2, O2, CO2, H2O
+# [Nm3/MJ], CO from unburnt fuel [Nm3/MJ], LHV [MJ/kg], fuel slot, fossil and biogenic CO2
+# [t/GJ].
+FU_O2, FU_P, FU_CO, FU_LHV, FU_SLOT, FU_FOSSIL, FU_BIO = 0, 1, 5, 6, 7, 8, 9
+FUEL_BLOCK = 10
+#: Fuel roles in the order of their blocks.
+ROLES: tuple[str, ...] = ("kiln_fuel", "calciner_fuel", "alternative_fuel")
+
+
+def fuel_slots(p: CementKilnParams) -> tuple[str, ...]:
+    """The distinct fuels of the three roles, in order of first use (the kernels' slots)."""
+    return tuple(dict.fromkeys(getattr(p, role) for role in ROLES))
+
+
+def co_nm3_per_mj(fuel: SolidFuel) -> float:
+    """CO [Nm3] from the carbon of a MJ of unburnt fuel (it leaves as CO)."""
+    return fuel.carbon / 12.0 * NM3_PER_KMOL / fuel.fuel.lhv_mj_per_unit
+
+
+@functools.lru_cache(maxsize=32)
+def kiln_constants(p: CementKilnParams, d: KilnDesign) -> FloatArray:
+    """The kernels' constants (indices ``C_*``) of ``p`` and its design ``d``; read-only.
+
+    Derived values are computed here once, with the arithmetic the laws had in numpy (so the
+    compiled kernels give the same numbers).
+    """
+    c = np.zeros(C_LEN)
+    prices = dict(p.fuel_price_cny_per_t)
+    e, k_ref, inv_t_ref, tau = p.calcination_constants
+    values = {
+        C_CP_S: p.meal_cp_kj_per_kg_k / 1000.0,
+        C_CLINKER_CP: p.clinker_cp_kj_per_kg_k,
+        C_MEAL_INLET: p.meal_inlet_c,
+        C_RAW_MEAL: p.raw_meal_c,
+        C_CALC_MJ: p.calcination_mj_per_kg,
+        C_CALC_E: e,
+        C_CALC_KREF: k_ref,
+        C_CALC_INV_TREF: inv_t_ref,
+        C_CALC_TAU: tau,
+        C_RECOVERY: p.cooler_recovery,
+        C_AIR_EXP: p.cooler_air_exponent,
+        C_DISCHARGE: p.clinker_discharge_below_bz_k,
+        C_SA_RATIO: float(AIR.enthalpy(p.secondary_air_c) / AIR.enthalpy(p.tertiary_air_c)),
+        C_SA_C: p.secondary_air_c,
+        C_GAS_REF: p.kiln_gas_ref_c,
+        C_GAS_SLOPE: p.kiln_gas_slope,
+        C_BZ_NOM: p.bz_nominal_c,
+        C_CLINKERING: p.clinkering_mj_per_kg,
+        C_BZ_CAP: p.bz_heat_capacity_mj_per_k,
+        C_INTERLOCK: p.interlock_bz_c,
+        C_RESTART: p.interlock_restart_bz_c,
+        C_CACO3_RATIO: p.caco3_ratio,
+        C_LSF_REF: p.lsf_ref,
+        C_MEAL_KG_S: p.meal_kg_s,
+        C_FL_REF: p.free_lime_ref_pct,
+        C_FL_SCALE: p.free_lime_temp_scale_k,
+        C_FL_COEFF: p.free_lime_lsf_coeff,
+        C_LAB_DELAY: p.lab_delay_min,
+        C_CO_FLOOR: p.co_floor_ppm,
+        C_CO_SCALE: p.co_scale_ppm,
+        C_CO_DECAY: p.co_o2_decay_pct,
+        C_CO_LIMIT: p.co_limit_ppm,
+        C_CO_TRIP: p.co_trip_ppm,
+        C_NOX_REF: p.nox_ref_mg_nm3,
+        C_ZELD: p.zeldovich_e_over_r_k,
+        C_NOX_EXP: p.nox_o2_exponent,
+        C_O2_NOM: p.kiln_o2_nominal_pct,
+        C_INV_FLAME_REF: 1.0 / (d.flame_nominal_c + KELVIN),
+        C_NOX_LIMIT: p.nox_limit_mg_nm3,
+        C_FHR: p.flame_heat_retained,
+        C_FAN_POWER: p.fan_power_mw,
+        C_ELEC: p.electricity_cny_per_mwh,
+        C_GRID: p.grid_factor_t_per_mwh,
+        C_PEN_FL: p.penalty_free_lime_cny_per_t_pct,
+        C_PEN_TEMP: p.penalty_temp_cny_per_k_min,
+        C_PEN_CO: p.penalty_co_cny_per_min,
+        C_PEN_NOX: p.penalty_nox_cny_per_mg_min,
+        C_PEN_TRIP: p.penalty_co_trip_cny_per_min,
+        C_PEN_LOST: p.lost_production_cny_per_t,
+        C_FL_LO: p.free_lime_band_pct[0],
+        C_FL_HI: p.free_lime_band_pct[1],
+        C_BZ_LO: p.bz_limits_c[0],
+        C_BZ_HI: p.bz_limits_c[1],
+        C_TC_LO: p.calciner_limits_c[0],
+        C_TC_HI: p.calciner_limits_c[1],
+        C_KILN_AIR: d.kiln_air_nm3_s,
+        C_TERT_AIR: d.tertiary_air_nm3_s,
+        C_PRIMARY: d.primary_air_nm3_s,
+        C_KILN_UA: d.kiln_ua_mw_per_k,
+        C_CALC_UA: d.calciner_ua_mw_per_k,
+        C_OBS_PRICE_CALC: prices[p.calciner_fuel] / 1000.0,
+        C_OBS_PRICE_AF: prices[p.alternative_fuel] / 1000.0,
+    }
+    for i, v in values.items():
+        c[i] = v
+    slots = fuel_slots(p)
+    c[C_N_SLOTS] = len(slots)
+    for s, name in enumerate(slots):
+        c[C_SLOT_PRICE + s] = prices[name]
+    for r, role in enumerate(ROLES):
+        fuel = p.fuel(role)
+        b = C_FUEL + FUEL_BLOCK * r
+        c[b + FU_O2] = fuel.o2_nm3_per_mj
+        c[b + FU_P : b + FU_P + 4] = fuel.products_nm3_per_mj
+        c[b + FU_CO] = co_nm3_per_mj(fuel)
+        c[b + FU_LHV] = fuel.fuel.lhv_mj_per_unit
+        c[b + FU_SLOT] = slots.index(getattr(p, role))
+        c[b + FU_FOSSIL], c[b + FU_BIO] = p.co2_t_per_gj_parts(role)
+    c.flags.writeable = False
+    return c
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled laws of the parameters (scalar; the methods above loop them over arrays)
+# --------------------------------------------------------------------------------------------
+@kernel
+def calcination_1(
+    temp_c: float, e_over_r: float, k_ref: float, inv_t_ref: float, tau: float
+) -> tuple[float, float, float]:
+    """(degree, its derivative [1/K], Arrhenius rate [1/s]) at the calciner outlet ``temp_c``.
+
+    First order with an Arrhenius rate: ``k = k_ref exp(-E/R (1/T - 1/T_ref))``, degree
+    ``1 - exp(-k tau)`` (constants: :attr:`CementKilnParams.calcination_constants`).
+    """
+    t = temp_c + KELVIN
+    k = k_ref * math.exp(-e_over_r * (1.0 / t - inv_t_ref))
+    rest = math.exp(-k * tau)
+    return 1.0 - rest, rest * tau * k * e_over_r / t**2, k
+
+
+@kernel
+def free_lime_eq_1(
+    bz_c: float,
+    lsf: float,
+    ref: float,
+    bz_nominal: float,
+    scale: float,
+    coeff: float,
+    lsf_ref: float,
+) -> float:
+    """Free lime [%] the burning zone tends to (Fundal).
+
+    It falls e-fold per ``scale`` K of burning zone and rises with LSF; at most
+    :data:`FREE_LIME_MAX_PCT`.
+    """
+    return min(
+        FREE_LIME_MAX_PCT, ref * math.exp(-(bz_c - bz_nominal) / scale + coeff * (lsf - lsf_ref))
+    )
+
+
+@kernel
+def caco3_share_1(lsf: float, ratio: float, lsf_ref: float) -> float:
+    """CaCO3 mass share of the raw meal at ``lsf`` (CaCO3 / rest = ``ratio`` x LSF / ref)."""
+    r = ratio * lsf / lsf_ref
+    return r / (1.0 + r)
+
+
+@kernel
+def _calcination_many(
+    t: FloatArray, e: float, k_ref: float, inv_t_ref: float, tau: float, out: FloatArray
+) -> None:
+    for j in range(len(t)):
+        out[0, j], out[1, j], out[2, j] = calcination_1(t[j], e, k_ref, inv_t_ref, tau)
+
+
+@kernel
+def _free_lime_eq_many(
+    bz: FloatArray,
+    lsf: FloatArray,
+    ref: float,
+    nominal: float,
+    scale: float,
+    coeff: float,
+    lsf_ref: float,
+    out: FloatArray,
+) -> None:
+    for j in range(len(bz)):
+        out[j] = free_lime_eq_1(bz[j], lsf[j], ref, nominal, scale, coeff, lsf_ref)
+
+
+@kernel
+def _caco3_share_many(lsf: FloatArray, ratio: float, lsf_ref: float, out: FloatArray) -> None:
+    for j in range(len(lsf)):
+        out[j] = caco3_share_1(lsf[j], ratio, lsf_ref)
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,35 +21,194 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
+from ..jit import kernel
 from ..scenario import FloatArray
-from ..thermo import NM3_PER_KMOL, gas_enthalpy_kw
+from ..thermo import NM3_PER_KMOL, broadcast_flat, gas_enthalpy_1k, kernel_tables
 from .combustion import (
     Cooler,
     Heats,
     KilnGas,
+    calciner_1,
     calciner_balance,
-    calciner_discharge,
+    cooler_1,
+    discharge_1,
     grate_cooler,
     kiln_combustion,
+    kiln_gas_1,
     kiln_gas_temp,
-    nox_mg_nm3,
-    preheater_exit,
+    kiln_gas_temp_1,
+    nox_1,
+    preheater_1,
 )
-from .observation import lab_update
-from .params import CO2_PER_CACO3, M_CACO3, SOLID_FUELS, CementKilnParams, KilnDesign
-from .state import KilnFlows, KilnState
+from .observation import lab_1
+from .params import (
+    C_BZ_CAP,
+    C_BZ_NOM,
+    C_CACO3_RATIO,
+    C_CALC_MJ,
+    C_CLINKERING,
+    C_CP_S,
+    C_FAN_POWER,
+    C_FL_COEFF,
+    C_FL_REF,
+    C_FL_SCALE,
+    C_FUEL,
+    C_GAS_REF,
+    C_GAS_SLOPE,
+    C_INTERLOCK,
+    C_KILN_UA,
+    C_LAB_DELAY,
+    C_LSF_REF,
+    C_MEAL_INLET,
+    C_MEAL_KG_S,
+    C_RAW_MEAL,
+    C_RESTART,
+    CO2_PER_CACO3,
+    FU_LHV,
+    FU_SLOT,
+    FUEL_BLOCK,
+    M_CACO3,
+    CementKilnParams,
+    KilnDesign,
+    caco3_share_1,
+    free_lime_eq_1,
+    fuel_slots,
+    kiln_constants,
+)
+from .scoring import accounts_1
+from .state import (
+    A_LEN,
+    BZ_HEAT_IN,
+    BZ_HEAT_OUT,
+    F_BZ_IN,
+    F_BZ_OUT,
+    F_CACO3_FED,
+    F_CACO3_T,
+    F_CALC_CO,
+    F_CALC_GAS,
+    F_CALC_IN,
+    F_CALC_LOST,
+    F_CALC_O2,
+    F_CALC_OUT,
+    F_CALC_T,
+    F_CLINKER,
+    F_CLINKER_T,
+    F_COOLER_HEAT,
+    F_COOLER_RECOVERED,
+    F_DEGREE,
+    F_FAN_MW,
+    F_FEED,
+    F_FEED_ON,
+    F_FL_EQ,
+    F_FLAME,
+    F_FUEL_HEAT,
+    F_FUEL_KG,
+    F_HEATS,
+    F_KILN_CO,
+    F_KILN_CO_NM3,
+    F_KILN_GAS,
+    F_KILN_GAS_C,
+    F_KILN_HEAT,
+    F_KILN_LOST,
+    F_KILN_O2,
+    F_LEN,
+    F_LOST_CLINKER,
+    F_NOX,
+    F_PH_C,
+    F_PH_LOSS,
+    F_PROCESS_CO2,
+    F_SEC_C,
+    F_SEC_MW,
+    F_TER_C,
+    F_TER_MW,
+    S_ACTION,
+    S_BZ,
+    S_FEED_ON,
+    S_FL,
+    S_LAB_AGE,
+    S_LAB_LAST,
+    S_READ,
+    S_TC,
+    KilnFlows,
+    KilnState,
+    flows_from_matrix,
+    pack_state,
+)
+
+#: Exogenous rows of the series matrix the step reads, in order.
+SERIES_KEYS: tuple[str, ...] = ("feed", "lsf", "coal_lhv", "af_lhv", "lab_noise")
+
+
+@kernel
+def bz_terms_1(
+    bz_c: float,
+    kiln_heat_mw: float,
+    k0: float,
+    k1: float,
+    k2: float,
+    k3: float,
+    solids_kg_s: float,
+    caco3_left_kg_s: float,
+    solids_c: float,
+    clinker_kg_s: float,
+    secondary_mw: float,
+    clinker_heat_mw: float,
+    c: FloatArray,
+    tables: FloatArray,
+) -> tuple[float, float, float, float, float, float, float, float, float]:
+    """The burning zone's heat flows [MW] for one member (:func:`burning_zone_terms`).
+
+    In (:data:`~.state.BZ_HEAT_IN`), then out (:data:`~.state.BZ_HEAT_OUT`).
+    """
+    cp_s = c[C_CP_S]
+    clinkering = clinker_kg_s * c[C_CLINKERING]  # negative: exothermic
+    gas_c = kiln_gas_temp_1(bz_c, c[C_GAS_REF], c[C_GAS_SLOPE], c[C_BZ_NOM])
+    return (
+        kiln_heat_mw,
+        secondary_mw,
+        solids_kg_s * cp_s * (solids_c - 25.0),
+        max(-clinkering, 0.0),
+        gas_enthalpy_1k(tables[0:4], k0, k1, k2, k3, gas_c) / 1000.0,
+        caco3_left_kg_s * c[C_CALC_MJ],
+        max(clinkering, 0.0),
+        clinker_heat_mw,
+        c[C_KILN_UA] * (bz_c - 25.0),
+    )
+
+
+@kernel
+def _bz_terms_many(x: FloatArray, c: FloatArray, tables: FloatArray, out: FloatArray) -> None:
+    for j in range(x.shape[1]):
+        r = bz_terms_1(
+            x[0, j],
+            x[1, j],
+            x[2, j],
+            x[3, j],
+            x[4, j],
+            x[5, j],
+            x[6, j],
+            x[7, j],
+            x[8, j],
+            x[9, j],
+            x[10, j],
+            x[11, j],
+            c,
+            tables,
+        )
+        for k in range(9):
+            out[k, j] = r[k]
 
 
 def burning_zone_terms(
-    bz_c: FloatArray,
+    bz_c: ArrayLike,
     kiln: KilnGas,
-    fan: FloatArray,
-    solids_kg_s: FloatArray,
-    caco3_left_kg_s: FloatArray,
-    solids_c: FloatArray,
-    clinker_kg_s: FloatArray,
+    fan: ArrayLike,
+    solids_kg_s: ArrayLike,
+    caco3_left_kg_s: ArrayLike,
+    solids_c: ArrayLike,
+    clinker_kg_s: ArrayLike,
     p: CementKilnParams,
     d: KilnDesign,
     cooler: Cooler | None = None,
@@ -58,26 +217,29 @@ def burning_zone_terms(
 
     The clinker carries its heat to the cooler; the secondary air brings the cooler's
     recuperated share back (``cooler``, default :func:`grate_cooler` at ``bz_c``). The
-    clinker-formation heat is booked while clinker is made (net exothermic).
+    clinker-formation heat is booked while clinker is made (net exothermic). Computed by
+    :func:`bz_terms_1`.
     """
     if cooler is None:
         cooler = grate_cooler(bz_c, clinker_kg_s, fan, p, d)
-    cp_s = p.meal_cp_kj_per_kg_k / 1000.0
-    clinkering = clinker_kg_s * p.clinkering_mj_per_kg  # negative: exothermic
-    heat_in = {
-        "fuel": kiln.heat_mw,
-        "secondary_air": cooler.secondary_mw,
-        "solids": solids_kg_s * cp_s * (solids_c - 25.0),
-        "clinkering": np.maximum(-clinkering, 0.0),
-    }
-    heat_out = {
-        "gas": gas_enthalpy_kw(kiln.gas, kiln_gas_temp(bz_c, p)) / 1000.0,
-        "calcination": caco3_left_kg_s * p.calcination_mj_per_kg,
-        "clinkering": np.maximum(clinkering, 0.0),
-        "clinker": cooler.clinker_heat_mw,
-        "shell": d.kiln_ua_mw_per_k * (bz_c - 25.0),
-    }
-    return heat_in, heat_out
+    shape, flat = broadcast_flat(
+        bz_c,
+        kiln.heat_mw,
+        *np.asarray(kiln.gas, dtype=np.float64),
+        solids_kg_s,
+        caco3_left_kg_s,
+        solids_c,
+        clinker_kg_s,
+        cooler.secondary_mw,
+        cooler.clinker_heat_mw,
+    )
+    out = np.empty((9, len(flat[0])))
+    _bz_terms_many(np.stack(flat), kiln_constants(p, d), kernel_tables(), out)
+    rows = [row.reshape(shape) for row in out]
+    return (
+        dict(zip(BZ_HEAT_IN, rows[:4], strict=True)),
+        dict(zip(BZ_HEAT_OUT, rows[4:], strict=True)),
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -175,6 +337,210 @@ def split_action(action: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray
     return action[:, 0], action[:, 1], action[:, 2], action[:, 3]
 
 
+@kernel
+def step_members(
+    st: FloatArray,
+    pipe: FloatArray,
+    lab: FloatArray,
+    action: FloatArray,
+    series: FloatArray,
+    window_start: NDArray[np.int64],
+    step_index: NDArray[np.int64],
+    n_steps: int,
+    lab_every: int,
+    sample: NDArray[np.bool_],
+    c: FloatArray,
+    tables: FloatArray,
+    dt_min: float,
+    lag: float,
+    flows: FloatArray,
+    acc: FloatArray,
+) -> int:
+    """Advance every member one step in place (the plant's one step; see :func:`kiln_step`).
+
+    State: ``st`` ``(B, S_LEN)``, ``pipe`` ``(5, B, D)``, ``lab`` ``(2, B, slots)``
+    (:mod:`~.state`); ``action`` ``(B, 4)`` physical. Member ``i`` reads column
+    ``min(window_start + step_index, n_steps - 1)`` of ``series`` (rows
+    :data:`SERIES_KEYS`) and takes a lab sample at steps of the year divisible by
+    ``lab_every`` (or, with ``lab_every = 0``, where ``sample``). ``lag``: the free lime's
+    ``exp(-dt / lag)``. Writes the step's flows into ``flows`` ``(B, F_LEN)`` and its
+    accounts into ``acc`` ``(A_LEN, B)``. Returns the first member whose calciner balance
+    missed its tolerance, or -1.
+    """
+    depth = pipe.shape[2]
+    dt_s = 60.0 * dt_min
+    bad = -1
+    kb, cb, ab = C_FUEL, C_FUEL + FUEL_BLOCK, C_FUEL + 2 * FUEL_BLOCK
+    for i in range(st.shape[0]):
+        t = window_start[i] + step_index[i]
+        row = min(t, n_steps - 1)
+        feed, lsf = series[0, row], series[1, row]
+        coal_lhv, af_lhv, noise = series[2, row], series[3, row], series[4, row]
+        take = t % lab_every == 0 if lab_every > 0 else sample[i]
+        q_kiln, q_calc, af, fan = action[i, 0], action[i, 1], action[i, 2], action[i, 3]
+        f = flows[i]
+        h_kiln = q_kiln * coal_lhv
+        h_main = q_calc * (1.0 - af) * coal_lhv
+        h_af = q_calc * af * af_lhv
+        f[F_HEATS], f[F_HEATS + 1], f[F_HEATS + 2] = h_kiln, h_main, h_af
+        # Fuel mass by fuel (the gravimetric feeders deliver nominal-LHV mass).
+        for s in range(3):
+            f[F_FUEL_KG + s] = 0.0
+        for b, q in ((kb, q_kiln), (cb, q_calc * (1.0 - af)), (ab, q_calc * af)):
+            s = F_FUEL_KG + int(c[b + FU_SLOT])
+            f[s] = f[s] + q / c[b + FU_LHV]
+        # Material now reaching the burning zone: the pipeline's oldest entry.
+        bz, feed_on = st[i, S_BZ], st[i, S_FEED_ON]
+        solids, caco3_left = pipe[0, i, 0], pipe[1, i, 0]
+        solids_c, clinker, lsf_bz = pipe[2, i, 0], pipe[3, i, 0], pipe[4, i, 0]
+        residual_co2 = caco3_left * NM3_PER_KMOL / M_CACO3
+        cooler = cooler_1(bz, clinker, fan, c, tables)
+        kiln = kiln_gas_1(h_kiln, fan, residual_co2, cooler[4], c, tables)
+        k0, k1, k2, k3 = kiln[0], kiln[1], kiln[2], kiln[3]
+        terms = bz_terms_1(
+            bz,
+            kiln[6],
+            k0,
+            k1,
+            k2,
+            k3,
+            solids,
+            caco3_left,
+            solids_c,
+            clinker,
+            cooler[2],
+            cooler[0],
+            c,
+            tables,
+        )
+        net = (
+            terms[0]
+            + terms[1]
+            + terms[2]
+            + terms[3]
+            - (terms[4] + terms[5] + terms[6] + terms[7] + terms[8])
+        )
+        kiln_gas_c = kiln_gas_temp_1(bz, c[C_GAS_REF], c[C_GAS_SLOPE], c[C_BZ_NOM])
+        # The feed interlock: cut below interlock_bz_c, back above interlock_restart_bz_c.
+        if feed_on > 0.5:
+            feed_on = 0.0 if bz < c[C_INTERLOCK] else 1.0
+        else:
+            feed_on = 1.0 if bz >= c[C_RESTART] else 0.0
+        planned = feed * c[C_MEAL_KG_S]
+        share = caco3_share_1(lsf, c[C_CACO3_RATIO], c[C_LSF_REF])
+        meal = planned * feed_on
+        caco3 = meal * share
+        lost_clinker = planned * (1.0 - feed_on) * (1.0 - CO2_PER_CACO3 * share)
+        cal = calciner_1(
+            meal,
+            caco3,
+            h_main,
+            h_af,
+            fan,
+            k0,
+            k1,
+            k2,
+            k3,
+            kiln[8],
+            kiln_gas_c,
+            cooler[3],
+            st[i, S_TC],
+            True,
+            c,
+            tables,
+        )
+        if cal[17] < 0.5 and bad < 0:
+            bad = i
+        ph_c, ph_loss = preheater_1(
+            cal[2],
+            cal[3],
+            cal[4],
+            cal[5],
+            cal[12],
+            meal,
+            c[C_CP_S],
+            c[C_MEAL_INLET] - c[C_RAW_MEAL],
+            tables,
+        )
+        # Free lime lags the burning zone.
+        f_eq = free_lime_eq_1(
+            bz, lsf_bz, c[C_FL_REF], c[C_BZ_NOM], c[C_FL_SCALE], c[C_FL_COEFF], c[C_LSF_REF]
+        )
+        free_lime = f_eq + (st[i, S_FL] - f_eq) * lag
+        # Pipeline: drop the oldest, append what leaves the calciner now.
+        new_solids, new_caco3, new_clinker = discharge_1(meal, caco3, cal[1])
+        for k in range(5):
+            for j in range(depth - 1):
+                pipe[k, i, j] = pipe[k, i, j + 1]
+        pipe[0, i, depth - 1] = new_solids
+        pipe[1, i, depth - 1] = new_caco3
+        pipe[2, i, depth - 1] = cal[0]
+        pipe[3, i, depth - 1] = new_clinker
+        pipe[4, i, depth - 1] = lsf
+        # The lab samples the clinker leaving now (its free lime) and publishes results late.
+        last, age = lab_1(
+            lab[0, i],
+            lab[1, i],
+            st[i, S_LAB_LAST],
+            st[i, S_LAB_AGE],
+            free_lime,
+            noise,
+            take,
+            c[C_LAB_DELAY],
+            dt_min,
+        )
+        nox = nox_1(kiln[7], kiln[4], c)
+        # Burning zone: explicit Euler (time constant about 20 min >> 1 min).
+        st[i, S_BZ] = bz + net * dt_s / c[C_BZ_CAP]
+        st[i, S_TC] = cal[0]
+        st[i, S_FL] = free_lime
+        st[i, S_LAB_LAST], st[i, S_LAB_AGE] = last, age
+        st[i, S_FEED_ON] = feed_on
+        for k in range(4):
+            st[i, S_ACTION + k] = action[i, k]
+        st[i, S_READ], st[i, S_READ + 1], st[i, S_READ + 2] = kiln_gas_c, kiln[4], cal[6]
+        st[i, S_READ + 3], st[i, S_READ + 4] = kiln[5], nox
+        # The step's flows.
+        f[F_KILN_GAS_C], f[F_KILN_O2], f[F_CALC_O2] = kiln_gas_c, kiln[4], cal[6]
+        f[F_KILN_CO], f[F_CALC_CO], f[F_PH_C] = kiln[5], cal[15], ph_c
+        f[F_SEC_C], f[F_TER_C], f[F_FEED_ON] = cooler[4], cooler[5], feed_on
+        f[F_NOX], f[F_FLAME], f[F_DEGREE] = nox, kiln[7], cal[1]
+        f[F_CLINKER_T] = clinker * 0.06 * dt_min
+        f[F_FUEL_HEAT] = h_kiln + h_main + h_af
+        f[F_CACO3_T] = caco3 * 0.06 * dt_min
+        f[F_FEED] = feed
+        for k in range(4):
+            f[F_KILN_GAS + k] = kiln[k]
+            f[F_CALC_GAS + k] = cal[2 + k]
+            f[F_CALC_IN + k] = cal[7 + k]
+            f[F_CALC_OUT + k] = cal[11 + k]
+            f[F_BZ_IN + k] = terms[k]
+        for k in range(5):
+            f[F_BZ_OUT + k] = terms[4 + k]
+        f[F_KILN_HEAT], f[F_KILN_CO_NM3], f[F_KILN_LOST] = kiln[6], kiln[8], kiln[9]
+        f[F_CALC_T], f[F_CALC_LOST] = cal[0], cal[16]
+        f[F_CLINKER], f[F_CACO3_FED] = clinker, caco3
+        f[F_PROCESS_CO2] = (cal[1] * caco3 + caco3_left) * CO2_PER_CACO3
+        f[F_FAN_MW] = c[C_FAN_POWER] * fan**3.0
+        f[F_FL_EQ] = f_eq
+        f[F_COOLER_HEAT], f[F_COOLER_RECOVERED] = cooler[0], cooler[1]
+        f[F_SEC_MW], f[F_TER_MW] = cooler[2], cooler[3]
+        f[F_PH_LOSS], f[F_LOST_CLINKER] = ph_loss, lost_clinker
+        accounts_1(f, free_lime, st[i, S_BZ], cal[0], c, dt_min, acc, i)
+    return bad
+
+
+def calciner_failure(flows: FloatArray, i: int) -> RuntimeError:
+    """The error of member ``i``'s calciner balance missing its tolerance (flows of the step)."""
+    f = flows[i]
+    heat_in = float(f[F_CALC_IN : F_CALC_IN + 4].sum())
+    residual = heat_in - float(f[F_CALC_OUT : F_CALC_OUT + 4].sum())
+    return RuntimeError(
+        f"calciner energy balance misses by {residual:.3g} MW of {heat_in:.3g} MW in (row {i}, "
+        f"outlet {float(f[F_CALC_T]):.1f} degC); allowed: within CALCINER_TOLERANCE"
+    )
+
+
 def kiln_step(
     state: KilnState,
     action: FloatArray,
@@ -194,101 +560,55 @@ def kiln_step(
     ``exo`` holds this step's ``feed`` (raw meal / nominal), ``lsf``, ``coal_lhv`` and
     ``af_lhv`` (actual / nominal heating value of the kiln-and-calciner fuel and of the
     alternative fuel) and ``lab_noise`` [%-points], each shape ``(B,)``. ``lab_sample`` (one
-    flag, or one per row) takes a spot sample for the lab at this step.
+    flag, or one per row) takes a spot sample for the lab at this step. ``state`` is not
+    changed; the new state is returned. Computed by :func:`step_members` (the simulator
+    steps its own packed state with it).
+
+    Raises:
+        RuntimeError: if a calciner balance misses by more than its tolerance.
     """
-    d = kiln_design(p)
-    dt_s = 60.0 * dt_min
-    q_kiln, q_calc, af, fan = split_action(action)
-    heats = Heats(
-        kiln=q_kiln * exo["coal_lhv"],
-        calciner_main=q_calc * (1.0 - af) * exo["coal_lhv"],
-        calciner_af=q_calc * af * exo["af_lhv"],
+    st, pipe, lab = pack_state(state)
+    b = len(st)
+    series = np.ascontiguousarray(
+        np.stack([np.broadcast_to(exo[k], (b,)) for k in SERIES_KEYS]), dtype=np.float64
     )
-    fuel_kg_s: dict[str, FloatArray] = {}
-    for role, q in (
-        ("kiln_fuel", q_kiln),
-        ("calciner_fuel", q_calc * (1.0 - af)),
-        ("alternative_fuel", q_calc * af),
-    ):
-        name = getattr(p, role)
-        lhv = SOLID_FUELS[name].fuel.lhv_mj_per_unit
-        fuel_kg_s[name] = fuel_kg_s.get(name, np.zeros_like(q)) + q / lhv
-    # Material now reaching the burning zone: the pipeline's oldest entry.
-    solids, caco3_left = state.pipe_solids[:, 0], state.pipe_caco3[:, 0]
-    solids_c, clinker, lsf_bz = (
-        state.pipe_temp[:, 0],
-        state.pipe_clinker[:, 0],
-        state.pipe_lsf[:, 0],
+    sample = np.ascontiguousarray(np.broadcast_to(np.asarray(lab_sample, dtype=bool), (b,)))
+    flows = np.empty((b, F_LEN))
+    acc = np.empty((A_LEN, b))
+    bad = step_members(
+        st,
+        pipe,
+        lab,
+        np.ascontiguousarray(action, dtype=np.float64),
+        series,
+        np.arange(b, dtype=np.int64),
+        np.zeros(b, dtype=np.int64),
+        b,
+        0,
+        sample,
+        kiln_constants(p, kiln_design(p)),
+        kernel_tables(),
+        float(dt_min),
+        math.exp(-dt_min / p.free_lime_lag_min),
+        flows,
+        acc,
     )
-    residual_co2 = caco3_left * NM3_PER_KMOL / M_CACO3
-    cooler = grate_cooler(state.bz_c, clinker, fan, p, d)
-    kiln = kiln_combustion(heats.kiln, fan, residual_co2, p, d, cooler.secondary_c)
-    bz_in, bz_out = burning_zone_terms(
-        state.bz_c, kiln, fan, solids, caco3_left, solids_c, clinker, p, d, cooler
+    if bad >= 0:
+        raise calciner_failure(flows, bad)
+    new = KilnState(
+        bz_c=st[:, S_BZ].copy(),
+        calciner_c=st[:, S_TC].copy(),
+        free_lime_pct=st[:, S_FL].copy(),
+        pipe_solids=pipe[0],
+        pipe_caco3=pipe[1],
+        pipe_temp=pipe[2],
+        pipe_clinker=pipe[3],
+        pipe_lsf=pipe[4],
+        lab_pending_pct=lab[0],
+        lab_pending_left_min=lab[1],
+        lab_last_pct=st[:, S_LAB_LAST].copy(),
+        lab_age_min=st[:, S_LAB_AGE].copy(),
+        last_action=st[:, S_ACTION : S_ACTION + 4].copy(),
+        feed_on=st[:, S_FEED_ON].copy(),
     )
-    net = sum(bz_in.values()) - sum(bz_out.values())
-    kiln_gas_c = kiln_gas_temp(state.bz_c, p)
-    # The feed interlock: cut below interlock_bz_c, back above interlock_restart_bz_c.
-    feed_on = np.where(
-        state.feed_on > 0.5,
-        np.where(state.bz_c < p.interlock_bz_c, 0.0, 1.0),
-        np.where(state.bz_c >= p.interlock_restart_bz_c, 1.0, 0.0),
-    )
-    planned = exo["feed"] * p.meal_kg_s
-    share = p.caco3_share(exo["lsf"])
-    meal = planned * feed_on
-    caco3 = meal * share
-    lost_clinker = planned * (1.0 - feed_on) * (1.0 - CO2_PER_CACO3 * share)
-    cal = calciner_balance(
-        meal, caco3, heats, fan, kiln, kiln_gas_c, cooler, state.calciner_c, p, d
-    )
-    ph_c, ph_loss = preheater_exit(cal, meal, p)
-    # Burning zone: explicit Euler (time constant about 20 min >> 1 min).
-    bz = state.bz_c + net * dt_s / p.bz_heat_capacity_mj_per_k
-    # Free lime lags the burning zone.
-    f_eq = p.free_lime_eq(state.bz_c, lsf_bz)
-    lag = math.exp(-dt_min / p.free_lime_lag_min)
-    free_lime = f_eq + (state.free_lime_pct - f_eq) * lag
-    # Pipeline: drop the oldest, append what leaves the calciner now.
-    keys = ("pipe_solids", "pipe_caco3", "pipe_temp", "pipe_clinker")
-    new = dict(zip(keys, calciner_discharge(meal, caco3, cal.degree, cal.temp_c), strict=True))
-    new["pipe_lsf"] = exo["lsf"]
-    pipes = {
-        k: np.concatenate([getattr(state, k)[:, 1:], v[:, None]], axis=1) for k, v in new.items()
-    }
-    # The lab samples the clinker leaving now (its free lime) and publishes results late.
-    pending, left, last, age = lab_update(state, free_lime, exo["lab_noise"], lab_sample, p, dt_min)
-    nox = nox_mg_nm3(kiln.flame_c, kiln.o2_pct, p, d)
-    new_state = KilnState(
-        bz_c=bz,
-        calciner_c=cal.temp_c,
-        free_lime_pct=free_lime,
-        lab_pending_pct=pending,
-        lab_pending_left_min=left,
-        lab_last_pct=last,
-        lab_age_min=age,
-        last_action=action.copy(),
-        feed_on=feed_on,
-        **pipes,
-    )
-    flows = KilnFlows(
-        heats=heats,
-        fuel_kg_s=fuel_kg_s,
-        kiln=kiln,
-        calciner=cal,
-        bz_in=bz_in,
-        bz_out=bz_out,
-        kiln_gas_c=kiln_gas_c,
-        nox_mg_nm3=nox,
-        clinker_kg_s=clinker,
-        caco3_fed_kg_s=caco3,
-        process_co2_kg_s=(cal.degree * caco3 + caco3_left) * CO2_PER_CACO3,
-        fan_mw=p.fan_power_mw * fan**3,
-        free_lime_eq_pct=f_eq,
-        cooler=cooler,
-        preheater_exit_c=ph_c,
-        preheater_loss_mw=ph_loss,
-        feed_on=feed_on,
-        lost_clinker_kg_s=lost_clinker,
-    )
-    return new_state, flows
+    return new, flows_from_matrix(flows, fuel_slots(p))
