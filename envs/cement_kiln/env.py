@@ -28,13 +28,15 @@ from .observation import (
 from .params import CementKilnParams, fuel_slots, kiln_constants
 from .physics import SERIES_KEYS, calciner_failure, kiln_design, step_members
 from .scenario import KilnDisturbances, initial_state, synthetic_disturbances
-from .scoring import split_accounts
 from .state import (
     A_LEN,
+    COST_KEYS,
+    EMISSION_KEYS,
     F_LEN,
     INFO_KEYS,
     S_ACTION,
     S_READ,
+    VIOLATION_KEYS,
     KilnFlows,
     KilnState,
     flows_from_matrix,
@@ -71,17 +73,8 @@ class CementKilnVectorEnv(BatchedEcoEnv):
     """
 
     plant_name: ClassVar[str] = "cement_kiln"
-    violation_names: ClassVar[tuple[str, ...]] = (
-        "free_lime_out_min",
-        "free_lime_out_pct_min",
-        "bz_limit_k_min",
-        "calciner_limit_k_min",
-        "co_excess_ppm_min",
-        "nox_excess_mg_min",
-        "co_trip_min",
-        "feed_cut_min",
-        "lost_clinker_t",
-    )
+    violation_names: ClassVar[tuple[str, ...]] = VIOLATION_KEYS
+    emission_sources: ClassVar[tuple[str, ...]] = EMISSION_KEYS
     settings: ClassVar[tuple[str, ...]] = ("dt_min", "forecast_steps", "lab_interval_steps")
 
     def __init__(
@@ -105,7 +98,7 @@ class CementKilnVectorEnv(BatchedEcoEnv):
             split=split,
             carbon_price_cny_per_t=carbon_price_cny_per_t,
             reward_scale_cny=reward_scale_cny,
-            cost_terms=("fuel", "energy", "penalty"),
+            cost_terms=COST_KEYS,
         )
         self.params: CementKilnParams = self._params_or_default(params, CementKilnParams)
         p = self.params
@@ -218,9 +211,7 @@ class CementKilnVectorEnv(BatchedEcoEnv):
     def _prepare(self, idx: IntArray) -> None:
         """Nothing: the feed plan is read at observation time."""
 
-    def _step_members(
-        self, physical: FloatArray
-    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+    def _step_members(self, physical: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         acc = np.empty((A_LEN, self.num_envs))
         bad = step_members(
             self._st,
@@ -244,7 +235,9 @@ class CementKilnVectorEnv(BatchedEcoEnv):
             raise calciner_failure(self._flows, bad)
         self._stepped[:] = True
         self._any_stepped = True
-        return split_accounts(acc)
+        # rows: EMISSION_KEYS (= emission_sources), COST_KEYS (= the ledger's cost_terms),
+        # VIOLATION_KEYS (= violation_names)
+        return acc[0:4], acc[4:7], acc[7:A_LEN]
 
     def _feed_plan(self) -> FloatArray:
         """Each member's production plan from its coming step, 60 min ahead, ``(n, h + 1)``."""
