@@ -2,11 +2,12 @@
 
 Lists, from the source (``ast``, no import), every public class and function at the top level
 of each public module of ``ecocontrol`` and of the subpackages ``pyproject.toml`` maps from
-other folders (``envs/`` -> ``ecocontrol.envs``), and every public method of those classes;
-then reads the site's ``objects.inv`` (the inventory mkdocstrings writes of every object it
-rendered) and the pages it points at, and fails listing every object without its own heading
-on a page. mkdocstrings renders only objects with a docstring, so an object found has its
-docstring on the page. Public: no part of the dotted name starts with ``_``.
+other folders (``envs/`` -> ``ecocontrol.envs``; the module list the pages are generated from,
+``docs/griffe_package_dir.py``), and every public method of those classes; then reads the
+site's ``objects.inv`` (the inventory mkdocstrings writes of every object it rendered) and the
+pages it points at, and fails listing every object without its own heading on a page.
+mkdocstrings renders only objects with a docstring, so an object found has its docstring on the
+page. Public: no part of the dotted name starts with ``_``.
 
 Usage: ``python .ci/check_api_docs.py [--site site]``.
 """
@@ -19,44 +20,28 @@ import sys
 import zlib
 from pathlib import Path
 
-import tomllib
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
+from griffe_package_dir import public_modules  # the modules the API reference has a page for
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "ecocontrol"
 
 
-def package_roots(root: Path = ROOT) -> dict[str, Path]:
-    """Dotted package name -> folder: ``ecocontrol`` and every mapped subpackage with code."""
-    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
-    roots = {PACKAGE: root / PACKAGE}
-    for name, folder in setuptools.get("package-dir", {}).items():
-        if "." in name and (root / folder / "__init__.py").exists():
-            roots[name] = root / folder
-    return roots
-
-
-def public_objects(root: Path = ROOT) -> dict[str, str]:
+def public_objects() -> dict[str, str]:
     """Dotted path -> kind (class, function, method) of every public one defined in the source."""
     found: dict[str, str] = {}
-    for prefix, folder in package_roots(root).items():
-        for path in folder.rglob("*.py"):
-            parts = path.relative_to(folder).with_suffix("").parts
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            if any(part.startswith("_") for part in parts):
+    for module, path in public_modules():
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
-            module = ".".join((prefix, *parts))
-            for node in ast.parse(path.read_text()).body:
-                if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    continue
-                if node.name.startswith("_"):
-                    continue
-                is_class = isinstance(node, ast.ClassDef)
-                found[f"{module}.{node.name}"] = "class" if is_class else "function"
-                for item in node.body if is_class else []:
-                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        if not item.name.startswith("_"):
-                            found[f"{module}.{node.name}.{item.name}"] = "method"
+            if node.name.startswith("_"):
+                continue
+            is_class = isinstance(node, ast.ClassDef)
+            found[f"{module}.{node.name}"] = "class" if is_class else "function"
+            for item in node.body if is_class else []:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    if not item.name.startswith("_"):
+                        found[f"{module}.{node.name}.{item.name}"] = "method"
     return found
 
 

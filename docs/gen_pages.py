@@ -19,30 +19,9 @@ from pathlib import Path
 import mkdocs_gen_files
 
 sys.path.insert(0, str(Path(__file__).parent))
-from griffe_package_dir import package_dirs
+from griffe_package_dir import public_modules
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = "ecocontrol"
-
-
-def module_files() -> list[tuple[str, Path]]:
-    """``(dotted name, file)`` of every public module, packages as their ``__init__.py``."""
-    roots = {PACKAGE: ROOT / PACKAGE} | {
-        name: folder for name, folder in package_dirs().items() if (folder / "__init__.py").exists()
-    }
-    found: dict[str, Path] = {}
-    for prefix, folder in roots.items():
-        for path in sorted(folder.rglob("*.py")):
-            parts = path.relative_to(folder).with_suffix("").parts
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            if any(part.startswith("_") for part in parts):
-                continue
-            name = ".".join((prefix, *parts))
-            if any(name.startswith(other + ".") for other in roots if len(other) > len(prefix)):
-                continue  # a folder inside this one that package-dir maps elsewhere
-            found[name] = path
-    return sorted(found.items())
 
 
 def defined_names(path: Path) -> list[str]:
@@ -60,7 +39,7 @@ def defined_names(path: Path) -> list[str]:
 def reference_pages() -> None:
     """Write ``reference/<module path>.md`` (packages as ``index.md``) and the nav."""
     nav = mkdocs_gen_files.Nav()
-    for name, path in module_files():
+    for name, path in public_modules():
         parts = tuple(name.split("."))
         is_package = path.name == "__init__.py"
         doc_path = Path(*parts, "index.md") if is_package else Path(*parts).with_suffix(".md")

@@ -12,6 +12,9 @@ roles in docstrings (``:func:`x```, ``:class:`x```...) are shown as inline code 
 the role itself, and the ``#:`` comments above module and class attributes become their
 docstrings. Citation keys of ``REFERENCES.md`` (``[GF]``) are escaped so Markdown keeps them as
 text.
+
+:func:`public_modules` lists the modules as installed: ``docs/gen_pages.py`` writes one API
+page for each, ``.ci/check_api_docs.py`` checks that every public object is on one.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import griffe
 import tomllib
 
 _ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = "ecocontrol"
 _ROLE = re.compile(r":(?:py:)?(?:func|class|mod|meth|attr|data|obj|const|exc):`~?([^`]+)`")
 
 
@@ -35,6 +39,30 @@ def package_dirs(pyproject: Path = _ROOT / "pyproject.toml") -> dict[str, Path]:
         for name, folder in setuptools.get("package-dir", {}).items()
         if "." in name
     }
+
+
+def public_modules() -> list[tuple[str, Path]]:
+    """``(dotted name, file)`` of every public module as installed, packages as ``__init__.py``.
+
+    ``ecocontrol`` and every subpackage ``package-dir`` maps from another folder; public: no part
+    of the name starts with ``_``.
+    """
+    roots = {_PACKAGE: _ROOT / _PACKAGE} | {
+        name: folder for name, folder in package_dirs().items() if (folder / "__init__.py").exists()
+    }
+    found: dict[str, Path] = {}
+    for prefix, folder in roots.items():
+        for path in sorted(folder.rglob("*.py")):
+            parts = path.relative_to(folder).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            if any(part.startswith("_") for part in parts):
+                continue
+            name = ".".join((prefix, *parts))
+            if any(name.startswith(other + ".") for other in roots if len(other) > len(prefix)):
+                continue  # a folder inside this one that package-dir maps elsewhere
+            found[name] = path
+    return sorted(found.items())
 
 
 class PackageDir(griffe.Extension):
