@@ -9,7 +9,7 @@ LOCK_NOTE := \
 	'\# packages); highspy stays 1.15.1 (constraints.txt). CI checks the venv against this file.' \
 	'\#'
 
-.PHONY: install lock check-lock run test lint bench clean
+.PHONY: install lock check-lock run test lint docs docs-serve bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-# Re-resolve requirements.lock from pyproject.toml (extras dev, optuna) and constraints.txt
+# Re-resolve requirements.lock from pyproject.toml (extras dev, optuna, docs) and constraints.txt
 # with pip-tools, in a throwaway venv so the project's venv keeps exactly the lock.
 lock:
 	$(PYTHON) -m venv /tmp/ecocontrol-piptools
 	/tmp/ecocontrol-piptools/bin/pip install -q pip-tools==7.6.2
 	CUSTOM_COMPILE_COMMAND='make lock' /tmp/ecocontrol-piptools/bin/pip-compile --upgrade \
-		--extra dev --extra optuna -c constraints.txt --allow-unsafe --strip-extras \
+		--extra dev --extra optuna --extra docs -c constraints.txt --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 	{ printf '%s\n' $(LOCK_NOTE); cat requirements.lock; } > requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock
@@ -48,6 +48,19 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# The documentation site (mkdocs.yml, docs/) into site/; --strict turns every warning (a broken
+# link or cross-reference, a missing include, a docstring griffe cannot parse) into a failure;
+# then every public class, function and method must be on a page of the API reference.
+# The two variables silence the banners mkdocs-material and properdocs print on every build.
+DOCS_ENV := NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true
+docs: install
+	$(DOCS_ENV) $(VENV)/bin/mkdocs build --strict
+	$(PY) .ci/check_api_docs.py
+
+# The site at http://127.0.0.1:8000, rebuilt on every save.
+docs-serve: install
+	$(DOCS_ENV) $(VENV)/bin/mkdocs serve
+
 bench: install
 	$(PY) experiments/perf/run.py
 	$(PY) experiments/bench_park.py
@@ -55,4 +68,4 @@ bench: install
 	$(PY) experiments/bench_plant.py --env cement_kiln
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) outputs site .cache .pytest_cache .mypy_cache .ruff_cache
