@@ -1,10 +1,10 @@
 """The SB3 adapter of the batched env: its episode statistics equal single-env episodes."""
 
+import ecocontrol.envs  # noqa: F401
 import gymnasium as gym
 import numpy as np
 import pytest
 
-import ecocontrol.envs  # noqa: F401
 from ecocontrol.vec import NativeVecEnv
 
 IDS = ["ecocontrol/CementKiln-v1", "ecocontrol/HotStove-v1"]
@@ -74,7 +74,9 @@ def test_training_venvs_native_equals_dummy(plant: str) -> None:
                 rng.uniform(-1, 1, (2, *venv.action_space.shape)).astype(np.float32)
             )
             rec += [obs, reward, done]
-            rec += [np.array(sorted(infos[i]["episode_kpis"].items())) for i in np.flatnonzero(done)]
+            rec += [
+                np.array(sorted(infos[i]["episode_kpis"].items())) for i in np.flatnonzero(done)
+            ]
         out[kind] = rec
     assert len(out["dummy"]) == len(out["native"])
     for a, b in zip(out["dummy"], out["native"], strict=True):

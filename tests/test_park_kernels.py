@@ -5,7 +5,6 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
-
 from ecocontrol.envs.park import ParkVectorEnv, park_observation
 from ecocontrol.envs.park.env import SERIES_KEYS
 from ecocontrol.envs.scenario import (
