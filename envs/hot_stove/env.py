@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from ecocontrol.emissions import DEFAULT_CARBON_PRICE_CNY_PER_T, require_finite_range
 
 from ..base import EcoEnv
+from ..jit import kernel
 from ..scenario import (
     ActionScaler,
     BatchForecastErrors,
@@ -25,30 +26,225 @@ from ..scenario import (
     ForecastErrorModel,
     IntArray,
     ScenarioWindows,
-    horizon_view,
 )
 from ..vector import BatchedEcoEnv
-from .observation import OBS_HIGH, OBS_LEADS_MIN, OBS_LOW, hot_stove_observation
+from .observation import OBS_HIGH, OBS_LEADS_MIN, OBS_LOW, observation_constants, observe_batch
 from .params import HotStoveParams
-from .physics import StoveFlows, StoveState, hot_stove_step
-from .scenario import cached_demand, initial_state, start_state
-from .scoring import hot_stove_accounts, inventory_account
-
-#: ``info["state"]`` entries taken per stove from the last step's flows (arrays).
-_FLOW_ARRAYS: tuple[str, ...] = (
-    "firing_mw",
-    "share",
-    "dome_c",
-    "released_mj",
-    "chamber_loss_mj",
-    "waste_gas_loss_mj",
-    "delivered_mj",
-    "shell_loss_mj",
-    "stored_change_mj",
-    "blast_nm3",
-    "blowoff_nm3",
-    "blowoff_loss_mj",
+from .physics import (
+    F_BLOWOFF,
+    F_RELEASED,
+    F_SHARE,
+    FLOW_ROW_FIELDS,
+    FLOW_STOVE_FIELDS,
+    R_FIRING_CUT,
+    R_HOT_BLAST,
+    R_REFUSED,
+    R_SHARE_CUT,
+    R_SHORTFALL,
+    R_WASTE_EXCESS,
+    StoveFlows,
+    StoveState,
+    checker_heat,
+    furnace_floor,
+    physics_constants,
+    physics_tables,
+    step_member,
+    step_workspace,
 )
+from .scenario import cached_demand, initial_state, start_state
+from .scoring import (
+    C_INVENTORY,
+    COST_ROWS,
+    E_INVENTORY,
+    EMISSION_ROWS,
+    account_constants,
+    accounts_member,
+    inventory_member,
+)
+
+#: ``info["state"]`` entries per stove from the state, after ``mode``, in this order.
+_STATE_ARRAYS: tuple[str, ...] = (
+    "time_in_mode_min",
+    "top_c",
+    "bottom_c",
+    "waste_gas_c",
+    "outlet_c",
+    "stored_mj",
+)
+#: ``info["state"]`` entries taken per stove from the last step's flows (arrays).
+_FLOW_ARRAYS: tuple[str, ...] = FLOW_STOVE_FIELDS
+#: ``info["state"]`` scalars after a step, in this order.
+_STEP_SCALARS: tuple[str, ...] = ("hot_blast_c", "shortfall_k", "setpoint_c", "flow_nm3_min")
+
+# Rows of the members' own scalars (``HotStoveVectorEnv._members``).
+_M_STORED0, _M_BELOW, _M_LAST_HOT_BLAST, _M_SETPOINT, _M_FLOW = range(5)
+# Rows of a step's output matrix: emissions, costs, then the plant's violations.
+_N_ACCOUNTS = len(EMISSION_ROWS) + len(COST_ROWS)
+
+
+@kernel
+def _step_env(
+    act: FloatArray,
+    flow_year: FloatArray,
+    setpoint_year: FloatArray,
+    window_start: IntArray,
+    step_index: IntArray,
+    episode_steps: int,
+    dt_min: float,
+    temp: FloatArray,
+    mode: NDArray[np.int64],
+    tim: FloatArray,
+    waste: FloatArray,
+    outlet: FloatArray,
+    fraction: FloatArray,
+    members: FloatArray,
+    upset: NDArray[np.bool_],
+    c: FloatArray,
+    tab: FloatArray,
+    flame: FloatArray,
+    a: FloatArray,
+    fs: FloatArray,
+    fr: FloatArray,
+    out: FloatArray,
+) -> None:
+    """One step of every member: physics, accounts, furnace floor, inventory, violations.
+
+    The state arrays, ``members`` (rows ``_M_*``), ``upset``, the flows ``fs``/``fr`` are
+    updated in place; ``out`` gets the emissions and costs (:data:`EMISSION_ROWS`,
+    :data:`COST_ROWS`) and the violations (:attr:`HotStoveVectorEnv.violation_names`).
+    """
+    work, rows, iwork = step_workspace(temp.shape[1], temp.shape[2])
+    n_steps = flow_year.shape[0]
+    for i in range(temp.shape[0]):
+        t = (window_start[i] + step_index[i]) % n_steps
+        flow, setpoint = flow_year[t], setpoint_year[t]
+        members[_M_SETPOINT, i], members[_M_FLOW, i] = setpoint, flow
+        step_member(
+            i,
+            act,
+            flow,
+            setpoint,
+            dt_min,
+            temp,
+            mode,
+            tim,
+            waste,
+            outlet,
+            fraction,
+            c,
+            tab,
+            flame,
+            fs,
+            fr,
+            work,
+            rows,
+            iwork,
+        )
+        hot_blast = fr[R_HOT_BLAST, i]
+        members[_M_LAST_HOT_BLAST, i] = hot_blast
+        below, failed = furnace_floor(hot_blast, members[_M_BELOW, i], dt_min, c)
+        members[_M_BELOW, i] = below
+        upset[i] = failed
+        shortfall, refused, excess = fr[R_SHORTFALL, i], fr[R_REFUSED, i], fr[R_WASTE_EXCESS, i]
+        accounts_member(
+            i,
+            fs[F_RELEASED],
+            fs[F_SHARE],
+            fs[F_BLOWOFF],
+            shortfall,
+            refused,
+            excess,
+            flow,
+            failed,
+            dt_min,
+            a,
+            out,
+        )
+        cny = co2 = 0.0
+        if step_index[i] + 1 >= episode_steps or failed:  # booked at an episode's last step
+            stored = checker_heat(temp[i], c, rows[0])
+            cny, co2 = inventory_member(members[_M_STORED0, i], stored, a)
+        out[C_INVENTORY, i], out[E_INVENTORY, i] = cny, co2
+        v = _N_ACCOUNTS
+        out[v, i] = shortfall * dt_min
+        out[v + 1, i] = refused
+        out[v + 2, i] = excess * dt_min
+        out[v + 3, i] = fr[R_FIRING_CUT, i]
+        out[v + 4, i] = fr[R_SHARE_CUT, i]
+        out[v + 5, i] = 1.0 if failed else 0.0
+
+
+@kernel
+def _forecast(
+    idx: IntArray,
+    window_start: IntArray,
+    step_index: IntArray,
+    flow_year: FloatArray,
+    setpoint_year: FloatArray,
+    errors: FloatArray,
+    bias: float,
+    flow: FloatArray,
+    setpoint: FloatArray,
+) -> None:
+    """Members ``idx``' demand over leads ``0 .. horizon`` (wrapping around the year).
+
+    Flow at leads >= 1 with the relative ``errors`` ``(len(idx), horizon)`` as
+    :meth:`~ecocontrol.envs.scenario.ForecastErrorModel.perturb` (none if ``errors`` has no
+    rows).
+    """
+    n_steps = flow_year.shape[0]
+    noisy = errors.shape[0] > 0
+    scale = 1.0 + bias
+    for r in range(idx.shape[0]):
+        i = idx[r]
+        t = (window_start[i] + step_index[i]) % n_steps
+        for j in range(flow.shape[1]):
+            y = (t + j) % n_steps
+            setpoint[i, j] = setpoint_year[y]
+            if noisy and j > 0:
+                flow[i, j] = max(flow_year[y] * (scale + errors[r, j - 1]), 0.0)
+            else:
+                flow[i, j] = flow_year[y]
+
+
+@kernel
+def _member_rows(
+    i: int,
+    temp: FloatArray,
+    tim: FloatArray,
+    waste: FloatArray,
+    outlet: FloatArray,
+    fraction: FloatArray,
+    members: FloatArray,
+    fs: FloatArray,
+    fr: FloatArray,
+    c: FloatArray,
+    rows: FloatArray,
+    scalars: FloatArray,
+) -> None:
+    """Member ``i``'s ``info["state"]`` arrays (``_STATE_ARRAYS``, then the flows) and scalars.
+
+    ``scalars``: stove fraction, stored heat at the start, minutes below the floor, then
+    :data:`_STEP_SCALARS`.
+    """
+    nc = temp.shape[2]
+    above = np.empty(nc)
+    for s in range(temp.shape[1]):
+        rows[0, s] = tim[i, s]
+        rows[1, s] = temp[i, s, 0]
+        rows[2, s] = temp[i, s, nc - 1]
+        rows[3, s] = waste[i, s]
+        rows[4, s] = outlet[i, s]
+        rows[5, s] = checker_heat(temp[i, s : s + 1], c, above)
+        for f in range(fs.shape[0]):
+            rows[6 + f, s] = fs[f, i, s]
+    scalars[0] = fraction[i]
+    scalars[1] = members[_M_STORED0, i]
+    scalars[2] = members[_M_BELOW, i]
+    scalars[3] = fr[R_HOT_BLAST, i]
+    scalars[4] = fr[R_SHORTFALL, i]
+    scalars[5] = members[_M_SETPOINT, i]
+    scalars[6] = members[_M_FLOW, i]
 
 
 class HotStoveVectorEnv(BatchedEcoEnv):
@@ -127,20 +323,33 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self.single_observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, (8 * n + 20,), np.float32)
         self._setup_batch()
         self._obs_leads = np.minimum(np.array([round(m / dt_min) for m in OBS_LEADS_MIN]), h)
+        self._obs_leads = np.ascontiguousarray(self._obs_leads, dtype=np.int64)
         self.state = initial_state(p, num_envs)
-        self.stored0_mj = np.zeros(num_envs)
-        self.last_hot_blast_c = np.full(num_envs, p.hot_blast_setpoint_c)
-        self.below_floor_min = np.zeros(num_envs)
+        # The members' own scalars, one row each (the attributes below are views of it).
+        self._members = np.zeros((5, num_envs))
+        self.stored0_mj = self._members[_M_STORED0]
+        self.below_floor_min = self._members[_M_BELOW]
+        self.last_hot_blast_c = self._members[_M_LAST_HOT_BLAST]
+        self.last_hot_blast_c[:] = p.hot_blast_setpoint_c
         self._upset = np.zeros(num_envs, dtype=bool)
+        # The last step's flows: kernel buffers, and StoveFlows views of them.
+        self._flows_stove = np.zeros((len(FLOW_STOVE_FIELDS), num_envs, n))
+        self._flows_row = np.zeros((len(FLOW_ROW_FIELDS), num_envs))
+        self._flows = StoveFlows.of_buffers(self._flows_stove, self._flows_row)
         self.flows: StoveFlows | None = None
-        self._exo: dict[str, FloatArray] = {}
         self._stepped = np.zeros(num_envs, dtype=bool)  # flows in info (not just reset)
         self._errors = BatchForecastErrors(
             (self.forecast_error,), self.episode_steps, h, self.dt_min / 60.0, num_envs
         )
-        keys = ("flow_nm3_min", "setpoint_c")
-        self._horizons = {k: horizon_view(getattr(self.demand, k), h + 1) for k in keys}
-        self._fc = {k: np.zeros((num_envs, h + 1)) for k in keys}
+        self._flow_year = np.ascontiguousarray(self.demand.flow_nm3_min, dtype=np.float64)
+        self._setpoint_year = np.ascontiguousarray(self.demand.setpoint_c, dtype=np.float64)
+        self._fc = {k: np.zeros((num_envs, h + 1)) for k in ("flow_nm3_min", "setpoint_c")}
+        self._no_errors = np.zeros((0, h))
+        self._consts = physics_constants(p)
+        self._tables = physics_tables(p)
+        self._accounts = account_constants(p)
+        self._obs_carbon = np.nan  # the carbon price _obs_consts holds
+        self._obs_consts = np.zeros(4)
 
     @staticmethod
     def _check_timing(
@@ -180,70 +389,87 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self._stepped[idx] = False
 
     def _prepare(self, idx: IntArray) -> None:
-        sel: slice | IntArray = slice(None) if len(idx) == self.num_envs else idx
-        rows = self.t[sel] % self.demand.n_steps
-        for k, view in self._horizons.items():
-            self._fc[k][sel] = view[rows]
         model = self.forecast_error
-        if not model.is_perfect:
+        if model.is_perfect:
+            errors = self._no_errors
+        else:
             errors = self._errors.rows(idx, self.step_index[idx], self.rngs)[:, 0]
-            flow = self._fc["flow_nm3_min"]
-            flow[sel, 1:] = model.perturb(flow[sel, 1:], errors)
+        _forecast(
+            idx,
+            self.window_start,
+            self.step_index,
+            self._flow_year,
+            self._setpoint_year,
+            errors,
+            model.bias,
+            self._fc["flow_nm3_min"],
+            self._fc["setpoint_c"],
+        )
 
     def _step_members(
         self, physical: FloatArray
     ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
-        p, n, dt = self.params, self.params.n_stoves, self.dt_min
-        t = self.t % self.demand.n_steps
-        exo = {"flow_nm3_min": self.demand.flow_nm3_min[t], "setpoint_c": self.demand.setpoint_c[t]}
-        self.state, flows = hot_stove_step(
-            self.state,
-            physical[:, :n] > 0.0,
-            physical[:, n : 2 * n],
-            physical[:, 2 * n :],
-            exo,
-            p,
-            dt,
+        s = self.state
+        out = np.empty((_N_ACCOUNTS + len(self.violation_names), self.num_envs))
+        props, flame = self._tables
+        _step_env(
+            physical,
+            self._flow_year,
+            self._setpoint_year,
+            self.window_start,
+            self.step_index,
+            self.episode_steps,
+            self.dt_min,
+            s.temp_c,
+            s.mode,
+            s.time_in_mode_min,
+            s.waste_gas_c,
+            s.outlet_c,
+            s.stove_fraction,
+            self._members,
+            self._upset,
+            self._consts,
+            props,
+            flame,
+            self._accounts,
+            self._flows_stove,
+            self._flows_row,
+            out,
         )
-        self.flows, self._exo = flows, exo
+        self.flows = self._flows
         self._stepped[:] = True
-        emissions, costs = hot_stove_accounts(flows, exo, p, dt)
-        self.last_hot_blast_c = flows.hot_blast_c.copy()
-        # Furnace floor: an upset after upset_after_min below min_hot_blast_c ends the episode.
-        cold = flows.hot_blast_c < p.min_hot_blast_c
-        self.below_floor_min = np.where(cold, self.below_floor_min + dt, 0.0)
-        self._upset = self.below_floor_min >= p.upset_after_min - 1e-9
-        costs["penalty"] = costs["penalty"] + p.upset_cost_cny * self._upset
-        last = (self.step_index + 1 >= self.episode_steps) | self._upset
-        costs["inventory"] = np.zeros(self.num_envs)
-        emissions["inventory"] = np.zeros(self.num_envs)
-        if last.any():  # booked at an episode's last step only
-            cny, co2 = inventory_account(self.stored0_mj, self.state.stored_mj(p).sum(axis=1), p)
-            costs["inventory"] = np.where(last, cny, 0.0)
-            emissions["inventory"] = np.where(last, co2, 0.0)
-        violations = {
-            "blast_shortfall_k_min": flows.shortfall_k * dt,
-            "refused_requests": flows.refused_requests,
-            "waste_gas_excess_k_min": flows.waste_gas_excess_k * dt,
-            "firing_cut_mw": flows.firing_cut_mw,
-            "enrichment_cut": flows.share_cut,
-            "furnace_upset": self._upset.astype(np.float64),
-        }
-        return emissions, costs, violations
+        e = len(EMISSION_ROWS)
+        return (
+            dict(zip(EMISSION_ROWS, out[:e], strict=True)),
+            dict(zip(COST_ROWS, out[e:_N_ACCOUNTS], strict=True)),
+            dict(zip(self.violation_names, out[_N_ACCOUNTS:], strict=True)),
+        )
 
     def _terminated(self) -> NDArray[np.bool_]:
         return self._upset
 
     def _observe_batch(self) -> NDArray[np.float32]:
-        return hot_stove_observation(
-            self.state,
-            self._fc,
+        carbon = self.carbon_price_cny_per_t
+        if carbon != self._obs_carbon:
+            self._obs_consts = observation_constants(self.params, carbon)
+            self._obs_carbon = carbon
+        s = self.state
+        obs = np.empty((self.num_envs, self.single_observation_space.shape[0]), np.float32)
+        observe_batch(
+            s.temp_c,
+            s.mode,
+            s.time_in_mode_min,
+            s.stove_fraction,
+            self._fc["flow_nm3_min"],
+            self._fc["setpoint_c"],
             self.last_hot_blast_c,
-            self.step_index / self.episode_steps,
+            self.step_index,
+            float(self.episode_steps),
             self._obs_leads,
-            self.params,
-            self.carbon_price_cny_per_t,
+            self._obs_consts,
+            obs,
         )
+        return obs
 
     def _member_info(self, i: int) -> dict[str, Any]:
         """Member ``i``'s measured state, last step's flows and demand forecast.
@@ -255,28 +481,38 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         ``forecast``: ``flow_nm3_min`` (with forecast error) and ``setpoint_c`` over leads
         ``0 .. forecast_steps``, lead 0 = the coming step (exact).
         """
-        s, p = self.state, self.params
-        state: dict[str, Any] = {
-            "mode": s.mode[i].copy(),
-            "time_in_mode_min": s.time_in_mode_min[i].copy(),
-            "top_c": s.temp_c[i, :, 0].copy(),
-            "bottom_c": s.temp_c[i, :, -1].copy(),
-            "waste_gas_c": s.waste_gas_c[i].copy(),
-            "outlet_c": s.outlet_c[i].copy(),
-            "stored_mj": p.cell_capacity_mj_per_k * (s.temp_c[i] - p.ambient_c).sum(axis=-1),
-            "stove_fraction": float(s.stove_fraction[i]),
-            "stored0_mj": float(self.stored0_mj[i]),
-            "below_floor_min": float(self.below_floor_min[i]),
+        s = self.state
+        rows = np.empty((len(_STATE_ARRAYS) + len(_FLOW_ARRAYS), self.params.n_stoves))
+        scalars = np.empty(3 + len(_STEP_SCALARS))
+        _member_rows(
+            i,
+            s.temp_c,
+            s.time_in_mode_min,
+            s.waste_gas_c,
+            s.outlet_c,
+            s.stove_fraction,
+            self._members,
+            self._flows_stove,
+            self._flows_row,
+            self._consts,
+            rows,
+            scalars,
+        )
+        values = scalars.tolist()
+        state: dict[str, Any] = {"mode": s.mode[i].copy()}
+        state.update(zip(_STATE_ARRAYS, rows, strict=False))
+        state["stove_fraction"], state["stored0_mj"], state["below_floor_min"] = values[:3]
+        if self._stepped[i] and self.flows is not None:
+            state.update(zip(_FLOW_ARRAYS, rows[len(_STATE_ARRAYS) :], strict=True))
+            state.update(zip(_STEP_SCALARS, values[3:], strict=True))
+        fc = self._fc
+        return {
+            "state": state,
+            "forecast": {
+                "flow_nm3_min": fc["flow_nm3_min"][i].copy(),
+                "setpoint_c": fc["setpoint_c"][i].copy(),
+            },
         }
-        flows = self.flows
-        if self._stepped[i] and flows is not None:
-            for k in _FLOW_ARRAYS:
-                state[k] = getattr(flows, k)[i].copy()
-            state["hot_blast_c"] = float(flows.hot_blast_c[i])
-            state["shortfall_k"] = float(flows.shortfall_k[i])
-            state["setpoint_c"] = float(self._exo["setpoint_c"][i])
-            state["flow_nm3_min"] = float(self._exo["flow_nm3_min"][i])
-        return {"state": state, "forecast": {k: v[i].copy() for k, v in self._fc.items()}}
 
     # -- privileged reads ---------------------------------------------------------------------
     def true_window(self, start_step: int, n: int) -> dict[str, FloatArray]:

@@ -7,15 +7,82 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from ..scenario import FloatArray, clip
+from ..jit import kernel
+from ..scenario import FloatArray
 from .params import HotStoveParams
-from .physics import StoveState
+from .physics import StoveState, pairwise_sum
 from .scoring import gas_values
 
 OBS_LOW, OBS_HIGH = -1.0, 10.0
 #: Forecast leads shown in the observation [min].
 OBS_LEADS_MIN: tuple[int, ...] = (10, 20, 30, 40, 50, 60)
-_MODE_ONE_HOT = np.eye(4)  # row m: the one-hot of mode m
+
+
+@kernel
+def _put(obs: NDArray[np.float32], i: int, j: int, value: float) -> None:
+    """``obs[i, j]`` = ``value`` cast to float32 and clipped to ``[OBS_LOW, OBS_HIGH]``."""
+    v = np.float32(value)
+    obs[i, j] = min(max(v, np.float32(OBS_LOW)), np.float32(OBS_HIGH))
+
+
+@kernel
+def observe_batch(
+    temp: FloatArray,
+    mode: NDArray[np.int64],
+    tim: FloatArray,
+    fraction: FloatArray,
+    flow: FloatArray,
+    setpoint: FloatArray,
+    last_hot_blast_c: FloatArray,
+    done: NDArray[np.float64] | NDArray[np.int64],
+    episode: float,
+    leads: NDArray[np.int64],
+    consts: FloatArray,
+    obs: NDArray[np.float32],
+) -> None:
+    """Observations of every member into ``obs`` ``(batch, 8 * stove + 8 + 2 * len(leads))``.
+
+    The share of the episode elapsed is ``done / episode`` (steps taken over the episode's
+    steps, or a share over 1). ``consts``: nominal blast flow [Nm3/min], then the lean gas,
+    rich gas and carbon prices as shown (already divided by 100). See
+    :func:`hot_stove_observation`.
+    """
+    n, nc = temp.shape[1], temp.shape[2]
+    k = leads.shape[0]
+    nominal = consts[0]
+    for i in range(temp.shape[0]):
+        for s in range(n):
+            j = 8 * s
+            _put(obs, i, j, temp[i, s, 0] / 1000.0)
+            _put(obs, i, j + 1, pairwise_sum(temp[i, s]) / nc / 1000.0)
+            _put(obs, i, j + 2, temp[i, s, nc - 1] / 1000.0)
+            for m in range(4):
+                _put(obs, i, j + 3 + m, 1.0 if mode[i, s] == m else 0.0)
+            _put(obs, i, j + 7, tim[i, s] / 60.0)
+        j = 8 * n
+        _put(obs, i, j, flow[i, 0] / nominal)
+        _put(obs, i, j + 1, setpoint[i, 0] / 1000.0)
+        _put(obs, i, j + 2, last_hot_blast_c[i] / 1000.0)
+        _put(obs, i, j + 3, fraction[i])
+        for q in range(k):
+            _put(obs, i, j + 4 + q, flow[i, leads[q]] / nominal)
+            _put(obs, i, j + 4 + k + q, setpoint[i, leads[q]] / 1000.0)
+        for q in range(3):
+            _put(obs, i, j + 4 + 2 * k + q, consts[1 + q])
+        _put(obs, i, j + 7 + 2 * k, done[i] / episode)
+
+
+def observation_constants(p: HotStoveParams, carbon_price_cny_per_t: float) -> FloatArray:
+    """``consts`` of :func:`observe_batch`: nominal blast, gas and carbon prices / 100."""
+    lean, rich = gas_values(p)  # the prices of the gas accounting
+    return np.array(
+        [
+            p.blast_flow_nm3_min,
+            lean.price_cny_per_gj / 100.0,
+            rich.price_cny_per_gj / 100.0,
+            carbon_price_cny_per_t / 100.0,
+        ]
+    )
 
 
 def hot_stove_observation(
@@ -39,32 +106,25 @@ def hot_stove_observation(
         p: parameters.
         carbon_price_cny_per_t: the carbon price.
     """
-    temp = state.temp_c
-    b, n = state.mode.shape
-    k = len(leads)
-    flow, setpoint = forecast["flow_nm3_min"], forecast["setpoint_c"]
-    # Filled in place (a float64 buffer, cast once): the same values as concatenating the
-    # parts, without the temporaries.
-    per = np.empty((b, n, 8))
-    np.divide(temp[:, :, 0], 1000.0, out=per[:, :, 0])
-    np.divide(temp.mean(axis=2), 1000.0, out=per[:, :, 1])
-    np.divide(temp[:, :, -1], 1000.0, out=per[:, :, 2])
-    per[:, :, 3:7] = _MODE_ONE_HOT[state.mode]
-    np.divide(state.time_in_mode_min, 60.0, out=per[:, :, 7])
-    obs = np.empty((b, 8 * n + 8 + 2 * k), dtype=np.float32)
-    j = 8 * n
-    obs[:, :j] = per.reshape(b, j)
-    rest = np.empty((b, 8 + 2 * k))
-    np.divide(flow[:, 0], p.blast_flow_nm3_min, out=rest[:, 0])
-    np.divide(setpoint[:, 0], 1000.0, out=rest[:, 1])
-    np.divide(last_hot_blast_c, 1000.0, out=rest[:, 2])
-    rest[:, 3] = state.stove_fraction
-    np.divide(flow[:, leads], p.blast_flow_nm3_min, out=rest[:, 4 : 4 + k])
-    np.divide(setpoint[:, leads], 1000.0, out=rest[:, 4 + k : 4 + 2 * k])
-    lean, rich = gas_values(p)  # the prices of the gas accounting
-    rest[:, 4 + 2 * k] = lean.price_cny_per_gj / 100.0
-    rest[:, 5 + 2 * k] = rich.price_cny_per_gj / 100.0
-    rest[:, 6 + 2 * k] = carbon_price_cny_per_t / 100.0
-    rest[:, 7 + 2 * k] = progress
-    obs[:, j:] = rest
-    return clip(obs, OBS_LOW, OBS_HIGH, out=obs)
+    b, n = np.shape(state.mode)
+    leads = np.ascontiguousarray(leads, dtype=np.int64)
+    obs = np.empty((b, 8 * n + 8 + 2 * len(leads)), dtype=np.float32)
+
+    def f64(v: object, shape: tuple[int, ...]) -> FloatArray:
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=np.float64), shape))
+
+    observe_batch(
+        f64(state.temp_c, np.shape(state.temp_c)),
+        np.ascontiguousarray(state.mode, dtype=np.int64),
+        f64(state.time_in_mode_min, (b, n)),
+        f64(state.stove_fraction, (b,)),
+        f64(forecast["flow_nm3_min"], np.shape(forecast["flow_nm3_min"])),
+        f64(forecast["setpoint_c"], np.shape(forecast["setpoint_c"])),
+        f64(last_hot_blast_c, (b,)),
+        f64(progress, (b,)),
+        1.0,
+        leads,
+        observation_constants(p, carbon_price_cny_per_t),
+        obs,
+    )
+    return obs
