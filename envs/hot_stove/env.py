@@ -99,6 +99,7 @@ def _step_env(
     fraction: FloatArray,
     members: FloatArray,
     upset: NDArray[np.bool_],
+    stepped: NDArray[np.bool_],
     c: FloatArray,
     tab: FloatArray,
     flame: FloatArray,
@@ -109,8 +110,8 @@ def _step_env(
 ) -> None:
     """One step of every member: physics, accounts, furnace floor, inventory, violations.
 
-    The state arrays, ``members`` (rows ``_M_*``), ``upset``, the flows ``fs``/``fr`` are
-    updated in place; ``out`` gets the emissions and costs (:data:`EMISSION_ROWS`,
+    The state arrays, ``members`` (rows ``_M_*``), ``upset``, ``stepped`` (set), the flows
+    ``fs``/``fr`` are updated in place; ``out`` gets the emissions and costs (:data:`EMISSION_ROWS`,
     :data:`COST_ROWS`) and the violations (:attr:`HotStoveVectorEnv.violation_names`).
     """
     work, rows, iwork = step_workspace(temp.shape[1], temp.shape[2])
@@ -172,6 +173,7 @@ def _step_env(
         out[v + 3, i] = fr[R_FIRING_CUT, i]
         out[v + 4, i] = fr[R_SHARE_CUT, i]
         out[v + 5, i] = 1.0 if failed else 0.0
+        stepped[i] = True
 
 
 @kernel
@@ -182,29 +184,43 @@ def _forecast(
     flow_year: FloatArray,
     setpoint_year: FloatArray,
     errors: FloatArray,
+    first: IntArray,
+    noisy: bool,
     bias: float,
     flow: FloatArray,
     setpoint: FloatArray,
-) -> None:
+) -> bool:
     """Members ``idx``' demand over leads ``0 .. horizon`` (wrapping around the year).
 
-    Flow at leads >= 1 with the relative ``errors`` ``(len(idx), horizon)`` as
-    :meth:`~ecocontrol.envs.scenario.ForecastErrorModel.perturb` (none if ``errors`` has no
-    rows).
+    Flow at leads >= 1 carries the relative forecast errors of the member's episode step
+    when ``noisy``, as :meth:`~ecocontrol.envs.scenario.ForecastErrorModel.perturb`:
+    ``errors`` and ``first`` are the ``buffer`` (``(member, chunk, series, lead)``) and
+    ``first`` of the env's :class:`~ecocontrol.envs.scenario.BatchForecastErrors`. Returns
+    ``False``, writing nothing, if a member's errors are not drawn yet (the caller draws
+    them with ``BatchForecastErrors.rows`` and calls again).
     """
     n_steps = flow_year.shape[0]
-    noisy = errors.shape[0] > 0
+    chunk = errors.shape[1]
+    if noisy:
+        for r in range(idx.shape[0]):
+            i = idx[r]
+            if step_index[i] >= first[i] + chunk:
+                return False
     scale = 1.0 + bias
     for r in range(idx.shape[0]):
         i = idx[r]
         t = (window_start[i] + step_index[i]) % n_steps
+        row = step_index[i] - first[i]
         for j in range(flow.shape[1]):
-            y = (t + j) % n_steps
+            y = t + j
+            if y >= n_steps:
+                y -= n_steps
             setpoint[i, j] = setpoint_year[y]
             if noisy and j > 0:
-                flow[i, j] = max(flow_year[y] * (scale + errors[r, j - 1]), 0.0)
+                flow[i, j] = max(flow_year[y] * (scale + errors[i, row, 0, j - 1]), 0.0)
             else:
                 flow[i, j] = flow_year[y]
+    return True
 
 
 @kernel
@@ -218,18 +234,21 @@ def _member_rows(
     members: FloatArray,
     fs: FloatArray,
     fr: FloatArray,
+    fc_flow: FloatArray,
+    fc_setpoint: FloatArray,
     c: FloatArray,
-    rows: FloatArray,
-    scalars: FloatArray,
+    out: FloatArray,
 ) -> None:
-    """Member ``i``'s ``info["state"]`` arrays (``_STATE_ARRAYS``, then the flows) and scalars.
+    """Member ``i``'s ``info`` values, one after the other into ``out``.
 
-    ``scalars``: stove fraction, stored heat at the start, minutes below the floor, then
-    :data:`_STEP_SCALARS`.
+    The arrays per stove (``_STATE_ARRAYS``, then the flows ``_FLOW_ARRAYS``), the scalars
+    (stove fraction, stored heat at the start, minutes below the floor, then
+    :data:`_STEP_SCALARS`), the forecast of the flow and of the set point.
     """
-    nc = temp.shape[2]
+    n, nc = temp.shape[1], temp.shape[2]
+    rows = out[: (len(_STATE_ARRAYS) + fs.shape[0]) * n].reshape((-1, n))
     above = np.empty(nc)
-    for s in range(temp.shape[1]):
+    for s in range(n):
         rows[0, s] = tim[i, s]
         rows[1, s] = temp[i, s, 0]
         rows[2, s] = temp[i, s, nc - 1]
@@ -238,13 +257,19 @@ def _member_rows(
         rows[5, s] = checker_heat(temp[i, s : s + 1], c, above)
         for f in range(fs.shape[0]):
             rows[6 + f, s] = fs[f, i, s]
-    scalars[0] = fraction[i]
-    scalars[1] = members[_M_STORED0, i]
-    scalars[2] = members[_M_BELOW, i]
-    scalars[3] = fr[R_HOT_BLAST, i]
-    scalars[4] = fr[R_SHORTFALL, i]
-    scalars[5] = members[_M_SETPOINT, i]
-    scalars[6] = members[_M_FLOW, i]
+    k = rows.size
+    out[k] = fraction[i]
+    out[k + 1] = members[_M_STORED0, i]
+    out[k + 2] = members[_M_BELOW, i]
+    out[k + 3] = fr[R_HOT_BLAST, i]
+    out[k + 4] = fr[R_SHORTFALL, i]
+    out[k + 5] = members[_M_SETPOINT, i]
+    out[k + 6] = members[_M_FLOW, i]
+    k += 7
+    h = fc_flow.shape[1]
+    for j in range(h):
+        out[k + j] = fc_flow[i, j]
+        out[k + h + j] = fc_setpoint[i, j]
 
 
 class HotStoveVectorEnv(BatchedEcoEnv):
@@ -344,7 +369,9 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self._flow_year = np.ascontiguousarray(self.demand.flow_nm3_min, dtype=np.float64)
         self._setpoint_year = np.ascontiguousarray(self.demand.setpoint_c, dtype=np.float64)
         self._fc = {k: np.zeros((num_envs, h + 1)) for k in ("flow_nm3_min", "setpoint_c")}
-        self._no_errors = np.zeros((0, h))
+        self._noisy = not self.forecast_error.is_perfect
+        self._info_rows = (len(_STATE_ARRAYS) + len(_FLOW_ARRAYS)) * n
+        self._info_size = self._info_rows + 3 + len(_STEP_SCALARS) + 2 * (h + 1)
         self._consts = physics_constants(p)
         self._tables = physics_tables(p)
         self._accounts = account_constants(p)
@@ -389,22 +416,23 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self._stepped[idx] = False
 
     def _prepare(self, idx: IntArray) -> None:
-        model = self.forecast_error
-        if model.is_perfect:
-            errors = self._no_errors
-        else:
-            errors = self._errors.rows(idx, self.step_index[idx], self.rngs)[:, 0]
-        _forecast(
+        e = self._errors
+        args = (
             idx,
             self.window_start,
             self.step_index,
             self._flow_year,
             self._setpoint_year,
-            errors,
-            model.bias,
+            e.buffer,
+            e.first,
+            self._noisy,
+            self.forecast_error.bias,
             self._fc["flow_nm3_min"],
             self._fc["setpoint_c"],
         )
+        if not _forecast(*args):
+            e.rows(idx, self.step_index[idx], self.rngs)  # draws the members' next chunk
+            _forecast(*args)
 
     def _step_members(
         self, physical: FloatArray
@@ -418,7 +446,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             self._setpoint_year,
             self.window_start,
             self.step_index,
-            self.episode_steps,
+            self.windows.episode_steps,
             self.dt_min,
             s.temp_c,
             s.mode,
@@ -428,6 +456,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             s.stove_fraction,
             self._members,
             self._upset,
+            self._stepped,
             self._consts,
             props,
             flame,
@@ -437,7 +466,6 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             out,
         )
         self.flows = self._flows
-        self._stepped[:] = True
         e = len(EMISSION_ROWS)
         return (
             dict(zip(EMISSION_ROWS, out[:e], strict=True)),
@@ -464,7 +492,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             self._fc["setpoint_c"],
             self.last_hot_blast_c,
             self.step_index,
-            float(self.episode_steps),
+            float(self.windows.episode_steps),
             self._obs_leads,
             self._obs_consts,
             obs,
@@ -481,9 +509,8 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         ``forecast``: ``flow_nm3_min`` (with forecast error) and ``setpoint_c`` over leads
         ``0 .. forecast_steps``, lead 0 = the coming step (exact).
         """
-        s = self.state
-        rows = np.empty((len(_STATE_ARRAYS) + len(_FLOW_ARRAYS), self.params.n_stoves))
-        scalars = np.empty(3 + len(_STEP_SCALARS))
+        s, fc = self.state, self._fc
+        out = np.empty(self._info_size)
         _member_rows(
             i,
             s.temp_c,
@@ -494,24 +521,25 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             self._members,
             self._flows_stove,
             self._flows_row,
+            fc["flow_nm3_min"],
+            fc["setpoint_c"],
             self._consts,
-            rows,
-            scalars,
+            out,
         )
-        values = scalars.tolist()
+        k, h = self._info_rows, self.forecast_steps + 1
+        rows = iter(out[:k].reshape(-1, self.params.n_stoves))
+        values = out[k : k + 7].tolist()
         state: dict[str, Any] = {"mode": s.mode[i].copy()}
+        # rows: one iterator, the state's arrays then the flows'
         state.update(zip(_STATE_ARRAYS, rows, strict=False))
         state["stove_fraction"], state["stored0_mj"], state["below_floor_min"] = values[:3]
         if self._stepped[i] and self.flows is not None:
-            state.update(zip(_FLOW_ARRAYS, rows[len(_STATE_ARRAYS) :], strict=True))
+            state.update(zip(_FLOW_ARRAYS, rows, strict=False))
             state.update(zip(_STEP_SCALARS, values[3:], strict=True))
-        fc = self._fc
+        k += 7
         return {
             "state": state,
-            "forecast": {
-                "flow_nm3_min": fc["flow_nm3_min"][i].copy(),
-                "setpoint_c": fc["setpoint_c"][i].copy(),
-            },
+            "forecast": {"flow_nm3_min": out[k : k + h], "setpoint_c": out[k + h :]},
         }
 
     # -- privileged reads ---------------------------------------------------------------------
