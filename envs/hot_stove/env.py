@@ -2,7 +2,9 @@
 
 The simulator steps any number of stove systems over a leading batch axis: physics
 (:mod:`.physics`), accounts (:mod:`.scoring`) and observation (:mod:`.observation`) are
-written once, over the batch; the step loop is the shared one of
+written once, as compiled kernels over the batch, and one kernel call per hook does a
+step's work for every member (:func:`_step_env`: physics, accounts, furnace floor,
+inventory, violations); the step loop is the shared one of
 :class:`~ecocontrol.envs.vector.BatchedEcoEnv`. The single env is a batch of one.
 """
 
@@ -273,7 +275,7 @@ def _member_rows(
 
 
 class HotStoveVectorEnv(BatchedEcoEnv):
-    """``num_envs`` stove systems stepped together by :func:`.physics.hot_stove_step`.
+    """``num_envs`` stove systems stepped together by the compiled :func:`.physics.step_member`.
 
     The one stepping implementation of the hot stoves (the env card is
     :class:`HotStoveEnv`'s). ``gymnasium.make_vec("ecocontrol/HotStove-v1", num_envs=n,
@@ -283,10 +285,13 @@ class HotStoveVectorEnv(BatchedEcoEnv):
     the ledger's costs and emissions and the violations.
 
     Attributes:
-        state: the batch's :class:`~.physics.StoveState`, arrays ``(num_envs, stove[, cell])``.
+        state: the batch's :class:`~.physics.StoveState`, arrays ``(num_envs, stove[, cell])``,
+            stepped in place.
         stored0_mj: each member's checker heat at its episode's start [MJ].
+        below_floor_min: minutes each member's hot blast has been below ``min_hot_blast_c``.
         last_hot_blast_c: each member's last hot-blast temperature [degC].
-        flows: the last step's :class:`~.physics.StoveFlows` (``None`` before the first).
+        flows: the last step's :class:`~.physics.StoveFlows` (``None`` before the first;
+            views of buffers that the next step overwrites).
     """
 
     plant_name: ClassVar[str] = "hot_stove"

@@ -1,5 +1,17 @@
 """Hot-stove physics: the batched regenerator step, the safety layer and the usual practice.
 
+Compiled once, over the batch
+-----------------------------
+The step is written once, as numba kernels (:func:`~ecocontrol.envs.jit.kernel`) of scalar
+code for one member (:func:`step_member`), looped over the members of a batch; there is no
+Python copy. The simulator steps its state in place through them, and the public functions
+(:func:`hot_stove_step`, :func:`apply_changeovers`, :func:`blowoff`) are thin wrappers.
+Parameters enter as a vector (:func:`physics_constants`) and the gas properties as tables on
+thermo's 1 K grid (:func:`physics_tables`). The kernels do the array code's arithmetic in
+the same order (sums over cells in numpy's pairwise order, :func:`pairwise_sum`;
+``np.interp`` as :func:`interp_sorted`), so results equal numpy's up to the last ulp of
+``exp``/``pow`` (numba's libm against numpy's SIMD ones).
+
 Physics of one stove
 --------------------
 The checker is a 1-D regenerator of ``n_cells`` axial cells (cell 0 at the dome, the last
@@ -346,17 +358,11 @@ def _vent(temp_c: float, c: FloatArray, air_h: FloatArray) -> tuple[float, float
 
 
 @kernel
-def _flue_h(tab: FloatArray, share: float, t: float) -> float:
-    """Flue-gas enthalpy of 1 MJ of the blend [kJ/MJ] at ``t``."""
-    lean = interp_1k(tab[_FLUE_H_LEAN], t)
-    return lean + share * (interp_1k(tab[_FLUE_H_RICH], t) - lean)
-
-
-@kernel
-def _flue_cp(tab: FloatArray, share: float, t: float) -> float:
-    """Flue-gas heat capacity of 1 MJ of the blend [kJ/(MJ K)] at ``t``."""
-    lean = interp_1k(tab[_FLUE_CP_LEAN], t)
-    return lean + share * (interp_1k(tab[_FLUE_CP_RICH], t) - lean)
+def _flue(tab: FloatArray, share: float, t: float) -> tuple[float, float]:
+    """Flue-gas enthalpy [kJ/MJ] and heat capacity [kJ/(MJ K)] of 1 MJ of the blend at ``t``."""
+    h_lean, cp_lean = interp_1k(tab[_FLUE_H_LEAN], t), interp_1k(tab[_FLUE_CP_LEAN], t)
+    h = h_lean + share * (interp_1k(tab[_FLUE_H_RICH], t) - h_lean)
+    return h, cp_lean + share * (interp_1k(tab[_FLUE_CP_RICH], t) - cp_lean)
 
 
 @kernel
@@ -428,12 +434,12 @@ def _gas_sweep(
     a cell's conductance [kW/K]; ``q`` gets the heat into each cell [kW].
     """
     t_gas = t_in
-    h_in, cp_in = _flue_h(tab, share, t_gas), _flue_cp(tab, share, t_gas)
+    h_in, cp_in = _flue(tab, share, t_gas)
     for k in range(temp.shape[0]):
         ts = temp[k]
         ntu = ua / max(flow * cp_in, 1e-12)
         t_out = ts + (t_gas - ts) * math.exp(-ntu)
-        h_out, cp_out = _flue_h(tab, share, t_out), _flue_cp(tab, share, t_out)
+        h_out, cp_out = _flue(tab, share, t_out)
         q[k] = flow * (h_in - h_out)
         t_gas, h_in, cp_in = t_out, h_out, cp_out
     return t_gas
@@ -495,7 +501,7 @@ def _fire(
             q_gas[s, :] = 0.0
         w[_W_FIRE, s], w[_W_REQ_FIRE, s], w[_W_DOME, s], w[_W_WASTE, s] = fire, req, dome, gas_out
         w[_W_SHARE_REQ, s], w[_W_SHARE_OK, s] = share_req, share
-        w[_W_WASTE_KW, s] = fire * _flue_h(tab, share, gas_out)
+        w[_W_WASTE_KW, s] = fire * _flue(tab, share, gas_out)[0]
         firing_cut += req - fire
         share_cut += (share_req - share) * on
         excess += max(gas_out - c[_WASTE_MAX], 0.0) * on
@@ -713,9 +719,9 @@ def furnace_floor(
 def step_workspace(n_stoves: int, n_cells: int) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
     """Scratch arrays of :func:`step_member` (one set serves every member in turn)."""
     return (
-        np.zeros((2, n_stoves, n_cells)),
-        np.zeros((14, max(n_stoves, n_cells))),
-        np.zeros((2, n_stoves), dtype=np.int64),
+        np.empty((2, n_stoves, n_cells)),
+        np.empty((14, max(n_stoves, n_cells))),
+        np.empty((2, n_stoves), dtype=np.int64),
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..jit import kernel
 from ..scenario import FloatArray
 from .params import HotStoveParams
 from .physics import BLAST, GAS, StoveState, hot_stove_step, staggered_cycle_command
@@ -47,11 +48,7 @@ def synthetic_blast_demand(p: HotStoveParams, dt_min: float, seed: int = 2024) -
     n = MINUTES_PER_YEAR
     phi = math.exp(-1.0 / 30.0)
     eps = rng.normal(0.0, 0.015 * math.sqrt(1.0 - phi**2), n)
-    ar = np.empty(n)
-    acc = 0.0
-    for i in range(n):  # a plain loop once per year and seed (cached)
-        acc = phi * acc + eps[i]
-        ar[i] = acc
+    ar = _ar1(phi, eps)
     level = np.ones(n)
     t = 0.0
     while True:
@@ -75,6 +72,17 @@ def synthetic_blast_demand(p: HotStoveParams, dt_min: float, seed: int = 2024) -
         flow_nm3_min=flow[: m * k].reshape(m, k).mean(axis=1),
         setpoint_c=setpoint[: m * k].reshape(m, k).mean(axis=1),
     )
+
+
+@kernel
+def _ar1(phi: float, eps: FloatArray) -> FloatArray:
+    """The AR(1) series ``x[i] = phi * x[i - 1] + eps[i]`` from ``x[-1] = 0``."""
+    out = np.empty(eps.shape[0])
+    acc = 0.0
+    for i in range(eps.shape[0]):
+        acc = phi * acc + eps[i]
+        out[i] = acc
+    return out
 
 
 @functools.lru_cache(maxsize=8)

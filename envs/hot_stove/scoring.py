@@ -1,7 +1,9 @@
 """Hot-stove accounts: a step's emissions and costs, and the value of the checkers' heat.
 
 Both the simulator and the MPC price with these functions, so the controller's model and the
-plant it is scored on cannot drift apart.
+plant it is scored on cannot drift apart. A step's accounts are a compiled kernel
+(:func:`accounts_member`, :func:`inventory_member`) that the simulator's step kernel calls per
+member; :func:`hot_stove_accounts` and :func:`inventory_account` wrap the same kernels.
 """
 
 from __future__ import annotations
