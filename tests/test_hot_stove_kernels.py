@@ -6,10 +6,12 @@ from ecocontrol.envs.hot_stove import (
     BLAST,
     TO_GAS,
     HotStoveParams,
+    HotStoveVectorEnv,
     StoveState,
     apply_changeovers,
     blowoff,
     cyclic_states,
+    hot_stove_observation,
     hot_stove_step,
 )
 from ecocontrol.envs.hot_stove.physics import interp_sorted, pairwise_sum, physics_tables
@@ -94,3 +96,21 @@ def test_the_wrappers_match_the_step():
     np.testing.assert_array_equal(
         nxt.stored_mj(p), p.cell_capacity_mj_per_k * (nxt.temp_c - p.ambient_c).sum(axis=-1)
     )
+
+
+def test_the_observation_function_is_the_envs():
+    env = HotStoveVectorEnv(3, split="test")
+    obs, _ = env.reset(seed=3)
+    rng = np.random.default_rng(3)
+    for _ in range(25):
+        obs, *_ = env.step(rng.uniform(-1.0, 1.0, (3, 12)))
+    again = hot_stove_observation(
+        env.state,
+        env._fc,
+        env.last_hot_blast_c,
+        env.step_index / env.episode_steps,
+        env._obs_leads,
+        env.params,
+        env.carbon_price_cny_per_t,
+    )
+    assert again.dtype == np.float32 and again.tobytes() == obs.tobytes()
