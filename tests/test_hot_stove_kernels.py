@@ -14,7 +14,7 @@ from ecocontrol.envs.hot_stove import (
     hot_stove_observation,
     hot_stove_step,
 )
-from ecocontrol.envs.hot_stove.physics import interp_sorted, pairwise_sum, physics_tables
+from ecocontrol.envs.hot_stove.physics import pairwise_sum
 from ecocontrol.envs.thermo import AIR
 
 
@@ -26,19 +26,6 @@ def test_pairwise_sum_is_numpys_sum_to_the_bit(n):
         assert pairwise_sum(a) == a.sum()
         rows = np.stack([a, -a, 2 * a])
         assert [pairwise_sum(r) for r in rows] == rows.sum(axis=-1).tolist()
-
-
-def test_interp_sorted_is_np_interp_to_the_bit():
-    props, flame = physics_tables(HotStoveParams())
-    rng = np.random.default_rng(0)
-    for xp, fp, lo, hi in ((props[0], props[6], -100.0, 4000.0), (flame[0], flame[1], -0.1, 1.1)):
-        x = np.concatenate([rng.uniform(lo, hi, 2000), xp[:5], xp[-5:], [lo, hi, np.nan]])
-        got = np.array([interp_sorted(v, xp, fp) for v in x])
-        np.testing.assert_array_equal(got, np.interp(x, xp, fp))
-    h = props[0][200:300] + 0.25
-    np.testing.assert_array_equal(
-        [interp_sorted(v, props[0], props[6]) for v in h], AIR.temperature(h)
-    )
 
 
 def _random_batch(p, b, seed):

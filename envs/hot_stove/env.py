@@ -23,11 +23,12 @@ from ..base import EcoEnv
 from ..jit import kernel
 from ..scenario import (
     ActionScaler,
-    BatchForecastErrors,
+    BatchForecastNoise,
     FloatArray,
     ForecastErrorModel,
     IntArray,
     ScenarioWindows,
+    noisy_series,
 )
 from ..vector import BatchedEcoEnv
 from .observation import OBS_HIGH, OBS_LEADS_MIN, OBS_LOW, observation_constants, observe_batch
@@ -185,44 +186,32 @@ def _forecast(
     step_index: IntArray,
     flow_year: FloatArray,
     setpoint_year: FloatArray,
-    errors: FloatArray,
-    first: IntArray,
-    noisy: bool,
-    bias: float,
+    z: FloatArray,
+    row: IntArray,
+    scale: FloatArray,
+    bias: FloatArray,
     flow: FloatArray,
     setpoint: FloatArray,
-) -> bool:
+) -> None:
     """Members ``idx``' demand over leads ``0 .. horizon`` (wrapping around the year).
 
-    Flow at leads >= 1 carries the relative forecast errors of the member's episode step
-    when ``noisy``, as :meth:`~ecocontrol.envs.scenario.ForecastErrorModel.perturb`:
-    ``errors`` and ``first`` are the ``buffer`` (``(member, chunk, series, lead)``) and
-    ``first`` of the env's :class:`~ecocontrol.envs.scenario.BatchForecastErrors`. Returns
-    ``False``, writing nothing, if a member's errors are not drawn yet (the caller draws
-    them with ``BatchForecastErrors.rows`` and calls again).
+    The flow at leads >= 1 carries the forecast error of the member's episode step
+    (:func:`~ecocontrol.envs.scenario.noisy_series` on the variates ``z[i, row[i], 0]`` of
+    the env's :class:`~ecocontrol.envs.scenario.BatchForecastNoise`, if it draws any).
     """
     n_steps = flow_year.shape[0]
-    chunk = errors.shape[1]
-    if noisy:
-        for r in range(idx.shape[0]):
-            i = idx[r]
-            if step_index[i] >= first[i] + chunk:
-                return False
-    scale = 1.0 + bias
+    noisy = scale.shape[0] > 0
     for r in range(idx.shape[0]):
         i = idx[r]
         t = (window_start[i] + step_index[i]) % n_steps
-        row = step_index[i] - first[i]
         for j in range(flow.shape[1]):
             y = t + j
             if y >= n_steps:
                 y -= n_steps
             setpoint[i, j] = setpoint_year[y]
-            if noisy and j > 0:
-                flow[i, j] = max(flow_year[y] * (scale + errors[i, row, 0, j - 1]), 0.0)
-            else:
-                flow[i, j] = flow_year[y]
-    return True
+            flow[i, j] = flow_year[y]
+        if noisy:
+            noisy_series(flow[i], z[i, row[i], 0], scale[0], bias[0], flow[i])
 
 
 @kernel
@@ -295,6 +284,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
     """
 
     plant_name: ClassVar[str] = "hot_stove"
+    emission_sources: ClassVar[tuple[str, ...]] = EMISSION_ROWS
     violation_names: ClassVar[tuple[str, ...]] = (
         "blast_shortfall_k_min",
         "refused_requests",
@@ -368,13 +358,12 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self._flows = StoveFlows.of_buffers(self._flows_stove, self._flows_row)
         self.flows: StoveFlows | None = None
         self._stepped = np.zeros(num_envs, dtype=bool)  # flows in info (not just reset)
-        self._errors = BatchForecastErrors(
+        self._noise = BatchForecastNoise(
             (self.forecast_error,), self.episode_steps, h, self.dt_min / 60.0, num_envs
         )
         self._flow_year = np.ascontiguousarray(self.demand.flow_nm3_min, dtype=np.float64)
         self._setpoint_year = np.ascontiguousarray(self.demand.setpoint_c, dtype=np.float64)
         self._fc = {k: np.zeros((num_envs, h + 1)) for k in ("flow_nm3_min", "setpoint_c")}
-        self._noisy = not self.forecast_error.is_perfect
         self._info_rows = (len(_STATE_ARRAYS) + len(_FLOW_ARRAYS)) * n
         self._info_size = self._info_rows + 3 + len(_STEP_SCALARS) + 2 * (h + 1)
         self._consts = physics_constants(p)
@@ -414,35 +403,32 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             for f in StoveState.__dataclass_fields__:
                 getattr(self.state, f)[i] = getattr(start, f)[0]
             self.stored0_mj[i] = float(start.stored_mj(p).sum())
-            self._errors.start(int(i), rng)
+            self._noise.start(int(i), rng)
         self.last_hot_blast_c[idx] = p.hot_blast_setpoint_c
         self.below_floor_min[idx] = 0.0
         self._upset[idx] = False
         self._stepped[idx] = False
 
     def _prepare(self, idx: IntArray) -> None:
-        e = self._errors
-        args = (
+        noise = self._noise
+        noise.prepare(idx, self.step_index, self.rngs)
+        _forecast(
             idx,
             self.window_start,
             self.step_index,
             self._flow_year,
             self._setpoint_year,
-            e.buffer,
-            e.first,
-            self._noisy,
-            self.forecast_error.bias,
+            noise.z,
+            noise.row,
+            noise.scale,
+            noise.bias,
             self._fc["flow_nm3_min"],
             self._fc["setpoint_c"],
         )
-        if not _forecast(*args):
-            e.rows(idx, self.step_index[idx], self.rngs)  # draws the members' next chunk
-            _forecast(*args)
 
-    def _step_members(
-        self, physical: FloatArray
-    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray]]:
+    def _step_members(self, physical: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         s = self.state
+        # fresh each step: its rows are returned and the env does not write them again
         out = np.empty((_N_ACCOUNTS + len(self.violation_names), self.num_envs))
         props, flame = self._tables
         _step_env(
@@ -472,11 +458,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         )
         self.flows = self._flows
         e = len(EMISSION_ROWS)
-        return (
-            dict(zip(EMISSION_ROWS, out[:e], strict=True)),
-            dict(zip(COST_ROWS, out[e:_N_ACCOUNTS], strict=True)),
-            dict(zip(self.violation_names, out[_N_ACCOUNTS:], strict=True)),
-        )
+        return out[:e], out[e:_N_ACCOUNTS], out[_N_ACCOUNTS:]
 
     def _terminated(self) -> NDArray[np.bool_]:
         return self._upset

@@ -9,8 +9,8 @@ Python copy. The simulator steps its state in place through them, and the public
 Parameters enter as a vector (:func:`physics_constants`) and the gas properties as tables on
 thermo's 1 K grid (:func:`physics_tables`). The kernels do the array code's arithmetic in
 the same order (sums over cells in numpy's pairwise order, :func:`pairwise_sum`;
-``np.interp`` as :func:`interp_sorted`), so results equal numpy's up to the last ulp of
-``exp``/``pow`` (numba's libm against numpy's SIMD ones).
+``np.interp`` as :func:`~ecocontrol.envs.thermo.interp_table`), so results equal numpy's
+up to the last ulp of ``exp``/``pow`` (the C library's against numpy's SIMD ones).
 
 Physics of one stove
 --------------------
@@ -55,7 +55,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..jit import kernel
 from ..scenario import FloatArray, clip
-from ..thermo import AIR, T_MAX_C, interp_1k
+from ..thermo import AIR, T_MAX_C, interp_1k, interp_table
 from .params import HotStoveParams
 
 #: Stove modes.
@@ -260,38 +260,6 @@ def physics_constants(p: HotStoveParams) -> FloatArray:
 
 # ----------------------------------------------------------------------------- scalar kernels
 @kernel
-def interp_sorted(x: float, xp: FloatArray, fp: FloatArray) -> float:
-    """``np.interp(x, xp, fp)`` for a scalar ``x`` and strictly increasing ``xp``.
-
-    numpy's algorithm and arithmetic (``slope * (x - xp[j]) + fp[j]``, the other end if that
-    is NaN), so the result is numpy's to the bit.
-    """
-    n = xp.shape[0]
-    if x != x:  # NaN
-        return x
-    if x < xp[0]:
-        return fp[0]
-    if x >= xp[n - 1]:
-        return fp[n - 1]
-    lo, hi = 0, n - 1  # xp[lo] <= x < xp[hi]
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if x >= xp[mid]:
-            lo = mid
-        else:
-            hi = mid
-    if xp[lo] == x:
-        return fp[lo]
-    slope = (fp[lo + 1] - fp[lo]) / (xp[lo + 1] - xp[lo])
-    r = slope * (x - xp[lo]) + fp[lo]
-    if r != r:
-        r = slope * (x - xp[lo + 1]) + fp[lo + 1]
-        if r != r and fp[lo] == fp[lo + 1]:
-            r = fp[lo]
-    return r
-
-
-@kernel
 def pairwise_sum(a: FloatArray) -> float:
     """``a.sum()`` of a 1-D array as numpy adds it (pairwise, 8 partial sums), to the bit.
 
@@ -492,7 +460,7 @@ def _fire(
         share_req = min(max(act[i, 2 * n + s], 0.0), 1.0)
         share = min(share_req, c[_SHARE_DOME_MAX])
         if fire > 0.0:
-            dome = interp_sorted(share, flame[0], flame[1])
+            dome = interp_table(share, flame[0], flame[1])
             ua = c[_UA_GAS] * (fire / c[_FIRE_MAX]) ** c[_UA_EXP]
             gas_out = _gas_sweep(temp[i, s], fire, share, dome, ua, tab, q_gas[s])
             on = 1.0
@@ -677,7 +645,7 @@ def step_member(
         if new_mode[s] != BLAST:
             w[_W_OUTLET, s] = temp[i, s, 0]
         delivered_kw += w[_W_BLAST, s] * (interp_1k(tab[_AIR_H], w[_W_OUTLET, s]) - c[_H_CB])
-    hot_blast = interp_sorted(c[_H_CB] + delivered_kw / max(flow, 1e-12), tab[_AIR_H], tab[_T_GRID])
+    hot_blast = interp_table(c[_H_CB] + delivered_kw / max(flow, 1e-12), tab[_AIR_H], tab[_T_GRID])
     # While the valve still bypasses blast it holds the set point (to its convergence
     # tolerance); a shortfall exists only with the valve fully open.
     shortfall = 0.0 if x < 1.0 - 1e-9 else max(setpoint_c - hot_blast, 0.0)
