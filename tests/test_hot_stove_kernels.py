@@ -91,9 +91,10 @@ def test_the_observation_function_is_the_envs():
     rng = np.random.default_rng(3)
     for _ in range(25):
         obs, *_ = env.step(rng.uniform(-1.0, 1.0, (3, 12)))
+    forecasts = [env._member_info(i)["forecast"] for i in range(3)]
     again = hot_stove_observation(
         env.state,
-        env._fc,
+        {k: np.stack([f[k] for f in forecasts]) for k in ("flow_nm3_min", "setpoint_c")},
         env.last_hot_blast_c,
         env.step_index / env.episode_steps,
         env._obs_leads,

@@ -31,7 +31,13 @@ from ..scenario import (
     noisy_series,
 )
 from ..vector import BatchedEcoEnv
-from .observation import OBS_HIGH, OBS_LEADS_MIN, OBS_LOW, observation_constants, observe_batch
+from .observation import (
+    OBS_HIGH,
+    OBS_LEADS_MIN,
+    OBS_LOW,
+    observation_constants,
+    observe_member,
+)
 from .params import HotStoveParams
 from .physics import (
     F_BLOWOFF,
@@ -180,8 +186,8 @@ def _step_env(
 
 
 @kernel
-def _forecast(
-    idx: IntArray,
+def forecast_member(
+    i: int,
     window_start: IntArray,
     step_index: IntArray,
     flow_year: FloatArray,
@@ -193,25 +199,81 @@ def _forecast(
     flow: FloatArray,
     setpoint: FloatArray,
 ) -> None:
-    """Members ``idx``' demand over leads ``0 .. horizon`` (wrapping around the year).
+    """Member ``i``'s demand forecast over leads ``0 .. len(flow) - 1`` into ``flow``, ``setpoint``.
 
-    The flow at leads >= 1 carries the forecast error of the member's episode step
+    The true series of the coming steps (wrapping around the year); the flow at leads >= 1
+    carries the forecast error of the member's episode step
     (:func:`~ecocontrol.envs.scenario.noisy_series` on the variates ``z[i, row[i], 0]`` of
-    the env's :class:`~ecocontrol.envs.scenario.BatchForecastNoise`, if it draws any).
+    the env's :class:`~ecocontrol.envs.scenario.BatchForecastNoise`, if it has a noisy
+    model: ``scale`` not empty). The set point is exact.
     """
     n_steps = flow_year.shape[0]
-    noisy = scale.shape[0] > 0
-    for r in range(idx.shape[0]):
-        i = idx[r]
-        t = (window_start[i] + step_index[i]) % n_steps
-        for j in range(flow.shape[1]):
-            y = t + j
-            if y >= n_steps:
-                y -= n_steps
-            setpoint[i, j] = setpoint_year[y]
-            flow[i, j] = flow_year[y]
-        if noisy:
-            noisy_series(flow[i], z[i, row[i], 0], scale[0], bias[0], flow[i])
+    t = (window_start[i] + step_index[i]) % n_steps
+    for j in range(flow.shape[0]):
+        y = t + j
+        if y >= n_steps:
+            y -= n_steps
+        setpoint[j] = setpoint_year[y]
+        flow[j] = flow_year[y]
+    if scale.shape[0] > 0:
+        noisy_series(flow, z[i, row[i], 0], scale[0], bias[0], flow)
+
+
+@kernel
+def _observe_env(
+    temp: FloatArray,
+    mode: NDArray[np.int64],
+    tim: FloatArray,
+    fraction: FloatArray,
+    last_hot_blast_c: FloatArray,
+    step_index: IntArray,
+    episode_steps: int,
+    window_start: IntArray,
+    forecast_step: IntArray,
+    flow_year: FloatArray,
+    setpoint_year: FloatArray,
+    z: FloatArray,
+    row: IntArray,
+    scale: FloatArray,
+    bias: FloatArray,
+    leads: NDArray[np.int64],
+    consts: FloatArray,
+    obs: NDArray[np.float32],
+) -> None:
+    """Every member's observation, its forecast computed up to the last lead shown.
+
+    The forecast is for episode step ``forecast_step`` (:func:`forecast_member`), the share
+    of the episode elapsed ``step_index / episode_steps``.
+    """
+    fc = np.empty((2, leads.max() + 1))
+    for i in range(temp.shape[0]):
+        forecast_member(
+            i,
+            window_start,
+            forecast_step,
+            flow_year,
+            setpoint_year,
+            z,
+            row,
+            scale,
+            bias,
+            fc[0],
+            fc[1],
+        )
+        observe_member(
+            i,
+            temp,
+            mode,
+            tim,
+            fraction,
+            fc[0],
+            fc[1],
+            last_hot_blast_c,
+            step_index[i] / episode_steps,
+            leads,
+            consts,
+            obs,
+        )
 
 
 @kernel
@@ -225,9 +287,15 @@ def _member_rows(
     members: FloatArray,
     fs: FloatArray,
     fr: FloatArray,
-    fc_flow: FloatArray,
-    fc_setpoint: FloatArray,
     c: FloatArray,
+    window_start: IntArray,
+    step_index: IntArray,
+    flow_year: FloatArray,
+    setpoint_year: FloatArray,
+    z: FloatArray,
+    row: IntArray,
+    scale: FloatArray,
+    bias: FloatArray,
     out: FloatArray,
 ) -> None:
     """Member ``i``'s ``info`` values, one after the other into ``out``.
@@ -257,10 +325,11 @@ def _member_rows(
     out[k + 5] = members[_M_SETPOINT, i]
     out[k + 6] = members[_M_FLOW, i]
     k += 7
-    h = fc_flow.shape[1]
-    for j in range(h):
-        out[k + j] = fc_flow[i, j]
-        out[k + h + j] = fc_setpoint[i, j]
+    h = (out.shape[0] - k) // 2
+    flow, setpoint = out[k : k + h], out[k + h :]
+    forecast_member(
+        i, window_start, step_index, flow_year, setpoint_year, z, row, scale, bias, flow, setpoint
+    )
 
 
 class HotStoveVectorEnv(BatchedEcoEnv):
@@ -358,12 +427,12 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self._flows = StoveFlows.of_buffers(self._flows_stove, self._flows_row)
         self.flows: StoveFlows | None = None
         self._stepped = np.zeros(num_envs, dtype=bool)  # flows in info (not just reset)
+        self._fc_step = np.zeros(num_envs, dtype=np.int64)  # episode step of the forecasts
         self._noise = BatchForecastNoise(
             (self.forecast_error,), self.episode_steps, h, self.dt_min / 60.0, num_envs
         )
         self._flow_year = np.ascontiguousarray(self.demand.flow_nm3_min, dtype=np.float64)
         self._setpoint_year = np.ascontiguousarray(self.demand.setpoint_c, dtype=np.float64)
-        self._fc = {k: np.zeros((num_envs, h + 1)) for k in ("flow_nm3_min", "setpoint_c")}
         self._info_rows = (len(_STATE_ARRAYS) + len(_FLOW_ARRAYS)) * n
         self._info_size = self._info_rows + 3 + len(_STEP_SCALARS) + 2 * (h + 1)
         self._consts = physics_constants(p)
@@ -410,21 +479,13 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         self._stepped[idx] = False
 
     def _prepare(self, idx: IntArray) -> None:
-        noise = self._noise
-        noise.prepare(idx, self.step_index, self.rngs)
-        _forecast(
-            idx,
-            self.window_start,
-            self.step_index,
-            self._flow_year,
-            self._setpoint_year,
-            noise.z,
-            noise.row,
-            noise.scale,
-            noise.bias,
-            self._fc["flow_nm3_min"],
-            self._fc["setpoint_c"],
-        )
+        # The forecasts are computed where they are read (observation, info), for the step
+        # each member was last prepared for (an ended member keeps its last forecast).
+        if len(idx) == self.num_envs:
+            self._fc_step[:] = self.step_index
+        else:
+            self._fc_step[idx] = self.step_index[idx]
+        self._noise.prepare(idx, self.step_index, self.rngs)
 
     def _step_members(self, physical: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         s = self.state
@@ -468,18 +529,24 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         if carbon != self._obs_carbon:
             self._obs_consts = observation_constants(self.params, carbon)
             self._obs_carbon = carbon
-        s = self.state
+        s, noise = self.state, self._noise
         obs = np.empty((self.num_envs, self.single_observation_space.shape[0]), np.float32)
-        observe_batch(
+        _observe_env(
             s.temp_c,
             s.mode,
             s.time_in_mode_min,
             s.stove_fraction,
-            self._fc["flow_nm3_min"],
-            self._fc["setpoint_c"],
             self.last_hot_blast_c,
             self.step_index,
-            float(self.windows.episode_steps),
+            self.windows.episode_steps,
+            self.window_start,
+            self._fc_step,
+            self._flow_year,
+            self._setpoint_year,
+            noise.z,
+            noise.row,
+            noise.scale,
+            noise.bias,
             self._obs_leads,
             self._obs_consts,
             obs,
@@ -496,7 +563,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         ``forecast``: ``flow_nm3_min`` (with forecast error) and ``setpoint_c`` over leads
         ``0 .. forecast_steps``, lead 0 = the coming step (exact).
         """
-        s, fc = self.state, self._fc
+        s, noise = self.state, self._noise
         out = np.empty(self._info_size)
         _member_rows(
             i,
@@ -508,9 +575,15 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             self._members,
             self._flows_stove,
             self._flows_row,
-            fc["flow_nm3_min"],
-            fc["setpoint_c"],
             self._consts,
+            self.window_start,
+            self._fc_step,
+            self._flow_year,
+            self._setpoint_year,
+            noise.z,
+            noise.row,
+            noise.scale,
+            noise.bias,
             out,
         )
         k, h = self._info_rows, self.forecast_steps + 1

@@ -26,7 +26,8 @@ def _put(obs: NDArray[np.float32], i: int, j: int, value: float) -> None:
 
 
 @kernel
-def observe_batch(
+def observe_member(
+    i: int,
     temp: FloatArray,
     mode: NDArray[np.int64],
     tim: FloatArray,
@@ -34,46 +35,76 @@ def observe_batch(
     flow: FloatArray,
     setpoint: FloatArray,
     last_hot_blast_c: FloatArray,
-    done: NDArray[np.float64] | NDArray[np.int64],
-    episode: float,
+    progress: float,
     leads: NDArray[np.int64],
     consts: FloatArray,
     obs: NDArray[np.float32],
 ) -> None:
-    """Observations of every member into ``obs`` ``(batch, 8 * stove + 8 + 2 * len(leads))``.
+    """Member ``i``'s observation into ``obs[i]`` (see :func:`hot_stove_observation`).
 
-    The share of the episode elapsed is ``done / episode`` (steps taken over the episode's
-    steps, or a share over 1). ``consts``: nominal blast flow [Nm3/min], then the lean gas,
-    rich gas and carbon prices as shown (already divided by 100). See
-    :func:`hot_stove_observation`.
+    ``temp`` .. ``fraction`` and ``last_hot_blast_c`` are the batch's arrays; ``flow`` and
+    ``setpoint`` the member's forecast (lead 0 = the coming step, at least to the last of
+    ``leads``); ``progress`` the share of the episode elapsed. ``consts``: nominal blast
+    flow [Nm3/min], then the lean gas, rich gas and carbon prices as shown (already divided
+    by 100).
     """
     n, nc = temp.shape[1], temp.shape[2]
     k = leads.shape[0]
     nominal = consts[0]
+    for s in range(n):
+        j = 8 * s
+        _put(obs, i, j, temp[i, s, 0] / 1000.0)
+        _put(obs, i, j + 1, pairwise_sum(temp[i, s]) / nc / 1000.0)
+        _put(obs, i, j + 2, temp[i, s, nc - 1] / 1000.0)
+        for m in range(4):
+            _put(obs, i, j + 3 + m, 1.0 if mode[i, s] == m else 0.0)
+        _put(obs, i, j + 7, tim[i, s] / 60.0)
+    j = 8 * n
+    _put(obs, i, j, flow[0] / nominal)
+    _put(obs, i, j + 1, setpoint[0] / 1000.0)
+    _put(obs, i, j + 2, last_hot_blast_c[i] / 1000.0)
+    _put(obs, i, j + 3, fraction[i])
+    for q in range(k):
+        _put(obs, i, j + 4 + q, flow[leads[q]] / nominal)
+        _put(obs, i, j + 4 + k + q, setpoint[leads[q]] / 1000.0)
+    for q in range(3):
+        _put(obs, i, j + 4 + 2 * k + q, consts[1 + q])
+    _put(obs, i, j + 7 + 2 * k, progress)
+
+
+@kernel
+def _observe_forecasts(
+    temp: FloatArray,
+    mode: NDArray[np.int64],
+    tim: FloatArray,
+    fraction: FloatArray,
+    flow: FloatArray,
+    setpoint: FloatArray,
+    last_hot_blast_c: FloatArray,
+    progress: FloatArray,
+    leads: NDArray[np.int64],
+    consts: FloatArray,
+    obs: NDArray[np.float32],
+) -> None:
     for i in range(temp.shape[0]):
-        for s in range(n):
-            j = 8 * s
-            _put(obs, i, j, temp[i, s, 0] / 1000.0)
-            _put(obs, i, j + 1, pairwise_sum(temp[i, s]) / nc / 1000.0)
-            _put(obs, i, j + 2, temp[i, s, nc - 1] / 1000.0)
-            for m in range(4):
-                _put(obs, i, j + 3 + m, 1.0 if mode[i, s] == m else 0.0)
-            _put(obs, i, j + 7, tim[i, s] / 60.0)
-        j = 8 * n
-        _put(obs, i, j, flow[i, 0] / nominal)
-        _put(obs, i, j + 1, setpoint[i, 0] / 1000.0)
-        _put(obs, i, j + 2, last_hot_blast_c[i] / 1000.0)
-        _put(obs, i, j + 3, fraction[i])
-        for q in range(k):
-            _put(obs, i, j + 4 + q, flow[i, leads[q]] / nominal)
-            _put(obs, i, j + 4 + k + q, setpoint[i, leads[q]] / 1000.0)
-        for q in range(3):
-            _put(obs, i, j + 4 + 2 * k + q, consts[1 + q])
-        _put(obs, i, j + 7 + 2 * k, done[i] / episode)
+        observe_member(
+            i,
+            temp,
+            mode,
+            tim,
+            fraction,
+            flow[i],
+            setpoint[i],
+            last_hot_blast_c,
+            progress[i],
+            leads,
+            consts,
+            obs,
+        )
 
 
 def observation_constants(p: HotStoveParams, carbon_price_cny_per_t: float) -> FloatArray:
-    """``consts`` of :func:`observe_batch`: nominal blast, gas and carbon prices / 100."""
+    """``consts`` of :func:`observe_member`: nominal blast, gas and carbon prices / 100."""
     lean, rich = gas_values(p)  # the prices of the gas accounting
     return np.array(
         [
@@ -113,7 +144,7 @@ def hot_stove_observation(
     def f64(v: object, shape: tuple[int, ...]) -> FloatArray:
         return np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=np.float64), shape))
 
-    observe_batch(
+    _observe_forecasts(
         f64(state.temp_c, np.shape(state.temp_c)),
         np.ascontiguousarray(state.mode, dtype=np.int64),
         f64(state.time_in_mode_min, (b, n)),
@@ -122,7 +153,6 @@ def hot_stove_observation(
         f64(forecast["setpoint_c"], np.shape(forecast["setpoint_c"])),
         f64(last_hot_blast_c, (b,)),
         f64(progress, (b,)),
-        1.0,
         leads,
         observation_constants(p, carbon_price_cny_per_t),
         obs,
