@@ -290,8 +290,6 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         # NextStep: these members reset now and their actions are ignored
         restart = np.flatnonzero(self._needs_reset) if self._n_pending else None
         emissions, costs, violations = self._step_members(physical)
-        if type(emissions) is dict:  # TRANSITIONAL: a plant returning dicts
-            emissions, costs, violations = self._rows_of(emissions, costs, violations)
         em, co = self.ledger.price_rows(emissions, self._source_index, costs)
         reward = np.divide(co[-1], -self.reward_scale_cny)  # = -total / scale, exactly
         self.step_index += 1
@@ -332,15 +330,6 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
                 self._needs_reset[idx] = True
                 self._n_pending = int(self._needs_reset.sum())
         return obs, reward, terminated, truncated, em, co, viol, final
-
-    def _rows_of(self, em: Any, co: Any, viol: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
-        n = self.num_envs
-        z = np.zeros(n)
-        return (
-            np.array([np.broadcast_to(em.get(s, z), n) for s in self.emission_sources]),
-            np.array([np.broadcast_to(co.get(t, z), n) for t in self.ledger.cost_terms]),
-            np.array([np.broadcast_to(viol[v], n) for v in self.violation_names]).reshape(-1, n),
-        )
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release (one process)."""
