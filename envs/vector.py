@@ -32,6 +32,7 @@ from ecocontrol.emissions import (
     require_finite_range,
 )
 
+from .jit import kernel
 from .scenario import (
     SPLITS,
     ActionScaler,
@@ -40,6 +41,40 @@ from .scenario import (
 )
 
 IntArray = NDArray[np.int64]
+
+
+@kernel
+def _advance(
+    total_cny: FloatArray,
+    reward_scale: float,
+    step_index: IntArray,
+    episode_steps: int,
+    failed: NDArray[np.bool_],
+    clipped: FloatArray,
+    violations: FloatArray,
+    reward: FloatArray,
+    terminated: NDArray[np.bool_],
+    truncated: NDArray[np.bool_],
+    viol: FloatArray,
+) -> int:
+    """The step's bookkeeping after the plant's step and the ledger; the members that ended.
+
+    ``reward = -total / scale``; ``step_index += 1``; an episode fails (``failed``, empty
+    when the plant has no failure states) or is truncated after ``episode_steps`` (a failure
+    at the last step terminates); ``viol`` = ``action_clipped`` over the plant's violations.
+    """
+    n_ended = 0
+    for i in range(len(step_index)):
+        reward[i] = total_cny[i] / -reward_scale
+        step_index[i] += 1
+        fail = failed[i] if len(failed) > 0 else False
+        terminated[i] = fail
+        truncated[i] = step_index[i] >= episode_steps and not fail
+        n_ended += fail or step_index[i] >= episode_steps
+        viol[0, i] = clipped[i]
+        for k in range(violations.shape[0]):
+            viol[k + 1, i] = violations[k, i]
+    return n_ended
 
 
 class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[Any]]):
@@ -111,6 +146,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         self._needs_reset = np.zeros(num_envs, dtype=bool)
         self._n_pending = 0  # members in _needs_reset (a Python int: cheaper than .any())
         self._all = np.arange(num_envs)
+        self._no_failure = np.zeros(0, dtype=bool)  # _advance's "no failure states"
 
     def _setup_batch(self) -> None:
         """Spaces and window starts, once the plant has set windows, scaler and observation."""
@@ -291,32 +327,40 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         restart = np.flatnonzero(self._needs_reset) if self._n_pending else None
         emissions, costs, violations = self._step_members(physical)
         em, co = self.ledger.price_rows(emissions, self._source_index, costs)
-        reward = np.divide(co[-1], -self.reward_scale_cny)  # = -total / scale, exactly
-        self.step_index += 1
-        truncated = self.step_index >= self._episode_steps
+        n = self.num_envs
+        reward = np.empty(n)
+        terminated = np.empty(n, dtype=bool)
+        truncated = np.empty(n, dtype=bool)
+        viol = np.empty((len(violations) + 1, n))
         failed = self._terminated()
-        if failed is None:
-            terminated = np.zeros(self.num_envs, dtype=bool)
-            ended = truncated
-        else:
-            terminated = failed.copy()
-            truncated &= ~terminated  # an episode that fails at its last step terminates
-            ended = truncated | terminated
-        any_ended = np.count_nonzero(ended) > 0
+        n_ended = _advance(
+            co[-1],
+            self.reward_scale_cny,
+            self.step_index,
+            self._episode_steps,
+            self._no_failure if failed is None else failed,
+            clipped,
+            violations,
+            reward,
+            terminated,
+            truncated,
+            viol,
+        )
+        any_ended = n_ended > 0
         if any_ended:
+            ended = truncated | terminated
             going = np.flatnonzero(~ended)
             if len(going):
                 self._prepare(going)
         else:
+            ended = truncated  # all False
             self._prepare(self._all)
-        viol = np.empty((len(violations) + 1, self.num_envs))
-        viol[0] = clipped
-        viol[1:] = violations
         if restart is not None:
             self._reset(restart)
             reward[restart] = 0.0
+            ended = truncated | terminated
             truncated[restart] = terminated[restart] = ended[restart] = False
-            any_ended = np.count_nonzero(ended) > 0
+            any_ended = bool(np.count_nonzero(ended))
             em[:, restart] = co[:, restart] = viol[:, restart] = 0.0
         obs = self._observe_batch()
         final = None
