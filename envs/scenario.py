@@ -322,16 +322,33 @@ class BatchForecastErrors:
         return self.buffer[idx, step - self.first[idx]]
 
 
+#: Variates a member's chunk of :class:`BatchForecastNoise` holds (8 bytes each).
+_CHUNK_NORMALS = 8192
+
+
+@kernel
+def _standard_normals(rng: np.random.Generator, out: FloatArray) -> None:
+    """Fill ``out`` (C order) with ``rng``'s standard normals.
+
+    The numbers numpy's ``rng.standard_normal(out=out)`` gives, and the generator is left in
+    the same state (numba runs numpy's ziggurat on the same bit generator); about three
+    times faster here, which is most of a noisy batched park step.
+    """
+    flat = out.reshape(-1)
+    for k in range(flat.size):
+        flat[k] = rng.standard_normal()
+
+
 class BatchForecastNoise:
     """Each member's forecast-error variates, drawn ``chunk`` steps at a time, for kernels.
 
     The same standard normals, from the same generator in the same order, as
     :class:`BatchForecastErrors` (and so as :func:`episode_forecast_errors` and
     :meth:`ForecastErrorModel.apply`): ``n_noisy x n_leads`` per step for the models that are
-    not perfect, drawn with numpy into :attr:`z` (numba cannot draw from numpy's generator
-    state). They are kept as drawn; :func:`perturb_rows` scales and accumulates them into the
-    errors inside a kernel. A member reset mid-episode first draws the rest of its episode,
-    as the single env would have.
+    not perfect, drawn into :attr:`z` by :func:`_standard_normals` (numpy's numbers, from the
+    member's numpy generator, in a kernel). They are kept as drawn; :func:`perturb_rows` scales
+    and accumulates them into the errors inside a kernel. A member reset mid-episode first
+    draws the rest of its episode, as the single env would have.
 
     Attributes:
         z: the variates, shape ``(num_envs, chunk, n_noisy, n_leads)``.
@@ -349,9 +366,11 @@ class BatchForecastNoise:
         n_leads: int,
         dt_h: float,
         num_envs: int,
-        chunk: int = 32,
+        chunk: int | None = None,
     ) -> None:
         noisy = [j for j, m in enumerate(models) if not m.is_perfect]
+        if chunk is None:  # about 64 kB of variates per member
+            chunk = max(8, _CHUNK_NORMALS // max(len(noisy) * n_leads, 1))
         self.episode_steps, self.n_leads = episode_steps, n_leads
         self.cols = np.array(noisy, dtype=np.int64)
         self.scale = np.array([models[j].std_per_sqrt_h * math.sqrt(dt_h) for j in noisy])
@@ -376,7 +395,7 @@ class BatchForecastNoise:
 
     def _fill(self, i: int, rng: np.random.Generator) -> None:
         steps = min(self.chunk, self.episode_steps - int(self.drawn[i]))
-        rng.standard_normal(out=self.z[i, :steps])
+        _standard_normals(rng, self.z[i, :steps])
         self.first[i] = self.drawn[i]
         self.drawn[i] += steps
 

@@ -28,9 +28,16 @@ ENV_IDS = {"hot_stove": "ecocontrol/HotStove-v1", "cement_kiln": "ecocontrol/Cem
 
 
 def env_steps_per_second(env_id: str, n_steps: int, repeats: int, **kwargs) -> float:
-    """Median env steps per second over ``repeats`` runs of random actions."""
+    """Median env steps per second over ``repeats`` runs of random actions.
+
+    After a warm-up of a few steps (a first use compiles the plant's kernels, or loads them
+    from numba's cache; that time is reported apart, by ``perf/run.py``'s compile section).
+    """
     env = gym.make(env_id, split="train", **kwargs)
     n = env.action_space.shape[0]
+    env.reset(seed=0)
+    for _ in range(20):
+        env.step(env.action_space.sample())
     rates = []
     for r in range(repeats):
         env.reset(seed=r)

@@ -17,7 +17,7 @@ from ecocontrol.envs.scenario import (
 MODELS = (ForecastErrorModel(0.05), ForecastErrorModel(), ForecastErrorModel(0.01, bias=0.1))
 
 
-@pytest.mark.parametrize("chunk", [5, 32])
+@pytest.mark.parametrize("chunk", [5, 32, None])
 def test_batch_noise_draws_the_numbers_of_episode_forecast_errors(chunk: int) -> None:
     steps, leads, dt_h = 12, 7, 0.25
     noise = BatchForecastNoise(MODELS, steps, leads, dt_h, 2, chunk=chunk)
