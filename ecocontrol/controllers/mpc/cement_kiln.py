@@ -349,6 +349,8 @@ class KilnMPC(RollingHorizonMPC):
             "n_qk": (o_qk["nox"] - base["nox"]) / dq,
             "n_fan": (o_fan["nox"] - base["nox"]) / dfan,
             "qk_prev": u0[0],
+            "qk_lo": max(p.kiln_heat_range_mw[0], u0[0] - self.cfg["trust"]),
+            "qk_hi": min(p.kiln_heat_range_mw[1], u0[0] + self.cfg["trust"]),
             "tc_prev": float(np.clip(tc0, *self.cfg["tc_band"])),
             "o2_prev": float(np.clip(o20, *self.cfg["o2_band"])),
         }

@@ -161,6 +161,12 @@ def build_kiln_model(
     Decisions per period: kiln fuel heat ``qk``, calciner outlet set point ``tc`` and kiln-inlet
     O2 set point ``o2``. The calciner fuel and the fan speed that hold those set points are
     linear expressions (the plant's local inverse), priced in the objective.
+
+    Written for the dual simplex's speed, with the same optimum as the plain formulation:
+    single-variable limits (trust region, rate limits, the initial burning zone) are column
+    bounds, not rows; a move is split into its up and down parts (one equality row instead of
+    two inequalities on an absolute value); each soft range is one ranged row with a slack on
+    either side; slacks exist only where a constraint uses them.
     """
     m = pyo.ConcreteModel(name="cement_kiln")
     m.K = pyo.RangeSet(0, n - 1)
@@ -202,6 +208,8 @@ def build_kiln_model(
         "g_qk",
         "g_fan",
         "g_qc",
+        "qk_lo",
+        "qk_hi",
     )
     for name in names:
         setattr(m, name, pyo.Param(**mut))
@@ -212,13 +220,31 @@ def build_kiln_model(
 
     tc_lo, tc_hi = cfg["tc_band"]
     o2_lo, o2_hi = cfg["o2_band"]
-    m.qk = pyo.Var(m.K, bounds=p.kiln_heat_range_mw)
+    m.qk = pyo.Var(m.K, bounds=(m.qk_lo, m.qk_hi))
     m.tc = pyo.Var(m.K, bounds=(tc_lo, tc_hi))
     m.o2 = pyo.Var(m.K, bounds=(o2_lo, o2_hi))
-    m.bz = pyo.Var(m.B1)
-    m.mv = pyo.Var(m.K, [0, 1, 2], within=pyo.NonNegativeReals)
-    slacks = ["lo", "hi", "nox", "qc", "fan", "o2c"]
-    m.s = pyo.Var(m.B1, slacks, within=pyo.NonNegativeReals)
+    m.bz = pyo.Var(m.B1, bounds=lambda m, b: (m.bz0, m.bz0) if b == 0 else (None, None))
+    rate = cfg["rate"]
+    m.up = pyo.Var(m.K, [0, 1, 2], bounds=lambda m, k, j: (0.0, rate[j]))
+    m.dn = pyo.Var(m.K, [0, 1, 2], bounds=lambda m, k, j: (0.0, rate[j]))
+    # Slack name -> its weight's name; the burning-zone band's slacks over the BZ horizon,
+    # the others over the decisions'.
+    slacks = {
+        "lo": "lo",
+        "hi": "hi",
+        "nox": "nox",
+        "qc_lo": "qc",
+        "qc_hi": "qc",
+        "fan_lo": "fan",
+        "fan_hi": "fan",
+        "o2c": "o2c",
+    }
+    m.S = pyo.Set(
+        initialize=[(b, x) for b in m.B1 for x in slacks if x in ("lo", "hi") or b < n],
+        dimen=2,
+        ordered=True,
+    )
+    m.s = pyo.Var(m.S, within=pyo.NonNegativeReals)
 
     def dqk(m: Any, k: int) -> Any:
         return m.qk[min(k, n - 1)] - m.qk0
@@ -237,17 +263,23 @@ def build_kiln_model(
             + m.c_bz * (m.bz[k] - m.bz0)
         )
 
-    m.qc_lo = pyo.Constraint(
-        m.K, rule=lambda m, k: qc(m, k) >= p.calciner_heat_range_mw[0] - m.s[k, "qc"]
+    # Soft ranges as one ranged row each: a slack below and one above (one of them is 0 at
+    # the optimum, so the penalty is the distance outside the range, as with one slack).
+    m.qc_range = pyo.Constraint(
+        m.K,
+        rule=lambda m, k: (
+            p.calciner_heat_range_mw[0],
+            qc(m, k) + m.s[k, "qc_lo"] - m.s[k, "qc_hi"],
+            p.calciner_heat_range_mw[1],
+        ),
     )
-    m.qc_hi = pyo.Constraint(
-        m.K, rule=lambda m, k: qc(m, k) <= p.calciner_heat_range_mw[1] + m.s[k, "qc"]
-    )
-    m.fan_lo = pyo.Constraint(
-        m.K, rule=lambda m, k: fan(m, k) >= p.fan_speed_range[0] - m.s[k, "fan"]
-    )
-    m.fan_hi = pyo.Constraint(
-        m.K, rule=lambda m, k: fan(m, k) <= p.fan_speed_range[1] + m.s[k, "fan"]
+    m.fan_range = pyo.Constraint(
+        m.K,
+        rule=lambda m, k: (
+            p.fan_speed_range[0],
+            fan(m, k) + m.s[k, "fan_lo"] - m.s[k, "fan_hi"],
+            p.fan_speed_range[1],
+        ),
     )
     m.o2c = pyo.Constraint(
         m.K,
@@ -259,7 +291,6 @@ def build_kiln_model(
             >= cfg["o2c_min"] - m.s[k, "o2c"]
         ),
     )
-    m.bz_init = pyo.Constraint(expr=m.bz[0] == m.bz0)
     step = 60.0 * period_min / p.bz_heat_capacity_mj_per_k
 
     @m.Constraint(m.B)
@@ -277,8 +308,9 @@ def build_kiln_model(
         )
         return m.bz[b + 1] == m.bz[b] + step * rate
 
-    m.bz_low = pyo.Constraint(m.B1, rule=lambda m, b: m.bz[b] >= m.bz_lo[b] - m.s[b, "lo"])
-    m.bz_high = pyo.Constraint(m.B1, rule=lambda m, b: m.bz[b] <= m.bz_hi[b] + m.s[b, "hi"])
+    m.bz_band = pyo.Constraint(
+        m.B1, rule=lambda m, b: (m.bz_lo[b], m.bz[b] + m.s[b, "lo"] - m.s[b, "hi"], m.bz_hi[b])
+    )
     m.nox = pyo.Constraint(
         m.K,
         rule=lambda m, k: (
@@ -286,28 +318,18 @@ def build_kiln_model(
             <= cfg["nox_max"] + m.s[k, "nox"]
         ),
     )
-    trust = cfg["trust"]
-    m.trust_hi = pyo.Constraint(m.K, rule=lambda m, k: m.qk[k] - m.qk0 <= trust)
-    m.trust_lo = pyo.Constraint(m.K, rule=lambda m, k: m.qk0 - m.qk[k] <= trust)
     prev = {0: (m.qk, "qk_prev"), 1: (m.tc, "tc_prev"), 2: (m.o2, "o2_prev")}
 
     @m.Constraint(m.K, [0, 1, 2])
-    def move_pos(m: Any, k: int, j: int) -> Any:
+    def move(m: Any, k: int, j: int) -> Any:
         var, p0 = prev[j]
-        return m.mv[k, j] >= var[k] - (getattr(m, p0) if k == 0 else var[k - 1])
+        return var[k] - (getattr(m, p0) if k == 0 else var[k - 1]) == m.up[k, j] - m.dn[k, j]
 
-    @m.Constraint(m.K, [0, 1, 2])
-    def move_neg(m: Any, k: int, j: int) -> Any:
-        var, p0 = prev[j]
-        return m.mv[k, j] >= (getattr(m, p0) if k == 0 else var[k - 1]) - var[k]
-
-    rate = cfg["rate"]
-    m.rate = pyo.Constraint(m.K, [0, 1, 2], rule=lambda m, k, j: m.mv[k, j] <= rate[j])
     w, move_w = cfg["weights"], cfg["move"]
     m.cost = pyo.Objective(
         expr=sum(m.p_qk * m.qk[k] + m.p_qc * qc(m, k) + m.p_fan * fan(m, k) for k in m.K)
-        + sum(move_w[j] * m.mv[k, j] for k in m.K for j in (0, 1, 2))
-        + sum(w[name] * m.s[b, name] for b in m.B1 for name in slacks),
+        + sum(move_w[j] * (m.up[k, j] + m.dn[k, j]) for k in m.K for j in (0, 1, 2))
+        + sum(w[slacks[name]] * m.s[b, name] for b, name in m.S),
         sense=pyo.minimize,
     )
     return m
