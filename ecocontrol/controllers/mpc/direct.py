@@ -18,6 +18,7 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import highspy
@@ -33,6 +34,9 @@ _RETRY = (
     highspy.HighsModelStatus.kUnknown,
 )
 
+
+_ACTIVE = attrgetter("active")
+_FIXED = attrgetter("fixed")
 
 _SUM = {"SumExpression", "LinearExpression", "NPV_SumExpression"}
 _PROD = {"ProductExpression", "NPV_ProductExpression", "MonomialTermExpression"}
@@ -268,28 +272,38 @@ class DirectHighs:
             exprs.append(sum(cs))
         exprs.append(0.0 if self.obj_const is None else self.obj_const)
         self._values = _Compiled(exprs)
+        # Index arrays of what changes, built once.
+        self._coef_rows = [i for i, _, _ in self.mut_coef]
+        self._coef_cols = [j for _, j, _ in self.mut_coef]
+        self._mut_rows = np.array([i for i, _, _, _ in self.mut_row], dtype=np.intp)
+        self._mut_cols = np.array([j for j, _, _ in self.mut_col], dtype=np.intp)
+        self._cost_cols = np.array([j for j, _ in self.mut_cost], dtype=np.int32)
+        self._all_rows = np.arange(len(self.cons), dtype=np.int32)
+        self._all_cols = np.arange(len(self.vars), dtype=np.int32)
 
     def update(self) -> None:
         """Push every value that may have changed since the last solve."""
         h = self.h
         v = self._values()
-        k = len(self.mut_coef)
-        for (i, j, _), val in zip(self.mut_coef, v[:k], strict=True):
-            h.changeCoeff(i, j, float(val))
+        k = len(self._coef_rows)
+        # HiGHS has no call for many coefficients: one changeCoeff each (~0.6 us apiece).
+        change = h.changeCoeff
+        for i, j, val in zip(self._coef_rows, self._coef_cols, v[:k].tolist(), strict=True):
+            change(i, j, val)
         if self.mut_row:
             rv = v[k : k + 3 * len(self.mut_row)].reshape(-1, 3)
-            rows = np.array([i for i, _, _, _ in self.mut_row])
+            rows = self._mut_rows
             self.row_lb[rows] = np.where(np.isnan(rv[:, 0]), -INF, rv[:, 0] - rv[:, 2])
             self.row_ub[rows] = np.where(np.isnan(rv[:, 1]), INF, rv[:, 1] - rv[:, 2])
             k += 3 * len(self.mut_row)
         if self.mut_col:
             cv = v[k : k + 2 * len(self.mut_col)].reshape(-1, 2)
-            cols = np.array([j for j, _, _ in self.mut_col])
+            cols = self._mut_cols
             self.col_lb[cols] = np.where(np.isnan(cv[:, 0]), -INF, cv[:, 0])
             self.col_ub[cols] = np.where(np.isnan(cv[:, 1]), INF, cv[:, 1])
             k += 2 * len(self.mut_col)
         if self.mut_cost:
-            idx = np.array([j for j, _ in self.mut_cost], dtype=np.int32)
+            idx = self._cost_cols
             self.cost[idx] = v[k : k + len(idx)]
             h.changeColsCost(len(idx), idx, self.cost[idx])
             k += len(idx)
@@ -297,22 +311,23 @@ class DirectHighs:
         # Rows: deactivated constraints are free rows.
         # Active: the constraint and every block above it (a deactivated block's rows go too).
         on_block = np.array([all(b.active for b in chain) for chain in self._chains], dtype=bool)
-        active = np.fromiter((c.active for c in self.cons), bool, len(self.cons))
+        active = np.fromiter(map(_ACTIVE, self.cons), bool, len(self.cons))
         active &= on_block[self._con_block]
         lb = np.where(active, self.row_lb, -INF)
         ub = np.where(active, self.row_ub, INF)
-        rows = np.arange(len(self.cons), dtype=np.int32)
         if self.mut_row or not np.array_equal(active, self._active):
-            h.changeRowsBounds(len(rows), rows, lb, ub)  # type: ignore[attr-defined]
+            every = self._all_rows
+            h.changeRowsBounds(len(every), every, lb, ub)  # type: ignore[attr-defined]
         self._active = active
         # Columns: fixed variables sit at their value.
-        fixed = np.array([v.fixed for v in self.vars], dtype=bool)
+        fixed = np.fromiter(map(_FIXED, self.vars), bool, len(self.vars))
         if self.mut_col or fixed.any() or self._fixed.any():
-            val = np.array([v.value if v.fixed else 0.0 for v in self.vars], dtype=float)
+            val = np.zeros(len(self.vars))
+            on = np.flatnonzero(fixed)
+            val[on] = np.array([self.vars[j].value for j in on], dtype=float)
             clb = np.where(fixed, val, self.col_lb)
             cub = np.where(fixed, val, self.col_ub)
-            cols = np.arange(len(self.vars), dtype=np.int32)
-            h.changeColsBounds(len(cols), cols, clb, cub)
+            h.changeColsBounds(len(self._all_cols), self._all_cols, clb, cub)
         self._fixed = fixed
 
     def set_start(self) -> None:
