@@ -44,6 +44,19 @@ from ecocontrol.emissions import require_finite_range
 PIPE_KEYS = ("pipe_solids", "pipe_caco3", "pipe_temp", "pipe_clinker")
 
 
+def _store(params: list[Any], values: list[float]) -> None:
+    """Write values into mutable Pyomo parameters (their data objects) without validation.
+
+    ``set_value`` checks each value against the parameter's domain and index (~3 us apiece,
+    ~280 values per solve); the kiln LP's parameters are unitless floats in the default
+    domain, for which the stored value is the same.
+    """
+    if len(params) != len(values):
+        raise ValueError(f"{len(values)} values for {len(params)} parameters")
+    for q, v in zip(params, values, strict=True):
+        q._value = v
+
+
 class KilnMPC(RollingHorizonMPC):
     """Rolling-horizon LP MPC of the kiln, re-linearised at every solve.
 
@@ -124,6 +137,13 @@ class KilnMPC(RollingHorizonMPC):
             p, self.horizon_periods, self.dead_periods, self.period_min, self.cfg
         )
         self.loops = KilnRuleController(env)
+        # The mutable parameters' data objects (scalars, and indexed ones in index order) and
+        # the plan's variables, looked up once instead of by name and index at every solve.
+        self._params: dict[str, Any] = {
+            c.local_name: c if not c.is_indexed() else list(c.values())
+            for c in model.component_objects(pyo.Param)
+        }
+        self._plan_vars = [list(v.values()) for v in (model.qk, model.tc, model.o2)]
         # A fresh HiGHS interface per solve (the core's default; see its docstring): with
         # APPSI's incremental updates a benchmark window went from 0.82 to 2.9 MCNY.
         super().__init__(
@@ -255,7 +275,7 @@ class KilnMPC(RollingHorizonMPC):
         return np.concatenate([pipe, future])[:n_b]
 
     def _update(self, obs: np.ndarray, info: dict[str, Any]) -> None:
-        m, p, view = self.model, self.p, self.view
+        p, view = self.p, self.view
         st = info["state"]
         n, dp, spp = self.horizon_periods, self.dead_periods, self.steps_per_period
         a0 = np.asarray(st["last_action"], dtype=float).copy()
@@ -374,29 +394,23 @@ class KilnMPC(RollingHorizonMPC):
             * u0[3] ** 2
             * (p.electricity_cny_per_mwh + carbon * p.grid_factor_t_per_mwh)
         )
-        for name, v in values.items():
-            getattr(m, name).set_value(nonzero(float(v)))
-        for kk in range(n):
-            m.feed[kk] = float(feed[kk])
-        for b in range(n + dp):
-            m.known[b] = nonzero(float(known[b])) if b < dp else 0.0
+        pm = self._params
+        _store([pm[name] for name in values], [nonzero(float(v)) for v in values.values()])
+        _store(pm["feed"], feed[:n].tolist())
+        _store(pm["known"], [nonzero(float(x)) for x in known[:dp]] + [0.0] * n)
         lsf = self._lsf_profile(n + dp + 1)
         fl_lo, fl_hi = self.free_lime_targets
         lim = (p.bz_limits_c[0] + 5.0, p.bz_limits_c[1] - 5.0)
         t_lo = np.clip(p.bz_for_free_lime(fl_hi, lsf), *lim)
         t_hi = np.clip(p.bz_for_free_lime(fl_lo, lsf), *lim)
-        for b in range(n + dp + 1):
-            m.bz_lo[b] = float(t_lo[b])
-            m.bz_hi[b] = float(max(t_hi[b], t_lo[b] + 1.0))
+        _store(pm["bz_lo"], t_lo.tolist())
+        _store(pm["bz_hi"], np.maximum(t_hi, t_lo + 1.0).tolist())
 
     def _read_plan(self) -> np.ndarray:
         """Rows of (kiln heat [MW], calciner set point [degC], AF share, O2 set point [%])."""
-        m = self.model
-        rows = [
-            (m.qk[k].value, m.tc[k].value, self.af_share, m.o2[k].value)
-            for k in range(self.horizon_periods)
-        ]
-        return np.repeat(np.array(rows, dtype=float), self.steps_per_period, axis=0)
+        qk, tc, o2 = ([x.value for x in v] for v in self._plan_vars)
+        rows = np.array([qk, tc, [self.af_share] * len(qk), o2], dtype=float).T
+        return np.repeat(rows, self.steps_per_period, axis=0)
 
 
 def make_kiln_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> KilnMPC:
