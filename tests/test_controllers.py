@@ -142,7 +142,8 @@ def test_direct_highs_matches_a_fresh_appsi_build_over_an_episode(park_env):
     assert costs["direct"] == pytest.approx(costs["appsi"], rel=1e-3)
 
 
-def test_direct_highs_updates_zero_coefficients_fixed_variables_and_inactive_rows():
+@pytest.mark.parametrize("pass_model", [False, True])
+def test_direct_highs_updates_zero_coefficients_fixed_variables_and_inactive_rows(pass_model):
     import pyomo.environ as pyo
 
     from ecocontrol.controllers.mpc.direct import DirectHighs
@@ -156,7 +157,7 @@ def test_direct_highs_updates_zero_coefficients_fixed_variables_and_inactive_row
     m.need = pyo.Constraint(expr=m.a * m.x + m.y + m.z >= 2)
     m.cut = pyo.Constraint(expr=m.x <= 1)
     m.obj = pyo.Objective(expr=m.x + 5 * m.y + 10 * m.z)
-    d = DirectHighs(m)
+    d = DirectHighs(m, pass_model=pass_model)
     r = d.solve(5.0)  # x is useless at a = 0
     assert r.ok and pyo.value(m.z) == pytest.approx(1) and r.objective == pytest.approx(15)
     m.a = 1.0
@@ -173,7 +174,8 @@ def test_direct_highs_updates_zero_coefficients_fixed_variables_and_inactive_row
     assert d.solve(5.0).objective == pytest.approx(2)
 
 
-def test_direct_highs_follows_deactivated_blocks_and_indexed_constraints():
+@pytest.mark.parametrize("pass_model", [False, True])
+def test_direct_highs_follows_deactivated_blocks_and_indexed_constraints(pass_model):
     """A row is active only while its constraint and every block above it are."""
     import pyomo.environ as pyo
 
@@ -187,7 +189,7 @@ def test_direct_highs_follows_deactivated_blocks_and_indexed_constraints():
     m.I = pyo.RangeSet(0, 1)
     m.floors = pyo.Constraint(m.I, rule=lambda m, i: m.x >= 1 + i)
     m.obj = pyo.Objective(expr=m.x)
-    d = DirectHighs(m)
+    d = DirectHighs(m, pass_model=pass_model)
     assert d.solve(5.0).objective == pytest.approx(3)
     m.sub.deactivate()  # the block above the block of the row
     assert d.solve(5.0).objective == pytest.approx(2)
@@ -200,7 +202,8 @@ def test_direct_highs_follows_deactivated_blocks_and_indexed_constraints():
     assert d.solve(5.0).objective == pytest.approx(3)
 
 
-def test_direct_highs_time_limit_holds_per_solve_over_many_lp_solves():
+@pytest.mark.parametrize("pass_model", [False, True])
+def test_direct_highs_time_limit_holds_per_solve_over_many_lp_solves(pass_model):
     """HiGHS counts an LP's time limit on its accumulated run time; the limit must apply to
     each solve, or a long benchmark's re-used model would "time out" at once."""
     import pyomo.environ as pyo
@@ -213,7 +216,7 @@ def test_direct_highs_time_limit_holds_per_solve_over_many_lp_solves():
     m.x = pyo.Var(m.I, bounds=(0, 1))
     m.need = pyo.Constraint(m.I, rule=lambda m, i: m.x[i] + m.x[(i + 1) % 200] >= 1)
     m.obj = pyo.Objective(expr=sum(m.c[i] * m.x[i] for i in m.I))
-    d = DirectHighs(m)
+    d = DirectHighs(m, pass_model=pass_model)
     limit = 0.5
     rng = np.random.default_rng(0)
     while d.h.getRunTime() < 2 * limit:  # accumulate more run time than one limit
@@ -221,3 +224,41 @@ def test_direct_highs_time_limit_holds_per_solve_over_many_lp_solves():
             m.c[i] = float(rng.uniform(0.5, 1.5))
         r = d.solve(limit)
         assert r.ok and not r.time_limited
+
+
+def test_direct_highs_pass_model_equals_in_place_updates():
+    """Passing the whole model plus the held basis gives the same solves as changing it in
+    place, coefficients included (a coefficient changing sign, an objective offset)."""
+    import pyomo.environ as pyo
+
+    from ecocontrol.controllers.mpc.direct import DirectHighs
+
+    def model():
+        m = pyo.ConcreteModel()
+        m.I = pyo.RangeSet(0, 29)
+        m.a = pyo.Param(m.I, mutable=True, initialize=1.0)
+        m.b = pyo.Param(m.I, mutable=True, initialize=1.0)
+        m.c = pyo.Param(mutable=True, initialize=0.0)
+        m.x = pyo.Var(m.I, bounds=(-5, 5))
+        m.y = pyo.Var(m.I, within=pyo.NonNegativeReals)
+        m.link = pyo.Constraint(m.I, rule=lambda m, i: m.a[i] * m.x[i] - m.y[i] <= m.b[i])
+        m.pair = pyo.Constraint(
+            m.I, rule=lambda m, i: (-3, m.x[i] + m.a[(i + 1) % 30] * m.x[(i + 1) % 30], 4)
+        )
+        m.obj = pyo.Objective(expr=sum(m.b[i] * m.y[i] - m.x[i] for i in m.I) + m.c)
+        return m
+
+    ms = [model(), model()]
+    ds = [DirectHighs(ms[0]), DirectHighs(ms[1], pass_model=True)]
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        a, b, c = rng.uniform(-2, 2, 30), rng.uniform(0.5, 2, 30), float(rng.normal())
+        for m in ms:
+            for i in m.I:
+                m.a[i], m.b[i] = float(a[i]), float(b[i])
+            m.c = c
+        r0, r1 = (d.solve(5.0) for d in ds)
+        assert r0.ok and r1.ok
+        assert r1.objective == pytest.approx(r0.objective, rel=1e-12, abs=1e-9)
+        x0, x1 = (np.array([m.x[i].value for i in m.I]) for m in ms)
+        np.testing.assert_allclose(x1, x0, atol=1e-9)

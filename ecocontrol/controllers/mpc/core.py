@@ -74,6 +74,9 @@ class RollingHorizonMPC:
     #: subclass or instance that needs more declares it before ``__init__`` builds the view.
     state_access: StateAccess = "measured"
     exogenous_access: ExogenousAccess = "forecast"
+    #: ``direct`` backend: pass the whole updated model to HiGHS at each solve instead of
+    #: changing it in place (see :class:`DirectHighs`); for LPs with many changing coefficients.
+    direct_pass_model: bool = False
 
     def __init__(
         self,
@@ -217,7 +220,7 @@ class RollingHorizonMPC:
         t0 = time.perf_counter()
         try:
             if self._direct is None:
-                self._direct = DirectHighs(self.model)
+                self._direct = DirectHighs(self.model, pass_model=self.direct_pass_model)
             warm = self.warm_start and self._plan is not None
             res = self._direct.solve(
                 limit, self.mip_gap, warm_start=warm, options=self.highs_options
