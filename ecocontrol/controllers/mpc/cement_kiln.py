@@ -309,7 +309,20 @@ class KilnMPC(RollingHorizonMPC):
         feeds[4] += df
         bzs = np.full(6, bz0)
         bzs[5] += db
-        outs = self.lin.outputs_rows(rows, feeds, lsf_now, bzs, pipe0, tc0, lhv)
+        # Material: the pipeline's known entries, then linear in (Tc, feed) a dead time on;
+        # the BZ rates of all of them at the operating point, in the same batch.
+        pipes = [np.asarray(st[x], dtype=float) for x in PIPE_KEYS]
+        at = [min(b * spp + spp // 2, len(pipes[0]) - 1) for b in range(dp)]
+        mats = self.lin.materials(
+            np.array([tc0, tc0 + 2.0, tc0]), np.array([f0, f0, f0 + df]), lsf_now
+        )
+        entries = tuple(
+            np.concatenate([pipe[at], mat]) for pipe, mat in zip(pipes, mats, strict=True)
+        )
+        outs = self.lin.outputs_rows(
+            rows, feeds, lsf_now, bzs, pipe0, tc0, lhv, rate_rows=(u0, bz0, entries)
+        )
+        rates = outs.pop("rates")
         base, o_qk, o_fan, o_qc, o_feed, o_bz = (
             {key: float(v[i]) for key, v in outs.items()} for i in range(6)
         )
@@ -328,18 +341,7 @@ class KilnMPC(RollingHorizonMPC):
         c_o2 = -(tc_fan * f_o2) / tc_qc
         c_f = -((o_feed["tc"] - base["tc"]) / df) / tc_qc
         c_bz = -((o_bz["tc"] - base["tc"]) / db) / tc_qc
-        # Material: the pipeline's known entries, then linear in (Tc, feed) a dead time on;
-        # the BZ rates of all of them in one batch.
         known = np.zeros(n + dp)
-        pipes = [np.asarray(st[x], dtype=float) for x in PIPE_KEYS]
-        at = [min(b * spp + spp // 2, len(pipes[0]) - 1) for b in range(dp)]
-        mats = self.lin.materials(
-            np.array([tc0, tc0 + 2.0, tc0]), np.array([f0, f0, f0 + df]), lsf_now
-        )
-        solids, caco3, temp, clinker = (
-            np.concatenate([pipe[at], mat]) for pipe, mat in zip(pipes, mats, strict=True)
-        )
-        rates = self.lin.bz_rates(u0, bz0, (solids, caco3, temp, clinker), lhv)
         known[:dp] = rates[:dp] - base["rhs"]
         r_mat0, r_t, r_f = (float(r) for r in rates[dp:])
 

@@ -8,7 +8,8 @@ numerically; :func:`build_kiln_model` builds the LP once, with mutable parameter
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, TypeVar
 
 import numpy as np
 import pyomo.environ as pyo
@@ -28,6 +29,17 @@ from ecocontrol.envs.cement_kiln import (
     kiln_gas_temp,
     nox_mg_nm3,
 )
+
+_D = TypeVar("_D")
+
+
+def _head(rows: _D, b: int) -> _D:
+    """A dataclass of per-row arrays (row axis last) cut to its first ``b`` rows."""
+    fields = dataclasses.fields(rows)  # type: ignore[arg-type]
+    return dataclasses.replace(
+        rows,  # type: ignore[type-var]
+        **{f.name: getattr(rows, f.name)[..., :b] for f in fields},
+    )
 
 
 def nonzero(x: float, tiny: float = 1e-6) -> float:
@@ -106,10 +118,14 @@ class KilnModel:
         pipe0: tuple[float, float, float, float],
         tc_guess: float,
         lhv: tuple[float, float] = (1.0, 1.0),
+        rate_rows: tuple[np.ndarray, float, tuple[np.ndarray, ...]] | None = None,
     ) -> dict[str, np.ndarray]:
         """Calciner temperature, BZ heat rate [MW], O2s and NOx for rows ``u`` (B, 4).
 
-        ``feed`` and ``bz`` are per row; the rest is shared by all rows.
+        ``feed`` and ``bz`` are per row; the rest is shared by all rows. ``rate_rows``:
+        further points ``(u (4,), bz, pipeline entries (4 arrays of B2))`` whose BZ heat rate
+        alone is wanted (:meth:`bz_rates`), evaluated in the same kiln batch (the physics is
+        elementwise) and returned as ``"rates"`` (B2,).
         """
         p, d = self.p, self.d
         b = len(u)
@@ -117,7 +133,23 @@ class KilnModel:
         heats = Heats(kiln=ut[0] * lhv[0], calciner_main=ut[1] * lhv[0], calciner_af=ut[2] * lhv[1])
         bz = np.asarray(bz, dtype=float)
         pipes = tuple(np.full(b, float(x)) for x in pipe0)
-        kiln, rhs = self._kiln(ut, bz, pipes, lhv[0])
+        more: dict[str, np.ndarray] = {}
+        if rate_rows is None:
+            kiln, rhs = self._kiln(ut, bz, pipes, lhv[0])
+        else:
+            u2, bz2, pipes2 = rate_rows
+            b2 = len(pipes2[0])
+            kiln, rhs = self._kiln(
+                np.concatenate([ut, self._rows(u2, b2)], axis=1),
+                np.concatenate([bz, np.full(b2, float(bz2))]),
+                tuple(
+                    np.concatenate([x, np.asarray(y, dtype=float)])
+                    for x, y in zip(pipes, pipes2, strict=True)
+                ),
+                lhv[0],
+            )
+            more["rates"] = rhs[b:]
+            kiln, rhs, self._cooler = _head(kiln, b), rhs[:b], _head(self._cooler, b)
         meal = np.asarray(feed, dtype=float) * p.meal_kg_s
         caco3 = meal * float(p.caco3_share(lsf))
         cal = calciner_balance(
@@ -139,6 +171,7 @@ class KilnModel:
             "o2k": kiln.o2_pct,
             "o2c": cal.o2_pct,
             "nox": nox_mg_nm3(kiln.flame_c, kiln.o2_pct, p, d),
+            **more,
         }
 
     def materials(self, tc: Any, feed: Any, lsf: float) -> tuple[Any, Any, Any, Any]:
