@@ -190,6 +190,9 @@ class KilnMPC(RollingHorizonMPC):
         self._bz_hist: deque[float] = deque(maxlen=self._lab_back + self._lab_avg + 2)
         self._last_lab_age = np.inf
         self._pred: tuple[float, float] | None = None  # (bz before, model rate) last step
+        # The model rate's inputs (u, bz, pipeline entry, LHVs) while its evaluation waits.
+        self._pred_args: tuple[np.ndarray, float, tuple[float, ...], tuple[float, float]] | None
+        self._pred_args = None
 
     def _view(self, env: gym.Env[Any, Any]) -> PlantView:
         view = super()._view(env)
@@ -236,15 +239,30 @@ class KilnMPC(RollingHorizonMPC):
         self._last_lab_age = age
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-        """Update the estimates, then re-plan / replay / fall back (shared logic)."""
+        """Update the estimates, then re-plan / replay / fall back (shared logic).
+
+        The burning-zone rate the model predicts for the action (the bias estimate's
+        reference at the next measurement) is evaluated after the action is chosen; after a
+        solve, whose latency counts, it waits for the next call (same inputs, same number).
+        """
+        self._predict()
         self._estimate(info)
+        solves = self.n_solves
         action = super().act(obs, info)
         st = info["state"]
         physical, _ = self.view.scaler.to_physical(action)
         lhv, _ = self._assumed_fuels()
-        rate = self.lin.bz_rate(self._u(physical), float(st["bz_c"]), self._pipe0(st), lhv)
-        self._pred = (float(st["bz_c"]), rate)
+        self._pred_args = (self._u(physical), float(st["bz_c"]), self._pipe0(st), lhv)
+        if self.n_solves == solves:
+            self._predict()
         return action
+
+    def _predict(self) -> None:
+        """Evaluate the model rate of the last action, if it is still waiting."""
+        if self._pred_args is not None:
+            u, bz, pipe0, lhv = self._pred_args
+            self._pred = (bz, self.lin.bz_rate(u, bz, pipe0, lhv))  # type: ignore[arg-type]
+            self._pred_args = None
 
     def _to_action(self, row: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """Kiln fuel from the plan; calciner fuel and fan from the set points (PI loops)."""
