@@ -34,6 +34,7 @@ from typing import Any, TypeVar, cast
 
 from numba import njit
 from numba.core import caching
+from numba.core import config as numba_config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,11 +59,18 @@ def kernel_sources_digest() -> str:
 
 
 class KernelCacheLocator(caching.InTreeCacheLocator):
-    """Numba's in-tree cache (``__pycache__``) keyed on all kernel sources, for kernels only.
+    """Numba's cache keyed on all kernel sources, for kernels only.
 
-    Other functions (and ours, when their ``__pycache__`` is not writable) fall through to
-    numba's own locators.
+    In ``NUMBA_CACHE_DIR`` when it is set (as numba's own locator would), else beside the
+    source (``__pycache__``). Other functions (and ours, when the folder is not writable) fall
+    through to numba's own locators.
     """
+
+    def __init__(self, py_func: Any, py_file: str) -> None:
+        super().__init__(py_func, py_file)
+        user_dir = getattr(numba_config, "CACHE_DIR", "")
+        if user_dir:
+            self._cache_path = os.path.join(user_dir, self.get_suitable_cache_subpath(py_file))
 
     def get_source_stamp(self) -> Any:
         """The digest of every kernel source file, not only this function's."""
