@@ -1,25 +1,26 @@
-"""The reference study: trained agents against the rule, the MPCs and the oracle, per plant.
+"""The reference study v2: agents that learn against the rule, the MPCs and the oracle.
 
 Stages (each resumable; re-running the command skips what is complete):
 
-1. ``tune``: an Optuna search (``hydra/sweeper=ppo_optuna``) over PPO on the park, whose best
-   parameters train the ``ppo_tuned`` runs;
-2. ``train``: PPO and SAC on every plant over ``--seeds`` seeds, budgets in :data:`BUDGET`
-   (about 7 min of one core per run), two runs at a time;
-3. ``benchmark``: every agent and the baselines on each plant's test windows. The baseline rows
+1. ``train``: every recipe of :data:`RECIPES` on its plant over ``--seeds`` seeds (the plain
+   PPO kept for contrast on one seed), two runs at a time, each an ordinary
+   ``ecocontrol-train`` command (printed). The agents act through the interfaces of
+   :mod:`ecocontrol.interfaces` (residual, supervisory, the hot stove's masked decisions),
+   with the rule as a reward baseline; validation on every validation window;
+2. ``benchmark``: every agent and the baselines on each plant's test windows. The baseline rows
    of the committed benchmarks (``experiments/results/<plant>_benchmark.csv``) are reused when
    their config hash still matches, so the hour of hot-stove oracle solves is not repeated;
-4. ``sweep``: the carbon-price sweep on the kiln and the hot stove (the park's is committed);
-5. ``summary``: ``experiments/results/study/``: the headline table (seeds pooled per agent),
-   learning curves, timings and a plot.
+3. ``sweep`` (not by default): the carbon-price sweep on the kiln and the hot stove;
+4. ``summary``: ``experiments/results/study/``: the headline table (seeds pooled per agent),
+   paired comparisons, learning curves, timings and a plot.
 
 Usage::
 
-    python experiments/study/run.py                        # everything (~2 h on 2 cores)
+    python experiments/study/run.py                        # everything (~4 h on 2 cores)
+    python experiments/study/run.py --agents supervisory_ppo --plants cement_kiln
     python experiments/study/run.py --stages benchmark,summary
-    python experiments/study/run.py --quick --out /tmp/study   # a 3-min smoke run
+    python experiments/study/run.py --quick --out /tmp/study   # a smoke run
 
-Every training run is an ordinary ``ecocontrol-train`` command; the driver prints each one.
 """
 
 from __future__ import annotations
@@ -38,23 +39,77 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "experiments" / "results"
 PLANTS = ("park", "hot_stove", "cement_kiln")
-AGENTS = ("ppo", "sac")
-#: Env steps per run (plant, agent), sized for about 7 min of one core each (measured:
-#: PPO ~1,300 / 550 / 550 steps/s on park / hot stove / kiln, SAC ~100 steps/s).
-BUDGET = {
-    ("park", "ppo"): 500_000,
-    ("hot_stove", "ppo"): 200_000,
-    ("cement_kiln", "ppo"): 200_000,
-    ("park", "sac"): 40_000,
-    ("hot_stove", "sac"): 40_000,
-    ("cement_kiln", "sac"): 40_000,
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One agent of the study: how it is trained (an ``ecocontrol-train`` command).
+
+    Attributes:
+        agent: the SB3 algorithm config (``configs/agent``).
+        steps: env steps (agent decisions) per run.
+        overrides: further ``ecocontrol-train`` overrides (interface, baseline, shaping...).
+        eval_every: steps between validations (on every validation window).
+        contrast: a plain agent kept for contrast: a smaller budget and one seed by default.
+    """
+
+    agent: str
+    steps: int
+    overrides: tuple[str, ...] = ()
+    eval_every: int = 25_000
+    contrast: bool = False
+
+
+#: The agents of study v2, per plant: label -> recipe. Budgets are sized for about 20-30 min
+#: of one core per run on this machine class (measured rates in the study's README section).
+RECIPES: dict[str, dict[str, Recipe]] = {
+    "park": {
+        "residual_ppo": Recipe(
+            "ppo",
+            150_000,
+            ("interface={name: residual, scale: 0.5}", "reward_baseline=rule", "agent.gamma=0.99"),
+            10_000,
+        ),
+        "supervisory_ppo": Recipe(
+            "ppo", 150_000, ("interface={name: supervisory}", "reward_baseline=rule"), 10_000
+        ),
+        "ppo": Recipe("ppo", 300_000, (), 25_000, contrast=True),
+    },
+    "hot_stove": {
+        "decision_mppo": Recipe(
+            "maskable_ppo",
+            60_000,
+            ("interface={name: decision}", "shaping=true", "reward_baseline=rule"),
+            5_000,
+        ),
+        "residual_ppo": Recipe(
+            "ppo",
+            300_000,
+            ("interface={name: residual, scale: 0.3}", "reward_baseline=rule"),
+            25_000,
+        ),
+        "ppo": Recipe("ppo", 200_000, (), 25_000, contrast=True),
+    },
+    "cement_kiln": {
+        "supervisory_ppo": Recipe(
+            "ppo",
+            60_000,
+            ("interface={name: supervisory}", "reward_baseline=rule", "agent.n_steps=256"),
+            5_000,
+        ),
+        "residual_ppo": Recipe(
+            "ppo",
+            300_000,
+            ("interface={name: residual, scale: 0.3}", "reward_baseline=rule"),
+            25_000,
+        ),
+        "ppo": Recipe("ppo", 200_000, (), 25_000, contrast=True),
+    },
 }
-EVAL_EVERY = {"ppo": 25_000, "sac": 10_000}
 BASELINES = {
     "park": ["oracle", "mpc_perfect", "mpc", "rule"],
     "hot_stove": ["oracle", "mpc_perfect", "mpc", "rule"],
@@ -86,57 +141,30 @@ def _python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def train_jobs(out: Path, plants: list[str], seeds: int, quick: bool) -> list[Job]:
+def train_jobs(
+    out: Path, plants: list[str], seeds: int, quick: bool, labels: list[str] | None = None
+) -> list[Job]:
+    """One ``ecocontrol-train`` job per (plant, recipe, seed); contrast agents get one seed."""
     jobs = []
     for plant in plants:
-        for agent in AGENTS:
-            steps = 2_000 if quick else BUDGET[(plant, agent)]
-            every = 1_000 if quick else EVAL_EVERY[agent]
-            for seed in range(seeds):
-                run = out / "train" / f"{plant}_{agent}_s{seed}"
+        for label, r in RECIPES[plant].items():
+            if labels is not None and label not in labels:
+                continue
+            for seed in range(1 if r.contrast and labels is None else seeds):
+                run = out / "train" / f"{plant}_{label}_s{seed}"
                 args = [
                     "-m", "ecocontrol.cli", "train", "experiment=study_train", f"env={plant}",
-                    f"agent={agent}", f"seed={seed}", f"total_timesteps={steps}",
-                    f"eval_every={every}", f"hydra.run.dir={run}",
+                    f"agent={r.agent}", f"seed={seed}",
+                    f"total_timesteps={2_000 if quick else r.steps}",
+                    f"eval_every={1_000 if quick else r.eval_every}", f"hydra.run.dir={run}",
+                    *r.overrides,
                 ]  # fmt: skip
+                if quick:
+                    args.append("eval_episodes=1")
                 if (run / ".hydra").exists():
                     args.append("resume=true")
-                jobs.append(Job(f"{plant}_{agent}_s{seed}", "train", args, run / "model.zip"))
+                jobs.append(Job(f"{plant}_{label}_s{seed}", "train", args, run / "model.zip"))
     return jobs
-
-
-def tune_jobs(out: Path, seeds: int, quick: bool) -> list[Job]:
-    sweep = out / "tune" / "park_ppo"
-    trials = 2 if quick else TUNE_TRIALS
-    args = [
-        "-m", "ecocontrol.cli", "train", "-m", "hydra/sweeper=ppo_optuna",
-        "experiment=study_train",
-        "env=park", "agent=ppo", f"total_timesteps={1_000 if quick else TUNE_STEPS}",
-        f"eval_every={500 if quick else 20_000}", "checkpoint_every=0",
-        f"hydra.sweeper.n_trials={trials}", "hydra.sweeper.study_name=study_park_ppo",
-        f"hydra.sweeper.storage=sqlite:///{out / 'tune' / 'optuna.db'}",
-        "normalize_reward=choice(true,false)", f"hydra.sweep.dir={sweep}",
-    ]  # fmt: skip
-    (out / "tune").mkdir(parents=True, exist_ok=True)
-    jobs = [Job("tune_park_ppo", "tune", args, sweep / "optimization_results.yaml")]
-    for seed in range(seeds):
-        run = out / "train" / f"park_ppo_tuned_s{seed}"
-        steps = 2_000 if quick else BUDGET[("park", "ppo")]
-        args = [
-            "-m", "ecocontrol.cli", "train", "experiment=study_train", "env=park", "agent=ppo",
-            f"seed={seed}", f"total_timesteps={steps}", f"hydra.run.dir={run}",
-            f"eval_every={1_000 if quick else EVAL_EVERY['ppo']}",
-        ]  # fmt: skip
-        jobs.append(
-            Job(f"park_ppo_tuned_s{seed}", "train", args, run / "model.zip", ["tune_park_ppo"])
-        )
-    return jobs
-
-
-def _tuned_overrides(out: Path) -> list[str]:
-    """The Optuna study's best parameters as command-line overrides."""
-    best = yaml.safe_load((out / "tune" / "park_ppo" / "optimization_results.yaml").read_text())
-    return [f"{k}={v}" for k, v in best["best_params"].items()]
 
 
 def agent_labels(out: Path, plant: str) -> dict[str, Path]:
@@ -208,8 +236,6 @@ def run_jobs(jobs: list[Job], out: Path, n_jobs: int) -> None:
             print(f"[study] {job.name}: skipped, {job.after} failed", flush=True)
             finished[job.name] = job
             return job
-        if job.name.startswith("park_ppo_tuned"):
-            job.args += _tuned_overrides(out)
         cmd = _python(*job.args)
         print(f"[study] start {job.name}: {' '.join(cmd[1:])}", flush=True)
         t0 = time.perf_counter()
@@ -351,9 +377,6 @@ def write_summary(out: Path, plants: list[str], dest: Path) -> None:
     learning_curves(out).to_csv(dest / "learning_curves.csv", index=False)
     if (out / "timings.json").exists():
         shutil.copyfile(out / "timings.json", dest / "timings.json")
-    tune = out / "tune" / "park_ppo" / "optimization_results.yaml"
-    if tune.exists():
-        shutil.copyfile(tune, dest / "tune_park_ppo.yaml")
     print(table.to_markdown(index=False, floatfmt=",.2f"))
     print(f"[study] summary in {dest}")
 
@@ -361,7 +384,12 @@ def write_summary(out: Path, plants: list[str], dest: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "outputs" / "study")
-    p.add_argument("--stages", default="tune,train,benchmark,sweep,summary")
+    p.add_argument("--stages", default="train,benchmark,summary")
+    p.add_argument(
+        "--agents",
+        default=None,
+        help="comma-separated recipe labels to train (default: all; contrast agents 1 seed)",
+    )
     p.add_argument("--plants", default=",".join(PLANTS))
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (one core each)")
@@ -376,17 +404,20 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     stages = a.stages.split(",")
     plants = a.plants.split(",")
-    bad = [s for s in stages if s not in ("tune", "train", "benchmark", "sweep", "summary")]
+    bad = [s for s in stages if s not in ("train", "benchmark", "sweep", "summary")]
     bad += [x for x in plants if x not in PLANTS]
     if bad or a.seeds < 1 or a.jobs < 1:
-        allowed = f"stages tune,train,benchmark,sweep,summary; plants {','.join(PLANTS)}; >= 1"
+        allowed = f"stages train,benchmark,sweep,summary; plants {','.join(PLANTS)}; >= 1"
         p.error(f"bad --stages/--plants/--seeds/--jobs: {bad or [a.seeds, a.jobs]}; {allowed}")
     a.out.mkdir(parents=True, exist_ok=True)
     dest = a.dest or (a.out / "results" if a.quick else RESULTS / "study")
-    tune = tune_jobs(a.out, a.seeds, a.quick) if "tune" in stages and "park" in plants else []
-    jobs = tune[:1]  # the search first; the runs with its parameters last
+    labels = a.agents.split(",") if a.agents else None
+    known = {label for plant in plants for label in RECIPES[plant]}
+    if labels and set(labels) - known:
+        p.error(f"--agents {sorted(set(labels) - known)} unknown; allowed: {sorted(known)}")
+    jobs: list[Job] = []
     if "train" in stages:
-        jobs += train_jobs(a.out, plants, a.seeds, a.quick) + tune[1:]
+        jobs += train_jobs(a.out, plants, a.seeds, a.quick, labels)
     t0 = time.perf_counter()
     if jobs:
         run_jobs(jobs, a.out, a.jobs)

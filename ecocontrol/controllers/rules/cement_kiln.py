@@ -75,6 +75,7 @@ class KilnRuleController:
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Bumpless start from the plant's current action; set point back to its default."""
         self.view = self._view(env)
+        self._design = kiln_design(self.view.params)  # about 1 ms: once, not per step
         a = self.view.measured_state()["last_action"]
         self.kiln.reset(a[0])
         self.calciner.reset(a[1])
@@ -99,7 +100,7 @@ class KilnRuleController:
             self.bz_sp = float(np.clip(self.bz_sp + trim, self.bz_sp0 - 30.0, self.bz_sp0 + 40.0))
         self._lab_age = lab_age
         feed = float(info["forecast"]["feed"][0])
-        d = kiln_design(p)
+        d = self._design
         dfeed = 0.0 if self._feed is None else feed - self._feed
         self._feed = feed
         q_k = self.kiln.update(

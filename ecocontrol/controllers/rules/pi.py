@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 
 class PI:
     """A discrete PI loop in velocity form with output limits (no integral wind-up).
@@ -22,7 +20,7 @@ class PI:
 
     def reset(self, output: float) -> None:
         """Start from ``output`` with no error history (bumpless)."""
-        self.output = float(np.clip(output, self.low, self.high))
+        self.output = min(max(float(output), self.low), self.high)
         self._last_error = None
 
     def update(self, error: float, dt_min: float, feedforward_step: float = 0.0) -> float:
@@ -30,5 +28,6 @@ class PI:
         last = error if self._last_error is None else self._last_error
         step = self.kp * ((error - last) + dt_min / self.ti_min * error)
         self._last_error = error
-        self.output = float(np.clip(self.output + step + feedforward_step, self.low, self.high))
+        # min/max on floats: np.clip's cost on a scalar is most of a loop update
+        self.output = min(max(self.output + step + feedforward_step, self.low), self.high)
         return self.output
