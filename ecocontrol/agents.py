@@ -21,6 +21,30 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from ecocontrol.config import ConfigError
 
+#: Where the pretrained agents live (``experiments/agents/<plant>/<label>/``, a run directory
+#: without its checkpoints) and ``index.json``, each plant's best agent.
+PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "experiments" / "agents"
+
+
+def pretrained_path(plant: str, name: str = "pretrained") -> Path:
+    """A pretrained agent's folder: ``pretrained`` (the plant's best) or ``pretrained:<label>``.
+
+    Raises:
+        ConfigError: naming ``path`` and the agents available.
+    """
+    index_file = PRETRAINED_DIR / "index.json"
+    index = json.loads(index_file.read_text()) if index_file.is_file() else {}
+    label = name.partition(":")[2] or index.get(plant, {}).get("label", "")
+    folder = PRETRAINED_DIR / plant / label
+    if not label or not (folder / "model.zip").is_file():
+        have = sorted(p.name for p in (PRETRAINED_DIR / plant).glob("*") if p.is_dir())
+        raise ConfigError(
+            f"config key path={name!r}: no pretrained agent {label or '(none listed)'!r} for "
+            f"{plant} in {PRETRAINED_DIR}; allowed: pretrained, or pretrained:<label> with "
+            f"<label> in {have}"
+        )
+    return folder
+
 
 def load_agent(
     path: str | Path, *, which: str = "best", algo: str | None = None
@@ -105,7 +129,9 @@ class AgentController:
 
     Args:
         env: the plant env.
-        path: a training run directory or a model ``.zip``.
+        path: a training run directory, a model ``.zip``, or ``pretrained`` (the plant's
+            best agent of the reference study, :data:`PRETRAINED_DIR`) or
+            ``pretrained:<label>``.
         which: ``best`` (validation) or ``final``.
         deterministic: act on the policy's mode.
         interface: the interface spec; ``None``: the one saved with the run (else direct).
@@ -119,8 +145,12 @@ class AgentController:
         deterministic: bool = True,
         interface: dict[str, Any] | None = None,
     ) -> None:
+        from ecocontrol.controllers.base import plant_of
         from ecocontrol.interfaces import make_interface
 
+        if str(path).split(":")[0] == "pretrained":
+            path = pretrained_path(plant_of(env).sim.plant_name, str(path))
+        self.path = Path(path)
         self.model, self.norm = load_agent(path, which=which)
         spec = interface if interface is not None else saved_interface(path)
         try:

@@ -123,10 +123,12 @@ class ParkSupervisory(_Supervisory):
 class KilnSupervisory(_Supervisory):
     """Alternative-fuel share and PI set points for the kiln; the rule's loops run them.
 
-    The agent's four actions in [-1, 1] map linearly to: the alternative-fuel share in
+    The agent's four actions in [-1, 1] map to: the alternative-fuel share in
     ``[0, af_share_max]``; the burning-zone set-point offset in ``bz_offset_range_k``; the
     calciner outlet set point in ``CementKilnParams.calciner_limits_c`` narrowed by 5 K on
-    each side; the kiln-inlet O2 set point in ``o2_range_pct``.
+    each side; the kiln-inlet O2 set point in ``o2_range_pct``. Each maps piecewise linearly
+    with 0 at the rule's own setting (``af_share_rule``, no offset, ``calciner_nominal_c``,
+    ``kiln_o2_nominal_pct``), so an untrained policy (mean 0) starts as the rule.
 
     Args:
         env: the kiln env.
@@ -164,7 +166,15 @@ class KilnSupervisory(_Supervisory):
         self.o2_range_pct = (o2_lo, o2_hi)
         c_lo, c_hi = p.calciner_limits_c
         self._low = np.array([0.0, lo, c_lo + 5.0, o2_lo])
+        self._mid = np.array(
+            [p.af_share_rule, 0.0, p.calciner_nominal_c, p.kiln_o2_nominal_pct], dtype=float
+        )
         self._high = np.array([p.af_share_max, hi, c_hi - 5.0, o2_hi])
+        if np.any(self._mid < self._low) or np.any(self._mid > self._high):
+            raise ValueError(
+                f"interface: the rule's settings {self._mid.tolist()} lie outside the ranges "
+                f"{self._low.tolist()}..{self._high.tolist()}; allowed: ranges around them"
+            )
         self._setup(env, self.decision_interval_min, float(self.rule.view.dt_min))
 
     def settings(self) -> dict[str, Any]:
@@ -182,7 +192,10 @@ class KilnSupervisory(_Supervisory):
 
     def targets(self, action: Any) -> np.ndarray:
         """AF share [-], burning-zone offset [K], calciner set point [degC], O2 set point [%]."""
-        return self._low + _unit(action, 4) * (self._high - self._low)
+        u = np.clip(np.asarray(action, dtype=np.float64).ravel()[:4], -1.0, 1.0)
+        return np.where(
+            u < 0, self._mid + u * (self._mid - self._low), self._mid + u * (self._high - self._mid)
+        )
 
     def plant_action(self, action: Any, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """The rule's loops run with the agent's targets for the coming minute."""
