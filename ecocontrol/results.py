@@ -2,7 +2,9 @@
 
 :func:`summarize` turns a benchmark table (one row per controller and window, see
 :func:`ecocontrol.runner.benchmark`) into one row per controller, in the order of
-:func:`ladder_order`; :func:`write_results` writes a run's table and summary files.
+:func:`ladder_order`; :func:`compact_table` keeps the few columns a reader compares first;
+:func:`write_results` writes a run's table and summary files and prints the compact table.
+Paired savings with intervals and seeds aggregated are in :mod:`ecocontrol.comparison`.
 """
 
 from __future__ import annotations
@@ -157,6 +159,83 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     return out.loc[ladder_order(list(out.index)), columns]
 
 
+#: The violations shown in a plant's compact table: heading -> the violations summed.
+#: Park: energy not served (load shed and heat undelivered, priced at their penalties) and
+#: battery requests the SOC window cut (the safety layer's work; unpriced, but an agent that
+#: leans on it is asking for the impossible); hot stoves: hot-blast shortfall and refused
+#: changeover requests; kiln: minutes of free lime outside its band (the quality that sells).
+COMPACT_VIOLATIONS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "park": (
+        ("unserved [MWh]", ("unserved_load_mwh", "unserved_heat_mwh")),
+        ("battery cut [MW·step]", ("battery_limited_mw",)),
+    ),
+    "hot_stove": (
+        ("blast shortfall [K·min]", ("blast_shortfall_k_min",)),
+        ("refused requests", ("refused_requests",)),
+    ),
+    "cement_kiln": (("free lime out of band [min]", ("free_lime_out_min",)),),
+}
+
+
+def compact_frame(summary: pd.DataFrame, plant: str | None) -> pd.DataFrame:
+    """The compact table's rows: one per controller, the columns a reader compares first.
+
+    Columns: ``controller`` (its :func:`display_label`), ``cost [CNY]``, ``CO2 [t]``, ``gap to
+    oracle [%]`` (``gap to reference [%]`` where the oracle is shown as a reference), ``saving
+    vs rule [%]`` (each left out when the summary lacks it: no oracle or no rule run), then
+    the plant's violations of :data:`COMPACT_VIOLATIONS` (mean per episode; every
+    ``viol_*_mean`` column for another plant). A violation without a column in the summary
+    never occurred (:func:`summarize` keeps those that did) and reads 0; a controller without
+    a finished episode reads NaN throughout.
+
+    Args:
+        summary: :func:`summarize`'s output, or its CSV (a ``controller`` column).
+        plant: the plant's name (``park``, ``hot_stove``, ``cement_kiln``).
+    """
+    s = summary.set_index("controller") if "controller" in summary.columns else summary
+    labels = [str(c) for c in s.index]
+    out = pd.DataFrame({"controller": [display_label(plant, c) for c in labels]})
+    reference = display_label(plant, "oracle") != "oracle"
+    columns = {
+        "cost_mean_cny": "cost [CNY]",
+        "co2_mean_t": "CO2 [t]",
+        "gap_to_oracle_pct": "gap to reference [%]" if reference else "gap to oracle [%]",
+        "saving_vs_rule_pct": "saving vs rule [%]",
+    }
+    for col, heading in columns.items():
+        if col in s:
+            out[heading] = s[col].to_numpy(dtype=float)
+    spec = COMPACT_VIOLATIONS.get(plant or "")
+    if spec is None:
+        found = [c for c in s.columns if str(c).startswith("viol_") and str(c).endswith("_mean")]
+        spec = tuple((c.removeprefix("viol_").removesuffix("_mean"), (c[5:-5],)) for c in found)
+    for heading, names in spec:
+        total = np.zeros(len(s))
+        for name in names:
+            if f"viol_{name}_mean" in s:
+                total += s[f"viol_{name}_mean"].fillna(0.0).to_numpy(dtype=float)
+        if "episodes" in s:  # a controller that finished no episode has no violations either
+            total[s["episodes"].to_numpy() == 0] = np.nan
+        out[heading] = total
+    return out
+
+
+def compact_table(summary: pd.DataFrame, plant: str | None) -> str:
+    """The compact table of :func:`compact_frame` as Markdown (costs in whole CNY)."""
+    frame = compact_frame(summary, plant)
+    if frame.empty:
+        return "(no rows)"
+    fmt = {
+        "cost [CNY]": ",.0f",
+        "CO2 [t]": ",.1f",
+        "gap to oracle [%]": ".2f",
+        "gap to reference [%]": ".2f",
+        "saving vs rule [%]": ".2f",
+    }
+    floatfmt = tuple(fmt.get(str(c), "" if c == "controller" else ",.1f") for c in frame)
+    return frame.to_markdown(index=False, floatfmt=floatfmt)
+
+
 def failures_markdown(table: pd.DataFrame) -> str:
     """A Markdown section listing the failed (controller, window) rows; "" if none failed."""
     failed = failures(table)
@@ -180,9 +259,10 @@ def warn_failures(table: pd.DataFrame, where: str) -> None:
 
 
 def write_results(table: pd.DataFrame, out: Path, plant: str, n_windows: int) -> pd.DataFrame:
-    """Write a run's table (Parquet), summary (CSV, Markdown); print the summary; return it.
+    """Write a run's table (Parquet), summary (CSV, Markdown); print it compact; return it.
 
-    Files: ``benchmark_<plant>.parquet``, ``summary_<plant>.csv`` and ``summary_<plant>.md``.
+    Files: ``benchmark_<plant>.parquet``, ``summary_<plant>.csv`` and ``summary_<plant>.md``
+    (every summary column); printed: :func:`compact_table` and where the full summary is.
     Failed rows are kept in the table, left out of the means, counted in the summary's
     ``failed_episodes`` and ``failed_windows`` columns, listed in a "Failed" section of the
     Markdown and logged as warnings. The Markdown and printed summaries show each controller
@@ -204,7 +284,8 @@ def write_results(table: pd.DataFrame, out: Path, plant: str, n_windows: int) ->
     )
     warn_failures(table, plant)
     print(f"\n{title}\n")
-    print(text)
+    print(compact_table(summary, plant) if len(summary.columns) else text)
+    print(f"\nall {len(summary.columns)} summary columns: {out / f'summary_{plant}.md'}")
     if failed:
         print(f"\n{failed}")
     return summary

@@ -358,13 +358,41 @@ def _rule(t: pd.DataFrame) -> float:
 
 
 def write_summary(out: Path, plants: list[str], dest: Path) -> None:
+    """The summary stage: headline table, paired comparisons, copies of the tables, plot.
+
+    ``comparison_<plant>.csv``: :func:`ecocontrol.comparison.study_comparison` (paired savings
+    against the rule and the MPC per window, seeds pooled by their IQM with stratified
+    bootstrap intervals, per-seed rows), rendered in ``study_summary.md`` below the headline.
+    """
+    from ecocontrol.comparison import comparison_markdown, study_comparison
+
     dest.mkdir(parents=True, exist_ok=True)
     table = summary(out, plants)
     if table.empty:
         print("[study] no benchmark summaries yet")
         return
     table.to_csv(dest / "study_summary.csv", index=False)
-    (dest / "study_summary.md").write_text(table.to_markdown(index=False, floatfmt=",.2f") + "\n")
+    text = [table.to_markdown(index=False, floatfmt=",.2f")]
+    for plant in plants:
+        src = out / "benchmark" / plant
+        # the parquet holds the run's selection; the CSV also keeps earlier selections' rows
+        found = [src / f"benchmark_{plant}.{ext}" for ext in ("parquet", "csv")]
+        found = [p for p in found if p.exists()]
+        if not found:
+            continue
+        try:
+            comp = study_comparison({plant: found[0]})[plant]
+        except ValueError as exc:
+            print(f"[study] no comparison for {exc}")
+            continue
+        comp.to_csv(dest / f"comparison_{plant}.csv", index=False)
+        text += [
+            f"\n## {plant}: saving per window, paired [% of the reference's mean cost]\n",
+            "IQM over (seed, window) savings and mean, 95 % stratified-bootstrap intervals "
+            f"(rliable's); cheaper: (seed, window) pairs won. Per seed: comparison_{plant}.csv.\n",
+            comparison_markdown(comp, plant),
+        ]
+    (dest / "study_summary.md").write_text("\n".join(text) + "\n")
     plot(table, dest / "study.png")
     for plant in plants:
         src = out / "benchmark" / plant
@@ -377,7 +405,7 @@ def write_summary(out: Path, plants: list[str], dest: Path) -> None:
     learning_curves(out).to_csv(dest / "learning_curves.csv", index=False)
     if (out / "timings.json").exists():
         shutil.copyfile(out / "timings.json", dest / "timings.json")
-    print(table.to_markdown(index=False, floatfmt=",.2f"))
+    print("\n".join(text))
     print(f"[study] summary in {dest}")
 
 
