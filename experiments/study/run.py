@@ -12,7 +12,10 @@ Stages (each resumable; re-running the command skips what is complete):
    their config hash still matches, so the hour of hot-stove oracle solves is not repeated;
 3. ``sweep`` (not by default): the carbon-price sweep on the kiln and the hot stove;
 4. ``summary``: ``experiments/results/study/``: the headline table (seeds pooled per agent),
-   paired comparisons, learning curves, timings and a plot.
+   paired comparisons, learning curves, timings and a plot;
+5. ``export`` (not by default): every run's best model into ``experiments/agents/<plant>/``,
+   and each plant's best by validation reward into ``experiments/agents/index.json`` (what
+   ``controller=pretrained`` loads).
 
 Usage::
 
@@ -409,6 +412,50 @@ def write_summary(out: Path, plants: list[str], dest: Path) -> None:
     print(f"[study] summary in {dest}")
 
 
+AGENTS_DIR = ROOT / "experiments" / "agents"
+#: What a pretrained agent's folder keeps of its run (model and statistics: the best model).
+_KEEP = {
+    "best/best_model.zip": "model.zip",
+    "best/vecnormalize.pkl": "vecnormalize.pkl",
+    "config.yaml": "config.yaml",
+    "train_summary.json": "train_summary.json",
+}
+
+
+def export_agents(out: Path, plants: list[str], dest: Path = AGENTS_DIR) -> dict[str, dict]:
+    """Copy each plant's best agent into ``dest/<plant>/<label>/`` and list it in index.json.
+
+    Best: the highest best-validation reward (every validation window, raw cost) among the
+    non-contrast recipes' runs; test results play no part in the choice. Every complete run of
+    those recipes is exported, so ``pretrained:<label>`` reproduces each seed's rows.
+    """
+    index_path = dest / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.exists() else {}
+    for plant in plants:
+        best: tuple[float, str] | None = None
+        for label, recipe in RECIPES[plant].items():
+            if recipe.contrast:
+                continue
+            for run in sorted((out / "train").glob(f"{plant}_{label}_s*")):
+                evals = run / "eval" / "evaluations.npz"
+                if not ((run / "model.zip").exists() and evals.exists()):
+                    continue
+                folder = dest / plant / run.name.removeprefix(plant + "_")
+                folder.mkdir(parents=True, exist_ok=True)
+                for src, name in _KEEP.items():
+                    if (run / src).exists():
+                        shutil.copyfile(run / src, folder / name)
+                score = float(np.load(evals)["results"].mean(axis=1).max())
+                if best is None or score > best[0]:
+                    best = (score, folder.name)
+        if best is not None:
+            index[plant] = {"label": best[1], "best_validation_reward": round(best[0], 3)}
+            print(f"[study] pretrained {plant}: {best[1]} (validation reward {best[0]:.1f})")
+    dest.mkdir(parents=True, exist_ok=True)
+    index_path.write_text(json.dumps(index, indent=2) + "\n")
+    return index
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "outputs" / "study")
@@ -432,10 +479,10 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     stages = a.stages.split(",")
     plants = a.plants.split(",")
-    bad = [s for s in stages if s not in ("train", "benchmark", "sweep", "summary")]
+    bad = [s for s in stages if s not in ("train", "benchmark", "sweep", "summary", "export")]
     bad += [x for x in plants if x not in PLANTS]
     if bad or a.seeds < 1 or a.jobs < 1:
-        allowed = f"stages train,benchmark,sweep,summary; plants {','.join(PLANTS)}; >= 1"
+        allowed = f"stages train,benchmark,sweep,summary,export; plants {','.join(PLANTS)}; >= 1"
         p.error(f"bad --stages/--plants/--seeds/--jobs: {bad or [a.seeds, a.jobs]}; {allowed}")
     a.out.mkdir(parents=True, exist_ok=True)
     dest = a.dest or (a.out / "results" if a.quick else RESULTS / "study")
@@ -456,6 +503,8 @@ def main(argv: list[str] | None = None) -> None:
         run_jobs(benchmark_jobs(a.out, plants, 1 if a.quick else a.windows), a.out, 1)
     if "sweep" in stages:
         run_jobs([j for j in sweep_jobs(a.out, a.quick) if j.name[6:] in plants], a.out, a.jobs)
+    if "export" in stages:
+        export_agents(a.out, plants)
     if "summary" in stages:
         write_summary(a.out, plants, dest)
     print(f"[study] stages {a.stages} took {(time.perf_counter() - t0) / 60:.1f} min")
