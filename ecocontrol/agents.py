@@ -1,4 +1,10 @@
-"""Trained stable-baselines3 agents as controllers: load a run's model and its normalisation."""
+"""Trained stable-baselines3 agents as controllers: load a run's model and its normalisation.
+
+An agent acts through the interface it was trained in (:mod:`ecocontrol.interfaces`: direct,
+residual, supervisory, the hot stove's decisions), saved in its run's ``config.yaml``; the
+controller drives that interface exactly as the training env
+(:class:`~ecocontrol.interfaces.env.AgentEnv`) did, so the agent replays as it was trained.
+"""
 
 from __future__ import annotations
 
@@ -75,10 +81,34 @@ def _algo_of(model_path: Path, algo: str | None) -> type[BaseAlgorithm]:
     return cls
 
 
+def saved_interface(path: str | Path) -> dict[str, Any] | None:
+    """The interface spec a run was trained with (its ``config.yaml``), or ``None``.
+
+    ``path``: the run directory, or a model file in it (``model.zip``, ``best/``,
+    ``checkpoints/``).
+    """
+    import yaml
+
+    p = Path(path)
+    for d in (p, p.parent, p.parent.parent) if p.is_dir() else (p.parent, p.parent.parent):
+        cfg = d / "config.yaml"
+        if cfg.is_file():
+            spec = (yaml.safe_load(cfg.read_text()) or {}).get("interface")
+            return dict(spec) if spec else None
+    return None
+
+
 class AgentController:
-    """A trained SB3 model as a controller (``reset``/``act``).
+    """A trained SB3 model as a controller (``reset``/``act``), through its interface.
 
     Observations are normalised with the statistics saved with the model, as in training.
+
+    Args:
+        env: the plant env.
+        path: a training run directory or a model ``.zip``.
+        which: ``best`` (validation) or ``final``.
+        deterministic: act on the policy's mode.
+        interface: the interface spec; ``None``: the one saved with the run (else direct).
     """
 
     def __init__(
@@ -87,15 +117,26 @@ class AgentController:
         path: str | Path,
         which: str = "best",
         deterministic: bool = True,
+        interface: dict[str, Any] | None = None,
     ) -> None:
+        from ecocontrol.interfaces import make_interface
+
         self.model, self.norm = load_agent(path, which=which)
-        if self.model.observation_space.shape != env.observation_space.shape:
+        spec = interface if interface is not None else saved_interface(path)
+        try:
+            self.interface = make_interface(env, spec)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        shape = self.interface.observation_space.shape
+        if self.model.observation_space.shape != shape:
             raise ConfigError(
                 f"config key path={str(path)!r}: the model observes shape "
-                f"{self.model.observation_space.shape}, the env "
-                f"{env.observation_space.shape}; allowed: a model trained on this plant"
+                f"{self.model.observation_space.shape}, the env (interface "
+                f"{self.interface.name}) {shape}; allowed: a model trained on this plant"
             )
         self.deterministic = deterministic
+        self._k = 0
+        self._action: Any = None
 
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """A stochastic policy's sampling restarts from ``seed``; a deterministic one has no state.
@@ -107,9 +148,27 @@ class AgentController:
             import torch
 
             torch.manual_seed(seed)
+        self.interface.reset(env, seed)
+        self._k = 0
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-        """The policy's action for the (normalised) observation."""
-        x = self.norm.normalize_obs(obs) if self.norm is not None else obs
-        action, _ = self.model.predict(x, deterministic=self.deterministic)
-        return np.asarray(action, dtype=np.float32)
+        """The plant action for the coming step.
+
+        The policy decides every ``hold_steps`` steps on the (normalised) interface
+        observation; the interface turns its decision into the plant's action.
+        """
+        iface = self.interface
+        if self._k % iface.hold_steps == 0:
+            x: Any = iface.observe(obs, info)
+            if self.norm is not None:
+                x = self.norm.normalize_obs(x)
+            masks = iface.action_masks(obs, info)
+            if masks is not None:
+                action, _ = self.model.predict(  # type: ignore[call-arg]
+                    x, deterministic=self.deterministic, action_masks=masks
+                )
+            else:
+                action, _ = self.model.predict(x, deterministic=self.deterministic)
+            self._action = action
+        self._k += 1
+        return iface.plant_action(self._action, obs, info)

@@ -22,7 +22,8 @@ import math
 import sys
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -178,12 +179,19 @@ class TrainConfig:
         normalize_obs: running observation normalisation (saved with the model).
         normalize_reward: running reward normalisation (training only).
         eval_every: env steps between evaluations on the validation windows (0: none).
-        eval_episodes: validation episodes per evaluation.
+        eval_episodes: validation episodes per evaluation (``None``: every validation
+            window, so the best model is chosen on all of them).
         checkpoint_every: env steps between checkpoints (0: none).
         resume: continue the run in ``run_dir`` from its newest checkpoint.
         run_dir: the run directory.
         progress_bar: show a progress bar.
         device: torch device (``cpu``, ``cuda`` or ``auto``).
+        interface: the agent interface, ``{"name": ..., **settings}``
+            (:mod:`ecocontrol.interfaces`; ``direct``: the plant's own action space).
+        reward_baseline: ``none`` or ``rule`` (:class:`ecocontrol.interfaces.env.AgentEnv`).
+        shaping: the interface's potential-based reward shaping.
+        init_from: a model (run directory or ``.zip``) whose policy weights and observation
+            statistics start the run (e.g. a behaviour-cloned policy); ``None``: random.
     """
 
     total_timesteps: int
@@ -193,12 +201,25 @@ class TrainConfig:
     normalize_obs: bool
     normalize_reward: bool
     eval_every: int
-    eval_episodes: int
+    eval_episodes: int | None
     checkpoint_every: int
     resume: bool
     run_dir: str
     progress_bar: bool
     device: str
+    interface: dict[str, Any] = field(default_factory=lambda: {"name": "direct"})
+    reward_baseline: str = "none"
+    shaping: bool = False
+    init_from: str | None = None
+
+    @property
+    def wrapped(self) -> bool:
+        """True when the agent trains through :class:`~ecocontrol.interfaces.env.AgentEnv`."""
+        return (
+            self.interface.get("name", "direct") != "direct"
+            or self.reward_baseline != "none"
+            or self.shaping
+        )
 
 
 TRAIN_KEYS = ("env", "agent", *TrainConfig.__dataclass_fields__)
@@ -216,7 +237,6 @@ def train_config(cfg: Mapping[str, Any]) -> TrainConfig:
         "total_timesteps": _int(raw, "total_timesteps", 1),
         "n_envs": _int(raw, "n_envs", 1),
         "eval_every": _int(raw, "eval_every", 0),
-        "eval_episodes": _int(raw, "eval_episodes", 1),
         "checkpoint_every": _int(raw, "checkpoint_every", 0),
     }
     flags = {
@@ -244,8 +264,29 @@ def train_config(cfg: Mapping[str, Any]) -> TrainConfig:
     # env i is seeded with seed + i, the validation env with seed + 10_000
     seed = _seed(raw, "seed", span=max(n_envs, EVAL_SEED_OFFSET + 1))
     run_dir = _directory(raw, "run_dir")
+    interface = raw.get("interface") or {"name": "direct"}
+    if not isinstance(interface, dict) or not isinstance(interface.get("name", "direct"), str):
+        raise _fail("interface", interface, "a mapping with a name (direct, residual, ...)")
+    from ecocontrol.interfaces.env import REWARD_BASELINES
+
+    baseline = raw.get("reward_baseline", "none")
+    if baseline not in REWARD_BASELINES:
+        raise _fail("reward_baseline", baseline, " or ".join(REWARD_BASELINES))
+    shaping = _bool({"shaping": raw.get("shaping", False)}, "shaping")
+    init_from = raw.get("init_from")
+    if init_from is not None and not (isinstance(init_from, str) and Path(init_from).exists()):
+        raise _fail("init_from", init_from, "null or an existing run directory or model .zip")
+    if (interface.get("name", "direct") != "direct" or baseline != "none" or shaping) and raw[
+        "vec_env"
+    ] == "native":
+        raw = {**raw, "vec_env": "dummy"}  # interfaces step single plants (their controllers)
     return TrainConfig(
         **{k: v for k, v in ints.items() if v is not None},  # type: ignore[arg-type]
+        eval_episodes=_int(raw, "eval_episodes", 1, optional=True),
+        interface={"name": "direct", **interface},
+        reward_baseline=baseline,
+        shaping=shaping,
+        init_from=init_from,
         seed=seed,
         **flags,
         vec_env=raw["vec_env"],

@@ -107,6 +107,16 @@ class CycleWindows(gym.Wrapper[Any, Any, Any, Any]):
         self._next = 0
 
 
+def _continue_schedule(callback: BaseCallback) -> None:
+    """Count a resumed run's calls from its step count.
+
+    Evaluations and checkpoints then fall on the same steps as in a run never stopped (SB3
+    counts from 0 at every ``learn``).
+    """
+    venv = callback.model.get_env()
+    callback.n_calls = callback.model.num_timesteps // (venv.num_envs if venv else 1)
+
+
 class Validation(EvalCallback):
     """SB3's ``EvalCallback`` on the validation windows, the same ones at every evaluation.
 
@@ -121,6 +131,7 @@ class Validation(EvalCallback):
 
     def _init_callback(self) -> None:
         super()._init_callback()
+        _continue_schedule(self)
         self.evaluations_path = Path(f"{self.log_path}.npz") if self.log_path else None
         path = self.evaluations_path
         if path is not None and path.exists():
@@ -211,6 +222,10 @@ class AtomicCheckpoint(CheckpointCallback):
     without them (a kill in between leaves only temp files, cleaned at the next start).
     """
 
+    def _init_callback(self) -> None:
+        super()._init_callback()
+        _continue_schedule(self)
+
     def _on_step(self) -> bool:
         if self.n_calls % self.save_freq != 0:
             return True
@@ -270,23 +285,41 @@ def _make_venv(
     seed: int,
     vec_env: str,
     cycles: list[CycleWindows] | None = None,
+    settings: TrainConfig | None = None,
+    gamma: float = 0.99,
 ) -> VecEnv:
     """``n_envs`` plants on ``split``.
 
     With ``cycles`` (one process only) each env goes through the split's windows in turn and
     its :class:`CycleWindows` is appended to that list. ``vec_env="native"`` steps the plants
     in the plant's batched env (:mod:`ecocontrol.vec`); validation always uses single envs.
+    With ``settings`` whose agent acts through an interface, a reward baseline or shaping,
+    each plant is wrapped in :class:`~ecocontrol.interfaces.env.AgentEnv`; validation envs
+    (``cycles``) keep the interface but score raw rewards (no baseline, no shaping).
     """
 
     def make() -> gym.Env[Any, Any]:
-        env = EpisodeKpis(build_env(env_cfg, split=split))
-        if cycles is None:
-            return env
-        cycle = CycleWindows(env)
-        cycles.append(cycle)
-        return cycle
+        env: gym.Env[Any, Any] = EpisodeKpis(build_env(env_cfg, split=split))
+        if cycles is not None:
+            cycle = CycleWindows(env)
+            cycles.append(cycle)
+            env = cycle
+        if settings is not None and settings.wrapped:
+            from ecocontrol.interfaces import make_interface
+            from ecocontrol.interfaces.env import AgentEnv
 
-    if vec_env == "native" and cycles is None:
+            training = cycles is None
+            env = AgentEnv(
+                env,
+                make_interface(env, settings.interface),
+                reward_baseline=settings.reward_baseline if training else "none",
+                make_shadow=lambda: build_env(env_cfg, split=split),
+                shaping=settings.shaping and training,
+                gamma=gamma,
+            )
+        return env
+
+    if vec_env == "native" and cycles is None and not (settings and settings.wrapped):
         from ecocontrol.vec import NativeVecEnv, make_native
 
         venv = NativeVecEnv(make_native(env_cfg, n_envs, split))
@@ -296,13 +329,22 @@ def _make_venv(
     return make_vec_env(make, n_envs=n_envs, seed=seed, vec_env_cls=cls)
 
 
-def _normalized(venv: VecEnv, s: TrainConfig, stats: Path | None, training: bool) -> VecEnv:
+def _normalized(
+    venv: VecEnv, s: TrainConfig, stats: Path | None, training: bool, gamma: float = 0.99
+) -> VecEnv:
+    """``venv`` under ``VecNormalize`` when the run normalises.
+
+    Rewards are discounted with the agent's own ``gamma`` (the return whose spread
+    ``VecNormalize`` divides by).
+    """
     if not (s.normalize_obs or s.normalize_reward):
         return venv
     if stats is not None and stats.exists():
         norm = VecNormalize.load(str(stats), venv)
     else:
-        norm = VecNormalize(venv, norm_obs=s.normalize_obs, norm_reward=s.normalize_reward)
+        norm = VecNormalize(
+            venv, norm_obs=s.normalize_obs, norm_reward=s.normalize_reward, gamma=gamma
+        )
     norm.training = training
     if not training:
         norm.norm_reward = False
@@ -310,7 +352,11 @@ def _normalized(venv: VecEnv, s: TrainConfig, stats: Path | None, training: bool
 
 
 def _callbacks(
-    s: TrainConfig, env_cfg: Mapping[str, Any], run_dir: Path, hparams: dict[str, Any]
+    s: TrainConfig,
+    env_cfg: Mapping[str, Any],
+    run_dir: Path,
+    hparams: dict[str, Any],
+    gamma: float = 0.99,
 ) -> list[BaseCallback]:
     """KPIs and hyper-parameters to TensorBoard, checkpoints, validation with the best model."""
     callbacks: list[BaseCallback] = [KpiCallback({**hparams, **asdict(s)})]
@@ -327,17 +373,19 @@ def _callbacks(
     if s.eval_every > 0:
         cycles: list[CycleWindows] = []
         eval_env = _normalized(
-            _make_venv(env_cfg, "val", 1, s.seed + EVAL_SEED_OFFSET, "dummy", cycles),
+            _make_venv(env_cfg, "val", 1, s.seed + EVAL_SEED_OFFSET, "dummy", cycles, s, gamma),
             s,
             None,
             False,
         )
+        n_windows = cycles[0].unwrapped.n_windows  # type: ignore[attr-defined]
+        episodes = n_windows if s.eval_episodes is None else s.eval_episodes
         callbacks.append(
             Validation(
                 eval_env,
                 cycles,
                 callback_on_new_best=SaveBest(run_dir / "best"),
-                n_eval_episodes=s.eval_episodes,
+                n_eval_episodes=episodes,
                 eval_freq=max(s.eval_every // s.n_envs, 1),
                 best_model_save_path=None,  # SaveBest writes it, atomically
                 log_path=str(run_dir / "eval"),
@@ -346,6 +394,31 @@ def _callbacks(
             )
         )
     return callbacks
+
+
+def _model_files(path: Path) -> tuple[Path, Path]:
+    """A run directory's (or a ``.zip``'s) final model and its normalisation statistics."""
+    model = path / "model.zip" if path.is_dir() else path
+    return model, model.parent / "vecnormalize.pkl"
+
+
+def start_from(model: Any, path: Path) -> None:
+    """Copy the policy weights of the model at ``path`` into ``model`` (same algorithm, net).
+
+    RL fine-tuning from, e.g., a behaviour-cloned policy.
+
+    Raises:
+        ConfigError: naming ``init_from`` if the networks differ.
+    """
+    source, _ = _model_files(path)
+    other = type(model).load(str(source), device="cpu")
+    try:
+        model.policy.load_state_dict(other.policy.state_dict())
+    except RuntimeError as e:
+        raise ConfigError(
+            f"config key init_from={str(path)!r}: its policy does not fit this agent ({e}); "
+            "allowed: a model of the same algorithm, network and spaces"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -376,11 +449,20 @@ def plan_training(cfg: Mapping[str, Any]) -> TrainPlan:
     config = plain_config(cfg)
     s = train_config(config)
     probe = build_env(config["env"])  # validates the env parameters
+    spaces: gym.Env[Any, Any] | Any = probe
+    if s.wrapped:  # the agent's spaces are the interface's
+        from ecocontrol.interfaces import interface_spec, make_interface
+
+        try:
+            spaces = make_interface(probe, s.interface)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        config["interface"] = interface_spec(spaces)  # every setting, saved with the run
     algo, kwargs = agent_spec(
         config["agent"],
-        probe.action_space,
+        spaces.action_space,
         n_envs=s.n_envs,
-        observation_space=probe.observation_space,
+        observation_space=spaces.observation_space,
     )
     probe.close()
     return TrainPlan(s, config["env"], algo, kwargs, config)
@@ -409,14 +491,19 @@ def train(cfg: Mapping[str, Any] | TrainPlan) -> Path:
     if ckpt is None:
         write_atomic(to_yaml(plan.config), run_dir / "config.yaml")
     set_random_seed(s.seed)
-    venv = _make_venv(env_cfg, "train", s.n_envs, s.seed, s.vec_env)
+    gamma = float(kwargs.get("gamma", 0.99))
+    venv = _make_venv(env_cfg, "train", s.n_envs, s.seed, s.vec_env, settings=s, gamma=gamma)
     stats = None
     if ckpt is not None:
         stats = ckpt[0].with_name(f"model_vecnormalize_{ckpt[1]}_steps.pkl")
-    venv = _normalized(venv, s, stats, training=True)
+    elif s.init_from is not None:
+        stats = _model_files(Path(s.init_from))[1]
+    venv = _normalized(venv, s, stats, training=True, gamma=gamma)
     tb = str(run_dir / "tb")
     if ckpt is None:
         model = algo(env=venv, seed=s.seed, device=s.device, tensorboard_log=tb, **kwargs)
+        if s.init_from is not None:
+            start_from(model, Path(s.init_from))
     else:
         path, steps = ckpt
         log.info("resuming from %s (%d steps)", path, steps)
@@ -427,7 +514,7 @@ def train(cfg: Mapping[str, Any] | TrainPlan) -> Path:
                 model.load_replay_buffer(str(buffer))
             else:
                 log.warning("no readable replay buffer %s: resuming with an empty one", buffer)
-    callbacks = _callbacks(s, env_cfg, run_dir, {"algo": algo.__name__, **kwargs})
+    callbacks = _callbacks(s, env_cfg, run_dir, {"algo": algo.__name__, **kwargs}, gamma)
     remaining = s.total_timesteps - model.num_timesteps
     if remaining > 0:
         model.learn(

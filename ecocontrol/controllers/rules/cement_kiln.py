@@ -84,6 +84,10 @@ class KilnRuleController:
         self._feed: float | None = None
         #: A fan step [-] added once at the next update (a supervisor's feed-forward).
         self.fan_feedforward = 0.0
+        #: What a supervisor may set (``ecocontrol.interfaces``): the alternative-fuel share
+        #: and an offset [K] on the burning-zone set point (on top of the lab trim).
+        self.af_share = float(self.view.params.af_share_rule)
+        self.bz_offset_k = 0.0
 
     def physical_action(self, info: dict[str, Any]) -> np.ndarray:
         """Kiln heat, calciner heat [MW], AF share and fan speed."""
@@ -98,14 +102,16 @@ class KilnRuleController:
         d = kiln_design(p)
         dfeed = 0.0 if self._feed is None else feed - self._feed
         self._feed = feed
-        q_k = self.kiln.update(self.bz_sp - st["bz_c"], dt, d.kiln_heat_mw * dfeed)
+        q_k = self.kiln.update(
+            self.bz_sp + self.bz_offset_k - st["bz_c"], dt, d.kiln_heat_mw * dfeed
+        )
         q_c = self.calciner.update(
             self.calciner_sp - st["calciner_c"], dt, d.calciner_heat_mw * dfeed
         )
         o2 = st.get("kiln_o2_pct", p.kiln_o2_nominal_pct)
         fan = self.fan.update(self.o2_sp - o2, dt, self.fan_feedforward)
         self.fan_feedforward = 0.0
-        return np.array([q_k, q_c, p.af_share_rule, fan])
+        return np.array([q_k, q_c, self.af_share, fan])
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """Normalised action for the coming step."""

@@ -58,13 +58,23 @@ class ParkRuleController:
         """Nothing to reset: the rule is stateless (it re-reads the env's view)."""
         self.view = park_view(env, self, "ParkRuleController")
 
+    def boiler_cap(self, info: dict[str, Any]) -> float:
+        """The electric boiler's largest useful power now [MW].
+
+        Its rating, or what the heat demand and the store's room can take.
+        """
+        p, dt = self.view.params, self.view.dt_h
+        heat_demand = info["forecast"]["heat_demand_mw"][0]
+        held = info["state"]["heat_mwh"] * (1.0 - p.heat_store_loss_per_h * dt)
+        room = min(max(p.heat_store_capacity_mwh - held, 0.0) / dt, p.heat_store_charge_mw)
+        return float(min(p.flex_power_mw, (heat_demand + room) / p.flex_efficiency))
+
     def physical_action(self, info: dict[str, Any]) -> tuple[float, float]:
         """Battery power [MW, + discharge] and boiler power [MW] for the coming step."""
         view = self.view
         p, dt = view.params, view.dt_h
         fc, state = info["forecast"], info["state"]
         wind, pv, load = fc["wind_mw"][0], fc["pv_mw"][0], fc["load_mw"][0]
-        heat_demand = fc["heat_demand_mw"][0]
         price, intensity = fc["price_import"][0], fc["intensity"][0]
         period = int(fc["tou_code"][0])
         carbon = view.carbon_price_cny_per_t
@@ -72,9 +82,7 @@ class ParkRuleController:
         surplus = wind + pv - load
         e_heat_cost = (price + carbon * intensity) / p.flex_efficiency
         gas_heat_cost = p.gas_cny_per_mwh_heat + carbon * p.gas_t_co2_per_mwh_heat
-        held = state["heat_mwh"] * (1.0 - p.heat_store_loss_per_h * dt)
-        room = min(max(p.heat_store_capacity_mwh - held, 0.0) / dt, p.heat_store_charge_mw)
-        boiler_cap = min(p.flex_power_mw, (heat_demand + room) / p.flex_efficiency)
+        boiler_cap = self.boiler_cap(info)
         if e_heat_cost < gas_heat_cost:
             boiler = boiler_cap
         else:  # grid heat dearer than gas, but surplus renewables beat the feed-in price
@@ -93,9 +101,22 @@ class ParkRuleController:
                 battery = min(battery, spare * p.battery_eta_discharge / dt)
         else:
             battery = 0.0
+        return self.limit_peak(battery, boiler, info)
 
-        # demand charge: flexible loads stay under the peak already set (or the base load's)
-        limit = max(state["peak_mw"], load - wind - pv)
+    def limit_peak(
+        self, battery: float, boiler: float, info: dict[str, Any], headroom_mw: float = 0.0
+    ) -> tuple[float, float]:
+        """The demand-charge guard on a battery [MW, + discharge] and boiler [MW] action.
+
+        Grid charging and the boiler never raise the import above the larger of the billing
+        period's peak so far and what the base load alone draws (charging is cut first, then
+        the boiler, never below the renewable surplus). ``headroom_mw`` raises that limit (a
+        supervisor's allowance for a new peak; the rule's is 0).
+        """
+        fc = info["forecast"]
+        wind, pv, load = fc["wind_mw"][0], fc["pv_mw"][0], fc["load_mw"][0]
+        surplus = wind + pv - load
+        limit = max(info["state"]["peak_mw"], load - wind - pv) + headroom_mw
         over = (load + boiler - battery - wind - pv) - limit
         if over > 0 and battery < 0:
             cut = min(over, -battery)
