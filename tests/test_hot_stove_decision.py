@@ -19,6 +19,7 @@ from ecocontrol.envs.hot_stove import (
     HotStoveParams,
     staggered_cycle_command,
 )
+from ecocontrol.interfaces.env import AgentEnv
 from ecocontrol.interfaces.hot_stove import HotStoveDecisionInterface, changeover_allowed
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -98,6 +99,11 @@ def test_masked_changeovers_are_never_refused(env, interval):
         np.testing.assert_array_equal(o[-itf.n_stoves :], mask[1 : itf.n_stoves + 1])
 
     def on_step(before, a, info):
+        st = info["state"]
+        _, fire, _ = staggered_cycle_command(
+            st["mode"][None], st["time_in_mode_min"][None], st["waste_gas_c"][None], p
+        )
+        np.testing.assert_array_equal(itf.rule_firing_mw(info), fire[0])
         v = info["constraint_violations"]
         assert v["refused_requests"] == 0.0
         assert v["firing_cut_mw"] == 0.0 and v["enrichment_cut"] == 0.0
@@ -280,15 +286,78 @@ def test_maskable_ppo_config():
         agent_spec({**cfg, "batch_size": 1}, md, observation_space=box)
 
 
-def test_maskable_ppo_trains_through_agent_env(env):
-    agent_env = pytest.importorskip("ecocontrol.interfaces.env")
+def test_maskable_ppo_trains_through_agent_env():
+    """MaskablePPO trains ~2,000 decisions through AgentEnv with shaping; its masked actions
+    are never refused."""
     from sb3_contrib import MaskablePPO
 
-    wrapped = agent_env.AgentEnv(gym.make("ecocontrol/HotStove-v1"), HotStoveDecisionInterface)
+    env = gym.make("ecocontrol/HotStove-v1")
+    wrapped = AgentEnv(env, HotStoveDecisionInterface(env), shaping=True, gamma=0.99)
     model = MaskablePPO(
-        "MlpPolicy", wrapped, n_steps=256, batch_size=64, n_epochs=2, seed=0, device="cpu"
+        "MlpPolicy",
+        wrapped,
+        n_steps=256,
+        batch_size=64,
+        n_epochs=2,
+        gamma=0.99,
+        policy_kwargs={"net_arch": [32]},
+        seed=0,
+        device="cpu",
     )
     model.learn(2048)
-    obs, _ = wrapped.reset(seed=0)
-    action, _ = model.predict(obs, action_masks=wrapped.action_masks(), deterministic=True)
-    assert wrapped.action_space.contains(action)
+    assert model.num_timesteps >= 2048
+    obs, _ = wrapped.reset(seed=0, options={"window": 0})
+    done, refused = False, 0.0
+    while not done:
+        action, _ = model.predict(obs, action_masks=wrapped.action_masks(), deterministic=True)
+        assert wrapped.action_space.contains(action)
+        obs, _, term, trunc, info = wrapped.step(action)
+        refused += info["constraint_violations"]["refused_requests"]
+        done = term or trunc
+    assert refused == 0.0
+
+
+def test_train_config_decision_interface(tmp_path):
+    """``interface: {name: decision}`` with ``agent=maskable_ppo`` trains through
+    :func:`~ecocontrol.train.train`, and the benchmark's AgentController replays the agent
+    with its masks (no refused request)."""
+    from ecocontrol.agents import AgentController
+    from ecocontrol.evaluation import run_episode
+    from ecocontrol.train import train
+
+    run = tmp_path / "run"
+    cfg = {
+        "total_timesteps": 256,
+        "n_envs": 2,
+        "vec_env": "native",
+        "seed": 0,
+        "normalize_obs": True,
+        "normalize_reward": False,
+        "eval_every": 128,
+        "eval_episodes": 1,
+        "checkpoint_every": 0,
+        "resume": False,
+        "progress_bar": False,
+        "device": "cpu",
+        "reward_baseline": "none",
+        "shaping": True,
+        "init_from": None,
+        "interface": {"name": "decision", "decision_interval_min": 10},
+        "agent": {
+            "_target_": "sb3_contrib.MaskablePPO",
+            "policy": "MlpPolicy",
+            "n_steps": 64,
+            "batch_size": 64,
+            "n_epochs": 1,
+            "policy_kwargs": {"net_arch": [16]},
+        },
+        "env": {"_target_": "ecocontrol.envs.hot_stove.HotStoveEnv", "split": "train"},
+        "run_dir": str(run),
+    }
+    train(cfg)
+    env = gym.make("ecocontrol/HotStove-v1", split="val")
+    agent = AgentController(env, run, which="final")
+    assert isinstance(agent.interface, HotStoveDecisionInterface)
+    assert agent.interface.settings()["decision_interval_min"] == 10.0
+    result = run_episode(env, agent, seed=5, window=0)
+    assert result.violations["refused_requests"] == 0.0

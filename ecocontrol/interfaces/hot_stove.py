@@ -14,6 +14,7 @@ caused it [Ng1999].
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -22,6 +23,7 @@ from numpy.typing import NDArray
 
 from ecocontrol.controllers.base import ExogenousAccess, PlantView, StateAccess, plant_of
 from ecocontrol.envs.hot_stove import (
+    GAS,
     HotStoveEnv,
     HotStoveParams,
     StoveState,
@@ -39,6 +41,11 @@ MAX_INTERVAL_MIN = 240.0
 MAX_LEVELS = 11
 #: Bound of the observed stored-heat change (in units of :attr:`stored_scale_mj`).
 STORED_OBS_BOUND = 10.0
+_RULE = inspect.signature(staggered_cycle_command).parameters
+#: The usual practice's waste-gas throttle: its margin below the limit and its band [K]
+#: (:func:`~ecocontrol.envs.hot_stove.staggered_cycle_command`'s defaults, as the rule runs).
+WASTE_MARGIN_K: float = _RULE["waste_gas_margin_k"].default
+WASTE_BAND_K: float = _RULE["waste_gas_band_k"].default
 
 
 def changeover_allowed(
@@ -145,7 +152,8 @@ class HotStoveDecisionInterface(AgentInterface):
 
     Raises:
         TypeError: if ``env`` is not a hot-stove env.
-        ValueError: naming the setting, its value and the allowed range.
+        ValueError: naming the setting (``interface.<setting>``, its config key), its value and
+            the allowed range.
     """
 
     name: ClassVar[str] = "decision"
@@ -164,24 +172,25 @@ class HotStoveDecisionInterface(AgentInterface):
         view = self._bind(env)
         dt = float(view.dt_min)
         require_finite_range(
-            "decision_interval_min", decision_interval_min, dt, max(dt, MAX_INTERVAL_MIN)
+            "interface.decision_interval_min", decision_interval_min, dt, MAX_INTERVAL_MIN
         )
         k = float(decision_interval_min) / dt
         if abs(k - round(k)) > 1e-9:
             raise ValueError(
-                f"decision_interval_min={decision_interval_min} is not a multiple of the env's "
-                f"dt_min={dt}; allowed: a multiple of {dt} in [{dt}, {MAX_INTERVAL_MIN}]"
+                f"interface.decision_interval_min={decision_interval_min} is not a multiple of "
+                f"the env's dt_min={dt}; allowed: a multiple of {dt} in [{dt}, {MAX_INTERVAL_MIN}]"
             )
         self.decision_interval_min = float(decision_interval_min)
-        self.firing_levels = require_int("firing_levels", firing_levels, 1, MAX_LEVELS)
-        self.share_levels = require_int("share_levels", share_levels, 1, MAX_LEVELS)
+        self.firing_levels = require_int("interface.firing_levels", firing_levels, 1, MAX_LEVELS)
+        self.share_levels = require_int("interface.share_levels", share_levels, 1, MAX_LEVELS)
         self.hold_steps = round(k)
         self._dt_min = dt
+        self._allowed_for: dict[str, Any] | None = None
+        self._allowed = np.zeros(0, dtype=bool)
         self._make_tables()
         n = self.n_stoves
-        self.action_space = gym.spaces.MultiDiscrete(
-            [n + 1] + [self.firing_levels] * n + [self.share_levels] * n
-        )
+        self._nvec = [n + 1] + [self.firing_levels] * n + [self.share_levels] * n
+        self.action_space = gym.spaces.MultiDiscrete(self._nvec)
         plant = env.observation_space
         assert isinstance(plant, gym.spaces.Box)
         self.observation_space = gym.spaces.Box(
@@ -252,12 +261,20 @@ class HotStoveDecisionInterface(AgentInterface):
                 f"n_stoves={self.n_stoves}, dt_min={self._dt_min} (as the interface was built)"
             )
         self._make_tables()
+        self._allowed_for = None
 
     # -- the agent's view ---------------------------------------------------------------------
     def allowed_changeovers(self, info: dict[str, Any]) -> NDArray[np.bool_]:
-        """Per stove: would its changeover be accepted now (:func:`changeover_allowed`)?"""
-        st = info["state"]
-        return changeover_allowed(st["mode"], st["time_in_mode_min"], self.params)
+        """Per stove: would its changeover be accepted now (:func:`changeover_allowed`)?
+
+        Kept for the last ``info`` seen (the observation and the masks of a decision read
+        the same one).
+        """
+        if info is not self._allowed_for:
+            st = info["state"]
+            self._allowed = changeover_allowed(st["mode"], st["time_in_mode_min"], self.params)
+            self._allowed_for = info
+        return self._allowed.copy()
 
     def observe(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """The plant's observation, the stored-heat change and the allowed changeovers."""
@@ -286,21 +303,36 @@ class HotStoveDecisionInterface(AgentInterface):
             ValueError: if ``action`` is not one of the action space's.
         """
         a = self._checked(action)
-        n, st = self.n_stoves, info["state"]
+        n = self.n_stoves
         phys = np.zeros(3 * n)
         phys[:n] = -1.0
         if a[0] > 0 and int(info["step"]) % self.hold_steps == 0:
             phys[a[0] - 1] = 1.0
-        _, rule_firing, _ = staggered_cycle_command(
-            np.asarray(st["mode"])[None, :],
-            np.asarray(st["time_in_mode_min"])[None, :],
-            np.asarray(st["waste_gas_c"])[None, :],
-            self.params,
-        )
-        phys[n : 2 * n] = self.firing_fractions[a[1 : n + 1]] * rule_firing[0]
+        phys[n : 2 * n] = self.firing_fractions[a[1 : n + 1]] * self.rule_firing_mw(info)
         out = self.view.scaler.to_normalized(phys)
         out[2 * n :] = self._share_norm[a[n + 1 :]]
         return out
+
+    def rule_firing_mw(self, info: dict[str, Any]) -> NDArray[np.float64]:
+        """What the usual practice fires now per stove [MW]: its top firing level.
+
+        ``firing_max_mw`` throttled linearly over ``WASTE_BAND_K`` as the measured waste gas
+        nears ``waste_gas_max_c - WASTE_MARGIN_K``; 0 for stoves not on gas. The firing
+        of :func:`~ecocontrol.envs.hot_stove.staggered_cycle_command` (tested equal), written
+        out for a handful of stoves (the batched rule costs as much as a plant step).
+        """
+        st, p = info["state"], self.params
+        top, cap = p.waste_gas_max_c - WASTE_MARGIN_K, p.firing_max_mw
+        return np.array(
+            [
+                cap * min(max((top - w) / WASTE_BAND_K, 0.0), 1.0) if m == GAS else 0.0
+                for m, w in zip(
+                    np.asarray(st["mode"]).tolist(),
+                    np.asarray(st["waste_gas_c"]).tolist(),
+                    strict=True,
+                )
+            ]
+        )
 
     def _checked(self, action: Any) -> NDArray[np.int64]:
         a = np.asarray(action).reshape(-1)
@@ -308,9 +340,8 @@ class HotStoveDecisionInterface(AgentInterface):
         assert isinstance(space, gym.spaces.MultiDiscrete)
         if (
             a.shape != space.nvec.shape
-            or not np.issubdtype(a.dtype, np.integer)
-            or np.any(a < 0)
-            or np.any(a >= space.nvec)
+            or a.dtype.kind not in "iu"
+            or any(not 0 <= v < k for v, k in zip(a.tolist(), self._nvec, strict=True))
         ):
             raise ValueError(f"action={action!r}; allowed: an element of {space}")
         return a.astype(np.int64)
