@@ -295,7 +295,8 @@ def train_config(cfg: Mapping[str, Any]) -> TrainConfig:
     )
 
 
-#: Action spaces each stable-baselines3 algorithm supports (SB3 2.x documentation).
+#: Action spaces each stable-baselines3 (and sb3-contrib) algorithm supports (SB3 2.x
+#: documentation; MaskablePPO masks discrete choices only).
 SB3_ACTION_SPACES: dict[str, tuple[type[gym.Space[Any]], ...]] = {
     "PPO": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
     "A2C": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
@@ -303,6 +304,7 @@ SB3_ACTION_SPACES: dict[str, tuple[type[gym.Space[Any]], ...]] = {
     "TD3": (gym.spaces.Box,),
     "DDPG": (gym.spaces.Box,),
     "DQN": (gym.spaces.Discrete,),
+    "MaskablePPO": (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
 }
 #: Keyword arguments the run itself gives the algorithm: an ``agent.<key>`` would clash.
 _RUN_SET_AGENT_KEYS: dict[str, str] = {
@@ -560,7 +562,9 @@ def agent_spec(
     """The agent's SB3 class and keyword arguments, checked against the env's spaces.
 
     Every hyper-parameter is checked by type and range against what the algorithm accepts
-    (PPO: ``n_steps * n_envs > 1`` and ``batch_size > 1`` when normalising advantages);
+    (PPO and sb3-contrib's MaskablePPO: ``n_steps * n_envs > 1`` and ``batch_size > 1`` when
+    normalising advantages; MaskablePPO takes only discrete action spaces, e.g. the
+    MultiDiscrete of an interface with action masks);
     ``policy_kwargs`` against the policy class (``activation_fn`` and ``optimizer_class``
     may be given by name and come back as torch classes).
 
@@ -583,9 +587,15 @@ def agent_spec(
     spaces = SB3_ACTION_SPACES.get(cls.__name__)
     if spaces is not None and not isinstance(action_space, spaces):
         fits = sorted(n for n, sp in SB3_ACTION_SPACES.items() if isinstance(action_space, sp))
+        hint = (
+            " (MaskablePPO needs a discrete interface with action masks, e.g. the hot "
+            "stoves' interface={name: decision})"
+            if cls.__name__ == "MaskablePPO"
+            else ""
+        )
         raise ConfigError(
             f"config key agent={cls.__name__} does not support the env's action space "
-            f"{type(action_space).__name__}; allowed agents: {fits}"
+            f"{type(action_space).__name__}; allowed agents: {fits}{hint}"
         )
     params = inspect.signature(cls.__init__).parameters
     clash = sorted(k for k in raw if k in _RUN_SET_AGENT_KEYS)
@@ -619,12 +629,13 @@ def agent_spec(
 
 def _algo_rules(cls: type[Any], raw: dict[str, Any], params: Any, n_envs: int) -> None:
     """Rules between keys that SB3 asserts at construction (checked here, before work)."""
+    from sb3_contrib import MaskablePPO
     from stable_baselines3 import PPO
 
     def value(k: str) -> Any:
         return raw[k] if k in raw else params[k].default
 
-    if issubclass(cls, PPO) and value("normalize_advantage"):
+    if issubclass(cls, PPO | MaskablePPO) and value("normalize_advantage"):
         n_steps, batch = value("n_steps"), value("batch_size")
         if n_steps * n_envs <= 1:
             raise ValueError(

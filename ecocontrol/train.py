@@ -160,6 +160,22 @@ class Validation(EvalCallback):
             self.log_path = log_path
 
 
+def _validation_class(masked: bool) -> type[Validation]:
+    """The validation callback class: masked for a maskable algorithm.
+
+    For MaskablePPO, :class:`Validation` on sb3-contrib's ``MaskableEvalCallback``, whose
+    evaluation passes the action masks (as the benchmark does).
+    """
+    if not masked:
+        return Validation
+    from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback
+
+    class MaskedValidation(Validation, MaskableEvalCallback):
+        """:class:`Validation` with action masks."""
+
+    return MaskedValidation
+
+
 class KpiCallback(BaseCallback):
     """TensorBoard: per-episode KPIs and the run's hyper-parameters.
 
@@ -357,6 +373,7 @@ def _callbacks(
     run_dir: Path,
     hparams: dict[str, Any],
     gamma: float = 0.99,
+    masked: bool = False,
 ) -> list[BaseCallback]:
     """KPIs and hyper-parameters to TensorBoard, checkpoints, validation with the best model."""
     callbacks: list[BaseCallback] = [KpiCallback({**hparams, **asdict(s)})]
@@ -381,7 +398,7 @@ def _callbacks(
         n_windows = cycles[0].unwrapped.n_windows  # type: ignore[attr-defined]
         episodes = n_windows if s.eval_episodes is None else s.eval_episodes
         callbacks.append(
-            Validation(
+            _validation_class(masked)(
                 eval_env,
                 cycles,
                 callback_on_new_best=SaveBest(run_dir / "best"),
@@ -514,7 +531,8 @@ def train(cfg: Mapping[str, Any] | TrainPlan) -> Path:
                 model.load_replay_buffer(str(buffer))
             else:
                 log.warning("no readable replay buffer %s: resuming with an empty one", buffer)
-    callbacks = _callbacks(s, env_cfg, run_dir, {"algo": algo.__name__, **kwargs}, gamma)
+    masked = algo.__name__.startswith("Maskable")
+    callbacks = _callbacks(s, env_cfg, run_dir, {"algo": algo.__name__, **kwargs}, gamma, masked)
     remaining = s.total_timesteps - model.num_timesteps
     if remaining > 0:
         model.learn(

@@ -120,6 +120,11 @@ class PlantView:
         """The carbon price the env's ledger charges [CNY/tCO2]."""
         return self.env.sim.carbon_price_cny_per_t
 
+    @property
+    def reward_scale_cny(self) -> float:
+        """CNY per unit of reward (the reward is ``-cost / reward_scale_cny``)."""
+        return self.env.sim.reward_scale_cny
+
     def setting(self, name: str) -> Any:
         """A constant the plant declares readable (its ``settings``, e.g. ``dt_h``).
 
