@@ -1,9 +1,11 @@
-"""The command-line entry points: Hydra's two mains, and the only place a DictConfig is read.
+"""The command-line entry points: Hydra's mains, and the only place a DictConfig is read.
 
 ``ecocontrol-benchmark [overrides]`` (``python -m ecocontrol.cli benchmark [overrides]``,
 ``configs/benchmark.yaml``) runs :func:`ecocontrol.runner.run`; ``ecocontrol-train
 [overrides]`` (``python -m ecocontrol.cli train [overrides]``, ``configs/train.yaml``) runs
-:func:`ecocontrol.train.train`. Each turns its composed config into plain containers
+:func:`ecocontrol.train.train`; ``ecocontrol-imitate [overrides]`` (``python -m
+ecocontrol.cli imitate [overrides]``, ``configs/imitate.yaml``) runs
+:func:`ecocontrol.imitation.imitate`. Each turns its composed config into plain containers
 (:func:`ecocontrol.config.plain_config`) and sets the process-wide things a run wants (the
 log levels) here, not in the library. A bad config ends the process with exit status 2 and
 a message naming the key.
@@ -62,6 +64,15 @@ def _train_job(cfg: DictConfig) -> float:
     return best_validation_reward(run_or_exit(train, plain_config(cfg)))
 
 
+@hydra.main(config_path="pkg://ecocontrol.configs", config_name="imitate", version_base=None)
+def _imitate_job(cfg: DictConfig) -> None:
+    """One imitation job: demonstrations, behaviour cloning, DAgger, the saved clone."""
+    from ecocontrol.imitation import imitate
+
+    _quiet_solvers()
+    run_or_exit(imitate, plain_config(cfg))
+
+
 def benchmark_main() -> None:
     """Console entry point ``ecocontrol-benchmark`` (Hydra overrides on the command line)."""
     logging.basicConfig(level=logging.WARNING)
@@ -74,6 +85,13 @@ def train_main() -> None:
     logging.basicConfig(level=logging.WARNING)
     register_env_defaults()
     _train_job()
+
+
+def imitate_main() -> None:
+    """Console entry point ``ecocontrol-imitate`` (Hydra overrides on the command line)."""
+    logging.basicConfig(level=logging.WARNING)
+    register_env_defaults()
+    _imitate_job()
 
 
 class SweepSummary(Callback):
@@ -89,15 +107,20 @@ class SweepSummary(Callback):
             log.exception("sweep summary failed")
 
 
-MAINS: dict[str, Callable[[], None]] = {"benchmark": benchmark_main, "train": train_main}
+MAINS: dict[str, Callable[[], None]] = {
+    "benchmark": benchmark_main,
+    "train": train_main,
+    "imitate": imitate_main,
+}
 
 
 def main() -> None:
-    """``python -m ecocontrol.cli benchmark|train [Hydra overrides]``."""
+    """``python -m ecocontrol.cli benchmark|train|imitate [Hydra overrides]``."""
     if len(sys.argv) < 2 or sys.argv[1] not in MAINS:
         print(
-            "usage: python -m ecocontrol.cli {benchmark,train} [Hydra overrides]\n"
-            "  (or the console scripts ecocontrol-benchmark, ecocontrol-train)",
+            "usage: python -m ecocontrol.cli {benchmark,train,imitate} [Hydra overrides]\n"
+            "  (or the console scripts ecocontrol-benchmark, ecocontrol-train, "
+            "ecocontrol-imitate)",
             file=sys.stderr,
         )
         sys.exit(2)

@@ -413,31 +413,6 @@ def _callbacks(
     return callbacks
 
 
-def _model_files(path: Path) -> tuple[Path, Path]:
-    """A run directory's (or a ``.zip``'s) final model and its normalisation statistics."""
-    model = path / "model.zip" if path.is_dir() else path
-    return model, model.parent / "vecnormalize.pkl"
-
-
-def start_from(model: Any, path: Path) -> None:
-    """Copy the policy weights of the model at ``path`` into ``model`` (same algorithm, net).
-
-    RL fine-tuning from, e.g., a behaviour-cloned policy.
-
-    Raises:
-        ConfigError: naming ``init_from`` if the networks differ.
-    """
-    source, _ = _model_files(path)
-    other = type(model).load(str(source), device="cpu")
-    try:
-        model.policy.load_state_dict(other.policy.state_dict())
-    except RuntimeError as e:
-        raise ConfigError(
-            f"config key init_from={str(path)!r}: its policy does not fit this agent ({e}); "
-            "allowed: a model of the same algorithm, network and spaces"
-        ) from None
-
-
 @dataclass(frozen=True)
 class TrainPlan:
     """A validated training config: what :func:`train` runs.
@@ -513,14 +488,17 @@ def train(cfg: Mapping[str, Any] | TrainPlan) -> Path:
     stats = None
     if ckpt is not None:
         stats = ckpt[0].with_name(f"model_vecnormalize_{ckpt[1]}_steps.pkl")
-    elif s.init_from is not None:
-        stats = _model_files(Path(s.init_from))[1]
     venv = _normalized(venv, s, stats, training=True, gamma=gamma)
     tb = str(run_dir / "tb")
     if ckpt is None:
         model = algo(env=venv, seed=s.seed, device=s.device, tensorboard_log=tb, **kwargs)
-        if s.init_from is not None:
-            start_from(model, Path(s.init_from))
+        if s.init_from is not None:  # e.g. a behaviour clone: its policy and its statistics
+            from ecocontrol.imitation import load_policy_weights
+
+            clone_stats = load_policy_weights(model, s.init_from)
+            if clone_stats is not None and isinstance(venv, VecNormalize):
+                clone = VecNormalize.load(str(clone_stats), venv.venv)
+                venv.obs_rms = clone.obs_rms
     else:
         path, steps = ckpt
         log.info("resuming from %s (%d steps)", path, steps)
