@@ -9,7 +9,7 @@ through :func:`add_kpis`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +99,8 @@ def run_episode(
     *,
     window: int | None = None,
     record: bool = False,
+    max_steps: int | None = None,
+    on_step: Callable[[np.ndarray, dict[str, Any]], None] | None = None,
 ) -> EpisodeResult:
     """Run one episode of ``env`` under ``controller``.
 
@@ -110,6 +112,10 @@ def run_episode(
             the env's own generator (on an env never seeded, Gymnasium's rule: OS entropy).
         window: window index of the env's split; ``None`` lets the seed choose.
         record: keep per-step info (state, costs, emissions) in ``trajectory``.
+        max_steps: stop after this many steps, before the episode's end (``None``: run
+            the whole episode). A cut episode misses its end-of-episode terms.
+        on_step: called after every step with the action applied and the step's ``info``
+            (e.g. :func:`ecocontrol.explain.explain_episode` reads the step's accounts).
 
     Returns:
         The episode's costs, emissions and violations (sums of the per-step ``info``), its
@@ -123,13 +129,17 @@ def run_episode(
     trajectory: list[dict[str, Any]] = []
     total_reward = 0.0
     done = False
-    while not done:
+    if max_steps is not None and (isinstance(max_steps, bool) or max_steps < 1):
+        raise ValueError(f"max_steps={max_steps!r}; allowed: None or an int >= 1")
+    while not done and (max_steps is None or len(times) < max_steps):
         t0 = time.perf_counter()
         action = controller.act(obs, info)
         times.append(time.perf_counter() - t0)
         obs, reward, terminated, truncated, info = env.step(action)
         total_reward += float(reward)
         add_kpis(sums, info)
+        if on_step is not None:
+            on_step(action, info)
         if record:
             trajectory.append(
                 {

@@ -9,8 +9,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
-
-from ecocontrol.config import ConfigError, agent_spec
 from ecocontrol.envs.hot_stove import (
     BLAST,
     GAS,
@@ -19,6 +17,8 @@ from ecocontrol.envs.hot_stove import (
     HotStoveParams,
     staggered_cycle_command,
 )
+
+from ecocontrol.config import ConfigError, agent_spec
 from ecocontrol.interfaces.env import AgentEnv
 from ecocontrol.interfaces.hot_stove import HotStoveDecisionInterface, changeover_allowed
 

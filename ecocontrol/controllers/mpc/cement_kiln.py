@@ -36,6 +36,7 @@ import pyomo.environ as pyo
 from ecocontrol.controllers.base import PlantView
 from ecocontrol.controllers.mpc.cement_kiln_model import KilnModel, build_kiln_model, nonzero
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
+from ecocontrol.controllers.mpc.duals import SolvedModel
 from ecocontrol.controllers.rules.cement_kiln import KilnRuleController
 from ecocontrol.emissions import require_finite_range
 
@@ -75,6 +76,15 @@ class KilnMPC(RollingHorizonMPC):
             controller's share, which isolates what control alone saves.
         free_lime_targets: free lime (low, high) [%] the burning-zone band aims inside.
         time_limit_s: HiGHS time limit per solve.
+        explain: keep an :class:`~ecocontrol.controllers.mpc.duals.Explanation` of each
+            decision in ``last_explanation``. Prices per LP period of the burning-zone
+            horizon (``horizon + dead time`` periods): ``bz_heat``, the value of one more MWh
+            of heat into the burning zone in that period [CNY/MWh], from the burning zone's
+            heat balance (the LP's objective: fuel, carbon and fan electricity, plus its
+            slack and move penalties, so a value above the fuel's price is the free-lime band
+            or a limit speaking); state value ``bz_c``, the value of one more kelvin of
+            burning zone at the first period's end [CNY/K]. Binding constraints include the
+            LP's limits (trust region and rate limits on the decisions, set-point bands).
 
     What it reads: on the env's forecasts, the measured state (``info["state"]``: temperatures,
     O2, NOx, the lab, the action applied, the kiln pipeline's material, which the measured
@@ -99,6 +109,7 @@ class KilnMPC(RollingHorizonMPC):
         free_lime_targets: tuple[float, float] = (0.6, 1.05),
         time_limit_s: float = 5.0,
         horizon_periods: int | None = None,
+        explain: bool = False,
     ) -> None:
         if perfect_forecast:  # declared before the view is built
             self.state_access = "full"
@@ -157,8 +168,23 @@ class KilnMPC(RollingHorizonMPC):
             time_limit_s=time_limit_s,
             replan_every=spp,
             persistent=False,
+            explain=explain,
         )
         self._reset_estimates()
+
+    def _explain_step_h(self) -> float:
+        return self.period_min / 60.0
+
+    def _explain_prices(
+        self, solved: SolvedModel
+    ) -> tuple[dict[str, np.ndarray], dict[str, str], dict[str, Any]]:
+        """The value of burning-zone heat per period and of burning-zone temperature."""
+        m = self.model
+        # burning_zone[b]: bz[b+1] = bz[b] + step * rate; Q MJ of heat added in period b
+        # raise bz[b+1] by Q / C kelvin.
+        per_k = -np.array([solved.marginal(m.burning_zone[b], m.bz[b + 1]) for b in m.B])
+        per_mwh = per_k / self.p.bz_heat_capacity_mj_per_k * 3600.0
+        return {"bz_heat": per_mwh}, {"bz_heat": "CNY/MWh"}, {"bz_c": float(per_k[0])}
 
     def _settings(self) -> dict[str, Any]:
         p, per = self.p, self.period_min
@@ -256,6 +282,10 @@ class KilnMPC(RollingHorizonMPC):
         if self.n_solves == solves:
             self._predict()
         return action
+
+    def track(self, info: dict[str, Any]) -> None:
+        """Align the PI loops with the action applied (see :meth:`KilnRuleController.track`)."""
+        self.loops.track(info)
 
     def _predict(self) -> None:
         """Evaluate the model rate of the last action, if it is still waiting."""
@@ -443,7 +473,10 @@ def make_kiln_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> KilnMPC:
 
 
 def make_kiln_oracle(
-    env: gym.Env[Any, Any], replan_min: float = 30.0, time_limit_s: float = 30.0
+    env: gym.Env[Any, Any],
+    replan_min: float = 30.0,
+    time_limit_s: float = 30.0,
+    explain: bool = False,
 ) -> KilnMPC:
     """Reference with perfect foresight: the same LP to the episode's end on true disturbances.
 
@@ -460,6 +493,7 @@ def make_kiln_oracle(
         horizon_periods=round(kiln.episode_steps * kiln.dt_min / 3.0),
         perfect_forecast=True,
         time_limit_s=time_limit_s,
+        explain=explain,
     )
     ctrl.replan_every = max(1, round(replan_min / kiln.dt_min))
     return ctrl

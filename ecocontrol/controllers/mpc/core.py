@@ -30,10 +30,18 @@ a failure never stops an episode.
 
 The perfect-foresight optimum ("oracle") is the same machinery with the true series over the
 whole episode, solved once at the first step (``replan_every = episode_steps``).
+
+With ``explain=True`` (``direct`` backend) each decision leaves an
+:class:`~ecocontrol.controllers.mpc.duals.Explanation` of the plan being played in
+``last_explanation``: the dual prices of the plant's balances, the values of its stores and
+the binding constraints (:mod:`ecocontrol.controllers.mpc.duals`). It is off by default: it
+reads the whole solution after every solve (and, for a MILP, solves the LP with its integers
+fixed).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -46,7 +54,8 @@ from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
 from ecocontrol.controllers.base import Controller, ExogenousAccess, PlantView, StateAccess
-from ecocontrol.controllers.mpc.direct import DirectHighs
+from ecocontrol.controllers.mpc.direct import DirectHighs, fixed_integer_lp
+from ecocontrol.controllers.mpc.duals import DualsKind, Explanation, SolvedModel
 from ecocontrol.emissions import require_finite_range
 
 log = logging.getLogger(__name__)
@@ -68,6 +77,9 @@ class RollingHorizonMPC:
         n_work_limited: solves stopped by a deterministic work limit with a feasible
             incumbent (used).
         solve_times_s: wall time of each solver call this episode [s].
+        last_explanation: with ``explain=True``, the :class:`Explanation` of the plan played
+            at the last decision (``None`` before the first solve and after a decision
+            handed to the fallback controller).
     """
 
     #: What the controller reads beyond the observation (see :class:`PlantView`); a
@@ -77,6 +89,10 @@ class RollingHorizonMPC:
     #: ``direct`` backend: pass the whole updated model to HiGHS at each solve instead of
     #: changing it in place (see :class:`DirectHighs`); for LPs with many changing coefficients.
     direct_pass_model: bool = False
+    #: Explanations: where a component's index holds the horizon step (0: first, -1: last),
+    #: and the variables whose zero lower bound is reported when it binds (an empty store).
+    explain_time_axis: int = 0
+    explain_zero_bounds: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -92,7 +108,10 @@ class RollingHorizonMPC:
         first_time_limit_s: float | None = None,
         backend: str = "direct",
         highs_options: Mapping[str, Any] | None = None,
+        explain: bool = False,
     ) -> None:
+        if explain and backend != "direct":
+            raise ValueError(f"explain=True needs backend='direct', not {backend!r}")
         require_finite_range("time_limit_s", time_limit_s, 0.0, 3600.0, low_inclusive=False)
         require_finite_range("replan_every", replan_every, 1, 10**9)
         if first_time_limit_s is not None:
@@ -124,6 +143,8 @@ class RollingHorizonMPC:
         self.n_time_limited = 0
         self.n_work_limited = 0
         self.solve_times_s: list[float] = []
+        self.explain = bool(explain)
+        self.last_explanation: Explanation | None = None
 
     def _view(self, env: gym.Env[Any, Any]) -> PlantView:
         return PlantView(
@@ -147,6 +168,19 @@ class RollingHorizonMPC:
         """Physical action for one plan row (identity; a plan of set points overrides it)."""
         return row
 
+    def _explain_step_h(self) -> float:
+        """Length of one horizon step [h] (for the explanation's prices)."""
+        raise NotImplementedError
+
+    def _explain_prices(
+        self, solved: SolvedModel
+    ) -> tuple[dict[str, np.ndarray], dict[str, str], dict[str, Any]]:
+        """The plant's balance prices per horizon step, their units, and its state values.
+
+        See :class:`~ecocontrol.controllers.mpc.duals.Explanation`; the default has none.
+        """
+        return {}, {}, {}
+
     def _new_solver(self) -> Highs:
         solver = Highs()
         solver.config.load_solution = False
@@ -169,6 +203,7 @@ class RollingHorizonMPC:
         self.n_solves = self.n_failures = self.n_fallback_rule = 0
         self.n_time_limited = self.n_work_limited = 0
         self.solve_times_s = []
+        self.last_explanation = None
         if self._direct is not None and self._direct.is_mip:
             # A MILP's branch and bound carries state between runs of one HiGHS object
             # (measured: a 4-h window's cost moved by 0.6 % after another window ran first),
@@ -255,10 +290,47 @@ class RollingHorizonMPC:
             if self.solve():
                 self._plan = self._read_plan()
                 self._plan_age = 0
+                if self.explain:
+                    try:
+                        self.last_explanation = self._explanation()
+                    except Exception as exc:  # a diagnostic must not end the episode
+                        log.warning("%s: no explanation: %r", type(self).__name__, exc)
+                        self.last_explanation = None
                 return self.view.scaler.to_normalized(self._to_action(self._plan[0], info))
             self.n_failures += 1
         if self._plan is not None and self._plan_age + 1 < len(self._plan):
             self._plan_age += 1
+            if self.last_explanation is not None:
+                self.last_explanation = dataclasses.replace(
+                    self.last_explanation, plan_age=self._plan_age
+                )
             return self.view.scaler.to_normalized(self._to_action(self._plan[self._plan_age], info))
         self.n_fallback_rule += 1
+        self.last_explanation = None
         return self.fallback.act(obs, info)
+
+    def _explanation(self) -> Explanation:
+        """The explanation of the solve just loaded (the ``direct`` backend's solution)."""
+        direct = self._direct
+        assert direct is not None and self.objective_value is not None
+        highs = direct.h
+        kind: DualsKind = "lp"
+        if direct.is_mip:
+            fixed = fixed_integer_lp(direct.h)
+            kind = "none" if fixed is None else "fixed_integers"
+            highs = direct.h if fixed is None else fixed
+        solved = SolvedModel(direct, highs)
+        prices, units, values = self._explain_prices(solved) if kind != "none" else ({}, {}, {})
+        return Explanation(
+            controller=type(self).__name__,
+            solved_at=self.view.step_index,
+            plan_age=0,
+            objective=float(self.objective_value),
+            step_h=self._explain_step_h(),
+            prices=prices,
+            units=units,
+            state_values=values,
+            binding=solved.binding(self.explain_time_axis, self.explain_zero_bounds),
+            duals=kind,
+            steps_per_period=int(getattr(self, "steps_per_period", 1)),
+        )

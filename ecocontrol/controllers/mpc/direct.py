@@ -206,6 +206,10 @@ class DirectHighs:
         self._compile()
         self._lp = self._column_wise() if pass_model else None
         self.n_cold_retries = 0
+        #: Row and column bounds HiGHS held at the last solve (inactive rows free, fixed
+        #: columns at their value), for reading which constraints bind.
+        self.row_bounds_now = (self.row_lb.copy(), self.row_ub.copy())
+        self.col_bounds_now = (self.col_lb.copy(), self.col_ub.copy())
 
     def _add_rows(self, col: dict[int, int]) -> None:
         self.cons = list(self.model.component_data_objects(pyo.Constraint, descend_into=True))
@@ -379,6 +383,7 @@ class DirectHighs:
         active &= on_block[self._con_block]
         lb = np.where(active, self.row_lb, -INF)
         ub = np.where(active, self.row_ub, INF)
+        self.row_bounds_now = (lb, ub)
         if lp is None and (self.mut_row or not np.array_equal(active, self._active)):
             every = self._all_rows
             h.changeRowsBounds(len(every), every, lb, ub)  # type: ignore[attr-defined]
@@ -395,6 +400,7 @@ class DirectHighs:
             if lp is None:
                 h.changeColsBounds(len(self._all_cols), self._all_cols, clb, cub)
         self._fixed = fixed
+        self.col_bounds_now = (clb, cub)
         if lp is not None:
             self._pass(lb, ub, clb, cub, offset)
 
@@ -461,3 +467,29 @@ class DirectHighs:
             v.set_value(val, skip_validation=True)
         objective = float(h.getInfo().objective_function_value)
         return DirectResult(True, False, objective, text, work_limited=work)
+
+
+def fixed_integer_lp(h: highspy.Highs) -> highspy.Highs | None:
+    """The solved MIP ``h`` as an LP with its integer columns fixed at their values, solved.
+
+    A MILP has no dual prices; with the integer decisions (the schedule) fixed, the LP over
+    the continuous ones has, and its duals are the marginal costs *given that schedule*.
+    Returns ``None`` if that LP does not solve to optimality.
+    """
+    lp = h.getLp()
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    integer = np.flatnonzero(
+        np.asarray([v == highspy.HighsVarType.kInteger for v in lp.integrality_], dtype=bool)
+    )
+    lower = np.asarray(lp.col_lower_, dtype=float)
+    upper = np.asarray(lp.col_upper_, dtype=float)
+    lower[integer] = upper[integer] = np.round(x[integer])
+    lp.col_lower_, lp.col_upper_ = lower, upper
+    lp.integrality_ = []
+    fixed = highspy.Highs()
+    fixed.setOptionValue("output_flag", False)
+    fixed.passModel(lp)
+    fixed.run()
+    if fixed.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return fixed

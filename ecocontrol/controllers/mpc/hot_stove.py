@@ -30,6 +30,7 @@ import pyomo.environ as pyo
 
 from ecocontrol.controllers.base import ExogenousAccess, PlantView, StateAccess, plant_of
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
+from ecocontrol.controllers.mpc.duals import SolvedModel
 from ecocontrol.controllers.mpc.hot_stove_lumped import (
     E_REQ_MAX_GJ,
     LumpedStove,
@@ -303,7 +304,18 @@ class HotStoveMPC(RollingHorizonMPC):
             ``mpc/direct.py``; deterministic for a given sequence of solves) or ``appsi``
             (HiGHS rebuilt from the Pyomo model per solve). The branch and bound takes other
             paths in the two (column order), so the plans differ within the gap.
+        explain: keep an :class:`~ecocontrol.controllers.mpc.duals.Explanation` of each
+            decision in ``last_explanation`` (``direct`` backend). A MILP has no duals: the
+            prices are those of the LP with the plan's schedule (the binaries) fixed
+            (``duals="fixed_integers"``), i.e. marginal costs given that schedule:
+            ``blast_heat`` per MILP period, the marginal cost of one more MWh of hot-blast
+            heat [CNY/MWh], and ``stored_heat`` (stoves x periods), the value of one more MJ
+            in a stove's checker at the period's end [CNY/MJ]; state value ``stored_mj`` (per
+            stove, the first period's end). The binding constraints are read at the same
+            solution (the fixed binaries are left out).
     """
+
+    explain_time_axis = -1  # components are indexed (stove, period) or (period,)
 
     state_access: StateAccess = "full"
     exogenous_access: ExogenousAccess = "forecast"
@@ -327,6 +339,7 @@ class HotStoveMPC(RollingHorizonMPC):
         work_limits: Mapping[str, int] | None = None,
         waste_gas_throttle: bool = True,
         plan_accounting: str | None = None,
+        explain: bool = False,
     ) -> None:
         if plan_accounting is not None and plan_accounting not in GAS_ACCOUNTING:
             raise ValueError(
@@ -382,6 +395,7 @@ class HotStoveMPC(RollingHorizonMPC):
             first_time_limit_s=first_time_limit_s,
             backend=backend,
             highs_options=dict(WORK_LIMITS if work_limits is None else work_limits),
+            explain=explain,
         )
         self.waste_gas_throttle = waste_gas_throttle
         # The parameters the MILP prices fuel with (the plant's, under plan_accounting), built
@@ -393,6 +407,25 @@ class HotStoveMPC(RollingHorizonMPC):
         )
         self._plant_mode = np.zeros(p.n_stoves, dtype=np.int64)
         self._masked_from = self.horizon_periods
+
+    def _explain_step_h(self) -> float:
+        return self.period_min / 60.0
+
+    def _explain_prices(
+        self, solved: SolvedModel
+    ) -> tuple[dict[str, np.ndarray], dict[str, str], dict[str, Any]]:
+        """Marginal cost of blast heat per period and values of the stoves' stored heat."""
+        m, n_t = self.model, self.horizon_periods
+        period_h = self.period_min / 60.0
+        # demand[t]: sum of the stoves' blast heat d [MW] (+ shortfall) = the demand [MW].
+        blast = np.array([solved.marginal(m.demand[t], m.d[0, t]) for t in range(n_t)])
+        # energy[s, t]: E[s, t+1] = ... [GJ]; per MJ is per GJ / 1000.
+        stored = -np.array(
+            [[solved.marginal(m.energy[s, t], m.E[s, t + 1]) for t in range(n_t)] for s in m.S]
+        )
+        prices = {"blast_heat": blast / period_h, "stored_heat": stored / 1e3}
+        units = {"blast_heat": "CNY/MWh", "stored_heat": "CNY/MJ"}
+        return prices, units, {"stored_mj": stored[:, 0] / 1e3}
 
     def _to_action(self, row: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         """The plan row, its firing capped by the rule's waste-gas throttle (measured)."""
@@ -626,6 +659,7 @@ def make_hot_stove_oracle(
     mip_gap: float = 0.01,
     replan_every: int | None = 30,
     work_limits: Mapping[str, int] | None = None,
+    explain: bool = False,
 ) -> HotStoveMPC:
     """Whole-episode plan (reference): the same MILP over the whole episode on the true demand.
 
@@ -652,4 +686,5 @@ def make_hot_stove_oracle(
         mip_gap=mip_gap,
         replan_every=replan_every,
         work_limits=ORACLE_WORK_LIMITS if work_limits is None else work_limits,
+        explain=explain,
     )

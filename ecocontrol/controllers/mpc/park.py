@@ -33,6 +33,7 @@ import pyomo.environ as pyo
 
 from ecocontrol.controllers.base import PlantView
 from ecocontrol.controllers.mpc.core import RollingHorizonMPC
+from ecocontrol.controllers.mpc.duals import SolvedModel
 from ecocontrol.controllers.rules.park import ParkRuleController, park_view
 from ecocontrol.emissions import require_finite_range
 from ecocontrol.envs.park import SERIES_KEYS, ParkParams
@@ -178,6 +179,14 @@ class ParkMPC(RollingHorizonMPC):
         time_limit_s: HiGHS time limit per decision.
         replan_every: steps between solves (1 = every step).
         horizon_steps: look-ahead in steps (overrides ``horizon_h``).
+        explain: keep an :class:`~ecocontrol.controllers.mpc.duals.Explanation` of each
+            decision in ``last_explanation``. Prices per horizon hour: ``power`` (the
+            electricity balance: marginal cost of one more MWh of load [CNY/MWh]), ``heat``
+            (the heat balance: of one more MWh of heat demand [CNY/MWh heat]),
+            ``battery_energy`` and ``stored_heat`` (value of one more MWh in the battery or
+            the heat store at the hour's end [CNY/MWh]); state values ``energy_mwh`` and
+            ``heat_mwh`` (the latter two at the first hour's end). Steps past the episode's
+            end cost nothing and have prices 0.
 
     Information: ``state_access = "measured"`` (battery energy, stored heat, peak so far
     and the stores' starting contents of ``info['state']``); ``exogenous_access =
@@ -191,6 +200,8 @@ class ParkMPC(RollingHorizonMPC):
     energy than the noisy one); the full charge once the horizon reaches the episode's end.
     """
 
+    explain_zero_bounds = ("heat",)  # an empty heat store is worth reporting when it binds
+
     def __init__(
         self,
         env: gym.Env[Any, Any],
@@ -201,6 +212,7 @@ class ParkMPC(RollingHorizonMPC):
         time_limit_s: float = 5.0,
         replan_every: int = 1,
         horizon_steps: int | None = None,
+        explain: bool = False,
     ) -> None:
         if perfect_forecast:
             self.exogenous_access = "true"
@@ -228,7 +240,31 @@ class ParkMPC(RollingHorizonMPC):
             fallback=ParkRuleController(env),
             time_limit_s=time_limit_s,
             replan_every=replan_every,
+            explain=explain,
         )
+
+    def _explain_step_h(self) -> float:
+        return float(self.view.dt_h)
+
+    def _explain_prices(
+        self, solved: SolvedModel
+    ) -> tuple[dict[str, np.ndarray], dict[str, str], dict[str, Any]]:
+        """Marginal costs of the two balances and values of the two stores per hour."""
+        m, dt = self.model, float(self.view.dt_h)
+        steps = range(self.horizon_steps)
+        # The balances are in MW held over a step: per MWh is per MW-step / dt_h.
+        power = np.array([solved.marginal(m.balance[t], m.imp[t]) for t in steps]) / dt
+        heat = np.array([solved.marginal(m.heat_balance[t], m.gas[t]) for t in steps]) / dt
+        battery = -np.array([solved.marginal(m.battery[t], m.energy[t + 1]) for t in steps])
+        stored = -np.array([solved.marginal(m.store[t], m.heat[t + 1]) for t in steps])
+        prices = {"power": power, "heat": heat, "battery_energy": battery, "stored_heat": stored}
+        units = {
+            "power": "CNY/MWh",
+            "heat": "CNY/MWh heat",
+            "battery_energy": "CNY/MWh",
+            "stored_heat": "CNY/MWh heat",
+        }
+        return prices, units, {"energy_mwh": float(battery[0]), "heat_mwh": float(stored[0])}
 
     def _series(self, info: dict[str, Any]) -> dict[str, np.ndarray]:
         n = self.horizon_steps
@@ -294,13 +330,16 @@ def make_park_mpc(env: gym.Env[Any, Any], **kwargs: Any) -> ParkMPC:
     return ParkMPC(env, **kwargs)
 
 
-def make_park_oracle(env: gym.Env[Any, Any], time_limit_s: float = 60.0) -> ParkMPC:
+def make_park_oracle(
+    env: gym.Env[Any, Any], time_limit_s: float = 60.0, explain: bool = False
+) -> ParkMPC:
     """Perfect-foresight optimum: the LP over the whole episode on the true series.
 
     The LP is the plant and its scoring exactly (demand charge and terminal values in), so
     its cost is a lower bound for every controller and equals the realised cost.
     Information: ``state_access = "measured"``, ``exogenous_access = "true"`` (the true
-    series of the whole episode).
+    series of the whole episode). ``explain``: as for :class:`ParkMPC` (the one solve's
+    prices cover the whole episode).
     """
     view = PlantView(env)
     if view.plant_name != "park":
@@ -312,4 +351,5 @@ def make_park_oracle(env: gym.Env[Any, Any], time_limit_s: float = 60.0) -> Park
         perfect_forecast=True,
         time_limit_s=time_limit_s,
         replan_every=steps,
+        explain=explain,
     )

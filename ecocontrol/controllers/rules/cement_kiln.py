@@ -90,6 +90,17 @@ class KilnRuleController:
         self.af_share = float(self.view.params.af_share_rule)
         self.bz_offset_k = 0.0
 
+    def track(self, info: dict[str, Any]) -> None:
+        """Align the loops with the action applied (``info["state"]["last_action"]``).
+
+        For a shadow whose actions are not applied (:func:`ecocontrol.explain.explain_episode`):
+        velocity-form loops would otherwise integrate from outputs the plant never saw.
+        """
+        a = np.asarray(info["state"]["last_action"], dtype=float)
+        self.kiln.track(a[0])
+        self.calciner.track(a[1])
+        self.fan.track(a[3])
+
     def physical_action(self, info: dict[str, Any]) -> np.ndarray:
         """Kiln heat, calciner heat [MW], AF share and fan speed."""
         p, st, dt = self.view.params, info["state"], self.view.dt_min

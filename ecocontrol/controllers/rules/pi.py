@@ -23,6 +23,14 @@ class PI:
         self.output = min(max(float(output), self.low), self.high)
         self._last_error = None
 
+    def track(self, output: float) -> None:
+        """Take ``output`` as the loop's output, keeping the error history (tracking).
+
+        A loop on standby follows the output actually applied, so its next step starts from
+        there (bumpless transfer) instead of from an output that was never applied.
+        """
+        self.output = min(max(float(output), self.low), self.high)
+
     def update(self, error: float, dt_min: float, feedforward_step: float = 0.0) -> float:
         """One update: ``kp * (de + dt / ti * e)`` added to the output, plus a feed-forward step."""
         last = error if self._last_error is None else self._last_error
