@@ -71,6 +71,7 @@ class ResidualInterface(AgentInterface):
         self.dims = None if dims is None else list(dims)
         self._index = np.asarray(index)
         self.base = make_controller(baseline, env)
+        self._plant = plant
         space = env.observation_space
         assert isinstance(space, gym.spaces.Box)
         n_obs = int(np.prod(space.shape or (0,)))
@@ -90,12 +91,15 @@ class ResidualInterface(AgentInterface):
     def reset(self, env: gym.Env[Any, Any], seed: int | None = None) -> None:
         """Reset the baseline controller."""
         self.base.reset(env, seed)
+        self._plant = plant_of(env)
         self._stamp: int | None = None
 
     def _base(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
         # The baseline acts once per plant step (it may keep state, e.g. PI integrators):
         # observe() and plant_action() of the same step share its action.
         stamp = int(info.get("step", 0))
+        if stamp >= self._plant.sim.episode_steps:  # the episode is over: nothing to act on
+            return np.zeros_like(self._base_action)
         if stamp != self._stamp:
             self._base_action = np.asarray(self.base.act(obs, info), dtype=np.float64)
             self._stamp = stamp
