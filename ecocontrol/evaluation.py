@@ -29,6 +29,8 @@ class EpisodeResult:
         violations: each constraint violation summed over the episode (0 when always met).
         n_steps: steps run.
         decision_times_s: wall time of each ``controller.act`` call [s].
+        decision_cpu_s: process CPU time of all ``controller.act`` calls [s] (every thread:
+            a multi-threaded solver counts in full).
         solver_failures: failed solves (0 for controllers without a solver).
         total_reward: sum of rewards.
         window: window index in the split; ``seed``: the reset seed.
@@ -45,6 +47,7 @@ class EpisodeResult:
     window: int
     seed: int | None
     trajectory: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    decision_cpu_s: float = 0.0
 
     @property
     def decision_time_median_s(self) -> float:
@@ -128,13 +131,16 @@ def run_episode(
     times: list[float] = []
     trajectory: list[dict[str, Any]] = []
     total_reward = 0.0
+    cpu_s = 0.0
     done = False
     if max_steps is not None and (isinstance(max_steps, bool) or max_steps < 1):
         raise ValueError(f"max_steps={max_steps!r}; allowed: None or an int >= 1")
     while not done and (max_steps is None or len(times) < max_steps):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         action = controller.act(obs, info)
         times.append(time.perf_counter() - t0)
+        cpu_s += time.process_time() - c0
         obs, reward, terminated, truncated, info = env.step(action)
         total_reward += float(reward)
         add_kpis(sums, info)
@@ -166,4 +172,5 @@ def run_episode(
         window=plant_of(env).window_index,
         seed=seed,
         trajectory=trajectory,
+        decision_cpu_s=cpu_s,
     )

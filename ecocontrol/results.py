@@ -3,13 +3,15 @@
 :func:`summarize` turns a benchmark table (one row per controller and window, see
 :func:`ecocontrol.runner.benchmark`) into one row per controller, in the order of
 :func:`ladder_order`; :func:`compact_table` keeps the few columns a reader compares first;
-:func:`write_results` writes a run's table and summary files and prints the compact table.
-Paired savings with intervals and seeds aggregated are in :mod:`ecocontrol.comparison`.
+:func:`net_carbon_table` sets each controller's plant CO2 saving against the CO2 of its own
+computing; :func:`write_results` writes a run's table and summary files and prints the compact
+table. Paired savings with intervals and seeds aggregated are in :mod:`ecocontrol.comparison`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,19 @@ from ecocontrol.io import write_atomic
 
 #: The information columns: what each controller knew (``controllers.base.information_of``).
 INFORMATION_COLUMNS: tuple[str, ...] = ("state_access", "exogenous_access")
+#: Hours of plant operation per year (every plant runs around the clock).
+HOURS_PER_YEAR = 8760.0
+#: Summary columns of the controllers' own compute (see :func:`summarize`); the Markdown
+#: summary shows them in its net-carbon section instead of the main table.
+COMPUTE_SUMMARY_COLUMNS: tuple[str, ...] = (
+    "compute_kwh_mean",
+    "compute_kgco2_mean",
+    "compute_episode_kwh_mean",
+    "train_kwh",
+    "train_kgco2",
+    "episode_h",
+    "grid_kgco2_per_kwh",
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +97,19 @@ def _mean_of(g: Any, ok: pd.DataFrame, col: str, how: str = "mean") -> pd.Series
     return getattr(g[col], how)()
 
 
+def _compute_summary(out: pd.DataFrame, g: Any, ok: pd.DataFrame, table: pd.DataFrame) -> None:
+    """The compute columns of :func:`summarize` (those the table has)."""
+    for col in ("compute_kwh", "compute_kgco2", "compute_episode_kwh"):
+        if col in ok:
+            out[col + "_mean"] = g[col].mean()
+    for col in ("train_kwh", "train_kgco2"):
+        if col in ok:
+            out[col] = g[col].max()
+    for col in ("episode_h", "grid_kgco2_per_kwh"):  # failed rows have them too
+        if col in table:
+            out[col] = table.groupby("controller", sort=False)[col].first()
+
+
 def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     """Mean cost and tCO2 per controller, gap to ``reference`` and saving against ``rule``.
 
@@ -93,6 +121,11 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     * ``gap_horizon_pct``: perfect-forecast MPC minus oracle (the finite horizon);
     * ``gap_forecast_pct``: MPC minus perfect-forecast MPC (forecast errors);
     * ``gap_policy_pct``: the controller minus the MPC (its policy against the MPC's).
+
+    When the table has the compute columns (:func:`ecocontrol.runner.benchmark`): the mean
+    energy and CO2 of an episode's decisions (``compute_kwh_mean``, ``compute_kgco2_mean``)
+    and of the whole episode (``compute_episode_kwh_mean``), an agent's training compute
+    (``train_kwh``, ``train_kgco2``), ``episode_h`` and ``grid_kgco2_per_kwh``.
 
     Failed rows (``error`` set) are left out of every mean; when there are any, the columns
     ``failed_episodes`` and ``failed_windows`` say which, and a controller that failed on every
@@ -132,6 +165,7 @@ def summarize(table: pd.DataFrame, reference: str = "oracle") -> pd.DataFrame:
     for col in ok.columns:
         if col.startswith("viol_") and ok[col].abs().sum() > 0:
             out[col + "_mean"] = g[col].mean()
+    _compute_summary(out, g, ok, table)
     _gap_split(out, reference)
     if "rule" in out.index:
         base = float(out["cost_mean_cny"]["rule"])
@@ -236,6 +270,84 @@ def compact_table(summary: pd.DataFrame, plant: str | None) -> str:
     return frame.to_markdown(index=False, floatfmt=floatfmt)
 
 
+def net_carbon_table(
+    data: pd.DataFrame,
+    *,
+    baseline: str = "rule",
+    episode_h: float | None = None,
+    amortise_years: float = 1.0,
+    host_power_w: float = 0.0,
+    grid_kgco2_per_kwh: float | None = None,
+) -> pd.DataFrame:
+    """Per controller: plant CO2 saved against ``baseline`` per year, net of its own compute.
+
+    ``data``: a benchmark table (one row per controller and window, with the compute columns
+    of :func:`ecocontrol.runner.benchmark`) or its :func:`summarize` summary (indexed by
+    controller, or with a ``controller`` column); it needs ``co2_mean_t`` (per episode),
+    ``compute_kgco2_mean`` (the decisions of an episode), optionally ``train_kgco2`` (an
+    agent's training, one-off), and ``episode_h`` and ``grid_kgco2_per_kwh`` (used for the
+    host) unless given as arguments. A year is 8,760 h of operation:
+    ``episodes_per_year = 8760 / episode_h``.
+
+    Columns [tCO2]:
+
+    * ``co2_saved_t_per_year``: (baseline's mean episode CO2 - the controller's) x episodes
+      per year; the plant's CO2, every source the env books;
+    * ``decisions_t_per_year``: the compute of its decisions (MPC solves, agent inference),
+      mean per episode x episodes per year;
+    * ``training_t``: the one-off CO2 of training it, and ``training_t_per_year`` that amortised
+      over ``amortise_years`` of operation;
+    * ``host_t_per_year``: a computer of ``host_power_w`` [W] kept on all year to run the
+      controller (0 by default: the figures are the marginal compute only);
+    * ``net_saved_t_per_year``: saved - decisions - amortised training - host;
+    * ``training_payback_h``: hours of operation whose saving (net of decisions and host)
+      repays the training (0 without training; ``inf`` if the saving never does).
+
+    Raises:
+        ValueError: naming ``baseline`` if it is not in ``data``, or ``episode_h`` if neither
+            the argument nor the data give it.
+    """
+    if not (math.isfinite(amortise_years) and amortise_years > 0):
+        raise ValueError(f"amortise_years={amortise_years!r} is invalid; allowed: > 0")
+    s = summarize(data) if "window" in data.columns else data
+    if "controller" in s.columns:
+        s = s.set_index("controller")
+    if baseline not in s.index:
+        raise ValueError(f"baseline={baseline!r} is not among {list(s.index)}; allowed: those")
+
+    def column(name: str, given: float | None, default: float) -> pd.Series:
+        if given is not None:
+            return pd.Series(float(given), index=s.index)
+        if name in s:
+            return s[name].astype(float)
+        return pd.Series(default, index=s.index)
+
+    hours = column("episode_h", episode_h, np.nan)
+    if episode_h is None and hours.notna().any():  # a plant's episodes have one length
+        hours = hours.fillna(hours.dropna().iloc[0])
+    if not (np.isfinite(hours) & (hours > 0)).all():
+        raise ValueError(f"episode_h={episode_h!r} and the data's are missing; allowed: > 0")
+    per_year = HOURS_PER_YEAR / hours
+    co2 = s["co2_mean_t"].astype(float)
+    out = pd.DataFrame(index=s.index)
+    out["episode_h"] = hours
+    out["episodes_per_year"] = per_year
+    out["grid_kgco2_per_kwh"] = column("grid_kgco2_per_kwh", grid_kgco2_per_kwh, np.nan)
+    out["co2_saved_t_per_year"] = (float(co2[baseline]) - co2) * per_year
+    out["decisions_t_per_year"] = column("compute_kgco2_mean", None, np.nan) / 1e3 * per_year
+    out["training_t"] = column("train_kgco2", None, 0.0).fillna(0.0) / 1e3
+    out["training_t_per_year"] = out["training_t"] / amortise_years
+    host_kwh = host_power_w * HOURS_PER_YEAR / 1e3
+    out["host_t_per_year"] = host_kwh * out["grid_kgco2_per_kwh"] / 1e3 if host_power_w else 0.0
+    gross = out["co2_saved_t_per_year"] - out["decisions_t_per_year"] - out["host_t_per_year"]
+    out["net_saved_t_per_year"] = gross - out["training_t_per_year"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        payback = np.where(gross > 0, out["training_t"] / gross * HOURS_PER_YEAR, np.inf)
+    payback = np.where(gross.isna(), np.nan, payback)
+    out["training_payback_h"] = np.where(out["training_t"] > 0, payback, 0.0)
+    return out
+
+
 def failures_markdown(table: pd.DataFrame) -> str:
     """A Markdown section listing the failed (controller, window) rows; "" if none failed."""
     failed = failures(table)
@@ -258,11 +370,46 @@ def warn_failures(table: pd.DataFrame, where: str) -> None:
         log.warning("%s: controller %s failed on window(s) %s", where, label, windows)
 
 
+def _net_carbon_section(summary: pd.DataFrame, out: Path, plant: str) -> str:
+    """Write ``net_carbon_<plant>.csv``; its Markdown section ("" without compute or rule)."""
+    if "compute_kgco2_mean" not in summary or "rule" not in summary.index:
+        return ""
+    net = net_carbon_table(summary)
+    write_atomic(net.reset_index(), out / f"net_carbon_{plant}.csv")
+    trained = net["training_t"] > 0
+    shown = pd.DataFrame(index=net.index.map(lambda c: display_label(plant, c)))
+    shown["plant CO2 saved vs rule [t/yr]"] = [
+        f"{round(x, 1) + 0.0:,.1f}" for x in net["co2_saved_t_per_year"]
+    ]
+    shown["decisions [gCO2/yr]"] = [f"{1e6 * x:.3g}" for x in net["decisions_t_per_year"]]
+    shown["training [gCO2]"] = [
+        f"{1e6 * x:.3g}" if t else "-" for x, t in zip(net["training_t"], trained, strict=True)
+    ]
+    shown["training payback [h]"] = [
+        f"{x:.3g}" if t else "-" for x, t in zip(net["training_payback_h"], trained, strict=True)
+    ]
+    shown["net saved [t/yr]"] = [f"{round(x, 1) + 0.0:,.1f}" for x in net["net_saved_t_per_year"]]
+    grid = float(net["grid_kgco2_per_kwh"].iloc[0])
+    return (
+        f"## Net carbon: plant CO2 saved against the controllers' own compute\n\n"
+        f"A year = 8,760 h of operation ({HOURS_PER_YEAR / float(net['episode_h'].iloc[0]):.4g} "
+        f"episodes). Decisions: their share of each episode's measured compute (method in the "
+        f"table's compute_method), at the plant's grid factor {grid:.4g} kgCO2/kWh; training "
+        f"amortised over one year; no host computer counted.\n\n"
+        + shown.to_markdown(
+            colalign=["left"] + ["right"] * len(shown.columns), disable_numparse=True
+        )
+        + "\n"
+    )
+
+
 def write_results(table: pd.DataFrame, out: Path, plant: str, n_windows: int) -> pd.DataFrame:
     """Write a run's table (Parquet), summary (CSV, Markdown); print it compact; return it.
 
     Files: ``benchmark_<plant>.parquet``, ``summary_<plant>.csv`` and ``summary_<plant>.md``
-    (every summary column); printed: :func:`compact_table` and where the full summary is.
+    (every summary column); with the compute columns and a ``rule`` row also
+    ``net_carbon_<plant>.csv`` (:func:`net_carbon_table`), shown in a "Net carbon" section of
+    the Markdown. Printed: :func:`compact_table` and where the full summary is.
     Failed rows are kept in the table, left out of the means, counted in the summary's
     ``failed_episodes`` and ``failed_windows`` columns, listed in a "Failed" section of the
     Markdown and logged as warnings. The Markdown and printed summaries show each controller
@@ -270,7 +417,8 @@ def write_results(table: pd.DataFrame, out: Path, plant: str, n_windows: int) ->
     """
     write_atomic(table, out / f"benchmark_{plant}.parquet")
     summary = summarize(table)
-    shown = summary.rename(index=lambda c: display_label(plant, c))
+    shown = summary.drop(columns=[c for c in COMPUTE_SUMMARY_COLUMNS if c in summary])
+    shown = shown.rename(index=lambda c: display_label(plant, c))
     if shown.index.tolist() != summary.index.tolist():
         shown = shown.rename(columns={"gap_to_oracle_pct": "gap_to_reference_pct"})
     csv = summary.reset_index()
@@ -279,13 +427,17 @@ def write_results(table: pd.DataFrame, out: Path, plant: str, n_windows: int) ->
     text = shown.to_markdown(floatfmt=".2f") if len(summary.columns) else "(no rows)"
     title = f"{plant}: {n_windows} test windows, mean over windows"
     failed = failures_markdown(table)
+    net = _net_carbon_section(summary, out, plant)
     write_atomic(
-        f"# {title}\n\n{text}\n" + (f"\n{failed}" if failed else ""), out / f"summary_{plant}.md"
+        f"# {title}\n\n{text}\n" + (f"\n{net}" if net else "") + (f"\n{failed}" if failed else ""),
+        out / f"summary_{plant}.md",
     )
     warn_failures(table, plant)
     print(f"\n{title}\n")
     print(compact_table(summary, plant) if len(summary.columns) else text)
     print(f"\nall {len(summary.columns)} summary columns: {out / f'summary_{plant}.md'}")
+    if net:
+        print(f"\n{net}")
     if failed:
         print(f"\n{failed}")
     return summary

@@ -24,6 +24,7 @@ import pandas as pd
 from hydra.utils import get_method
 from tqdm import tqdm
 
+from ecocontrol.compute_carbon import ComputeMeter, episode_hours, grid_factor, training_compute
 from ecocontrol.config import (
     ConfigError,
     benchmark_config,
@@ -34,7 +35,7 @@ from ecocontrol.config import (
 )
 from ecocontrol.controllers import available_controllers, make_controller
 from ecocontrol.controllers.base import Controller, information_of, plant_of
-from ecocontrol.evaluation import run_episode
+from ecocontrol.evaluation import EpisodeResult, run_episode
 from ecocontrol.io import clean_temp_files, write_atomic
 from ecocontrol.results import INFORMATION_COLUMNS, errors_of, write_results
 from ecocontrol.validation import require_seed
@@ -144,6 +145,8 @@ def benchmark(
     plant = plant_of(env)
     if windows is None:
         windows = range(plant.n_windows)
+    factor, _ = grid_factor(env)
+    hours = episode_hours(env)
     rows: list[dict[str, Any]] = []
     missing = [s for s in controllers if built is None or s.label not in built]
     built = {**(built or {}), **build_controllers(env, missing)}
@@ -157,10 +160,12 @@ def benchmark(
             "seed": seed + int(w),
             "config_hash": spec.config_hash,
             **dict(zip(INFORMATION_COLUMNS, information_of(controller), strict=True)),
+            "episode_h": hours,
         }
         try:
             record = trajectories is not None and spec.label not in trajectories
-            r = run_episode(env, controller, seed=seed + int(w), window=int(w), record=record)
+            with ComputeMeter(factor, f"{spec.label}/window{int(w)}") as meter:
+                r = run_episode(env, controller, seed=seed + int(w), window=int(w), record=record)
             if record and trajectories is not None:
                 trajectories[spec.label] = pd.DataFrame(r.trajectory)
         except Exception as exc:
@@ -174,6 +179,8 @@ def benchmark(
                 decision_ms_p95=1e3 * r.decision_time_p95_s,
                 solver_failures=r.solver_failures,
                 **_solve_stats(controller),
+                **_compute_columns(meter, r),
+                **training_compute(spec.kwargs.get("path")),
                 error="",
             )
         rows.append(row)
@@ -193,6 +200,20 @@ def _solve_stats(controller: Any) -> dict[str, float]:
         "solves_work_limited": int(getattr(controller, "n_work_limited", 0)),
         "solve_ms_median": 1e3 * float(np.median(times)),
         "solve_ms_p95": 1e3 * float(np.percentile(times, 95)),
+    }
+
+
+def _compute_columns(meter: ComputeMeter, r: EpisodeResult) -> dict[str, Any]:
+    """The energy and CO2 of an episode's decisions and of the whole episode."""
+    decision_s = float(np.sum(r.decision_times_s))
+    kwh = meter.share(r.decision_cpu_s, decision_s)
+    return {
+        "decision_s": decision_s,
+        "compute_kwh": kwh,
+        "compute_kgco2": kwh * meter.grid_kgco2_per_kwh,
+        "compute_episode_kwh": meter.kwh,
+        "compute_method": meter.method,
+        "grid_kgco2_per_kwh": meter.grid_kgco2_per_kwh,
     }
 
 
@@ -416,7 +437,7 @@ def run(cfg: Mapping[str, Any]) -> Path:
     table_path = out / f"benchmark_{name}.csv"
     clean_temp_files(out)  # of a run killed mid-write in this out_dir
     write_atomic(to_yaml(config), out / "config.yaml")
-    for spec in specs:
+    for i, spec in enumerate(specs):
         if spec.label in plans:
             from ecocontrol.train import train
 
@@ -424,8 +445,9 @@ def run(cfg: Mapping[str, Any]) -> Path:
                 "training agent %r for the benchmark (%s)", spec.label, agent_dir(out, spec)
             )
             path = train(plans[spec.label])
-            trained = replace(spec, kwargs={**spec.kwargs, "path": str(path)})
-            built.update(build_controllers(env, [trained]))
+            # Same label and hash; the path lets its rows report the training's compute.
+            specs[i] = replace(spec, kwargs={**spec.kwargs, "path": str(path)})
+            built.update(build_controllers(env, [specs[i]]))
     windows = range(n if settings.windows is None else settings.windows)
     hashes = {s.label: s.config_hash for s in specs}
 

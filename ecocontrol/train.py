@@ -44,6 +44,8 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
 
+from ecocontrol.compute_carbon import LEDGER as COMPUTE_LEDGER
+from ecocontrol.compute_carbon import ComputeMeter, grid_factor, training_callback
 from ecocontrol.config import (
     EVAL_SEED_OFFSET,
     ConfigError,
@@ -512,17 +514,22 @@ def train(cfg: Mapping[str, Any] | TrainPlan) -> Path:
     masked = algo.__name__.startswith("Maskable")
     callbacks = _callbacks(s, env_cfg, run_dir, {"algo": algo.__name__, **kwargs}, gamma, masked)
     remaining = s.total_timesteps - model.num_timesteps
-    if remaining > 0:
-        model.learn(
-            total_timesteps=remaining,
-            callback=CallbackList(callbacks),
-            tb_log_name=algo.__name__,
-            reset_num_timesteps=ckpt is None,
-            progress_bar=s.progress_bar,
-        )
+    # The run's own energy and CO2 (compute_carbon), on a resume added to the earlier sessions'.
+    factor, source = grid_factor(env_cfg)
+    ledger = run_dir / COMPUTE_LEDGER
+    with ComputeMeter(factor, "train", grid_source=source, ledger=ledger, carry=s.resume) as meter:
+        if remaining > 0:
+            model.learn(
+                total_timesteps=remaining,
+                callback=CallbackList([*callbacks, training_callback(meter)]),
+                tb_log_name=algo.__name__,
+                reset_num_timesteps=ckpt is None,
+                progress_bar=s.progress_bar,
+            )
     summary = {
         "num_timesteps": int(model.num_timesteps),
         "algo_target": f"{algo.__module__}.{algo.__name__}",
+        **meter.summary(),
     }
     write_atomic(json.dumps(summary, indent=2), run_dir / "train_summary.json")
     # model.zip last: once it is there, the run is finished (see the resume check above).

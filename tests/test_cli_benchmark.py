@@ -179,6 +179,10 @@ def test_benchmark_trains_an_agent_first_and_reuses_it_on_resume(tmp_path):
     table = pd.read_csv(out / "benchmark_park.csv", keep_default_na=False)
     assert list(table["controller"]) == ["rule", "ppo", "constant"]
     assert (table["error"] == "").all()
+    # The agent's row carries its training's compute (from its run's train_summary.json).
+    trained = table.set_index("controller")["train_kgco2"]
+    assert float(trained["ppo"]) > 0 and trained["rule"] == ""
+    assert "training payback" in (out / "summary_park.md").read_text()
     # The naive constant policy (battery idle, no curtailment) is beaten by the rule.
     cost = table.set_index("controller")["cost_total"]
     assert cost["rule"] < cost["constant"]
