@@ -84,6 +84,18 @@ RECIPES: dict[str, dict[str, Recipe]] = {
             ),
             10_000,
         ),
+        # Residual on the noisy-forecast MPC: it runs the MPC at every step (its label says so);
+        # what RL adds to the MPC, not what it achieves without it.
+        "residual_mpc_ppo": Recipe(
+            "ppo",
+            60_000,
+            (
+                "interface={name: residual, baseline: mpc, scale: 0.2}",
+                "reward_baseline=rule",
+                "+agent.policy_kwargs.log_std_init=-1.5",
+            ),
+            10_000,
+        ),
         "ppo": Recipe("ppo", 100_000, ("vec_env=native",), 10_000, contrast=True),
     },
     "hot_stove": {
