@@ -110,6 +110,17 @@ RECIPES: dict[str, dict[str, Recipe]] = {
             ),
             12_500,
         ),
+        "residual_ppo": Recipe(
+            "ppo",
+            100_000,
+            (
+                "interface={name: residual, scale: 0.3}",
+                "reward_baseline=rule",
+                "+agent.policy_kwargs.log_std_init=-1.5",
+                "eval_episodes=40",
+            ),
+            20_000,
+        ),
         "ppo": Recipe(
             "ppo", 100_000, ("vec_env=native", "eval_episodes=40"), 25_000, contrast=True
         ),
