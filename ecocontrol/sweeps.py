@@ -135,7 +135,14 @@ def summarize_sweep(sweep_dir: str | Path) -> pd.DataFrame:
     text = table[cols].to_markdown(index=False, floatfmt=".2f") + "\n"
     write_atomic(text + _failures_section(failed, missing), sweep_dir / "sweep_summary.md")
     print(f"\nsweep: {len(table)} rows from {table['job'].nunique()} jobs")
-    print(table[cols].to_markdown(index=False, floatfmt=".2f"))
+    if table.groupby("plant")["job"].nunique().max() == 1:  # one job per plant: compact
+        from ecocontrol.results import compact_table
+
+        for (job, plant), g in table.groupby(["job", "plant"], sort=True):
+            print(f"\njob {job}: {plant}")
+            print(compact_table(g.drop(columns=["job", "plant"]), str(plant)))
+    else:
+        print(table[cols].to_markdown(index=False, floatfmt=".2f"))
     print(_failures_section(failed, missing), end="")
     for plant, g in table.groupby("plant"):
         if CARBON_COLUMN in g and g[CARBON_COLUMN].nunique() > 1 and "cost_ex_carbon_mean_cny" in g:
