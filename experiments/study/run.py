@@ -141,7 +141,9 @@ RECIPES: dict[str, dict[str, Recipe]] = {
 }
 BASELINES = {
     "park": ["oracle", "mpc_perfect", "mpc", "rule"],
-    "hot_stove": ["oracle", "mpc_perfect", "mpc", "rule"],
+    # the hot stove's oracle and perfect-forecast MPC (MILPs, minutes a window) stay on the 3
+    # windows of its committed benchmark: not in the study's paired comparisons
+    "hot_stove": ["mpc", "rule"],
     "cement_kiln": ["oracle", "mpc_perfect", "mpc", "mpc_af_rule", "rule"],
 }
 #: Test windows per plant, as in the committed baseline benchmarks (the park has 11; the hot
@@ -238,12 +240,14 @@ def sweep_jobs(out: Path, quick: bool) -> list[Job]:
 
 
 def seed_benchmark(out: Path, plant: str) -> None:
-    """Start the plant's benchmark table from the committed one (resume reuses its rows)."""
+    """Start the plant's benchmark table from the committed one's rows of the study's
+    baselines (resume reuses them; the study runs no other baseline)."""
     table = out / "benchmark" / plant / f"benchmark_{plant}.csv"
     committed = RESULTS / f"{plant}_benchmark.csv"
     if not table.exists() and committed.exists():
         table.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(committed, table)
+        rows = pd.read_csv(committed)
+        rows[rows["controller"].isin(BASELINES[plant])].to_csv(table, index=False)
 
 
 def run_jobs(jobs: list[Job], out: Path, n_jobs: int) -> None:
