@@ -49,8 +49,9 @@ class AgentEnv(gym.Wrapper[Any, Any, Any, Any]):
         shaping: add the interface's potential-based shaping.
         gamma: the agent's discount (shaping uses it).
         end_as_terminal: report the window's end as a termination.
-        seed: the wrapper's own episode seeds (drawn per reset, so the shadow replays the
-            same window and noise); ``None``: the first ``reset(seed=...)`` seeds it.
+
+    Each reset draws the episode's seed from the wrapper's own generator (seeded by the first
+    ``reset(seed=...)``), so the shadow replays the same window and forecast noise.
     """
 
     def __init__(
