@@ -26,6 +26,10 @@ def datasets_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
+#: Shorter episodes than the defaults (24 h, 8 h) keep the test fast; the format is the same.
+SHORT = {"park": [], "cement_kiln": ["env.episode_h=6"], "hot_stove": ["env.episode_h=2"]}
+
+
 @pytest.mark.parametrize(
     ("plant", "policy"),
     [("park", "rule"), ("park", "noisy"), ("cement_kiln", "rule"), ("hot_stove", "rule")],
@@ -34,7 +38,8 @@ def test_a_recorded_dataset_loads_with_minari_and_replays_to_the_same_rewards(
     plant, policy, datasets_dir
 ):
     controller = noisy_operator if policy == "noisy" else policy
-    rec = record_dataset(_cfg(f"env={plant}")["env"], controller, episodes=1, tier_name=policy)
+    env_cfg = _cfg(f"env={plant}", *SHORT[plant])["env"]
+    rec = record_dataset(env_cfg, controller, episodes=1, tier_name=policy)
     assert rec.dataset_id == f"ecocontrol/{plant}/{policy}-v0"
     assert rec.path.is_relative_to(datasets_dir)
     ds = minari.load_dataset(rec.dataset_id)
@@ -53,7 +58,7 @@ def test_a_recorded_dataset_loads_with_minari_and_replays_to_the_same_rewards(
     for recorded, replayed in replay_rewards(ds):
         np.testing.assert_array_equal(recorded, replayed)  # exactly, not approximately
     with pytest.raises(FileExistsError, match="overwrite"):
-        record_dataset(_cfg(f"env={plant}")["env"], controller, episodes=1, tier_name=policy)
+        record_dataset(env_cfg, controller, episodes=1, tier_name=policy)
 
 
 def test_the_noisy_operator_perturbs_the_mpc_reproducibly_per_episode(datasets_dir):
