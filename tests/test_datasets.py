@@ -11,6 +11,7 @@ from ecocontrol.datasets import (
     dataset_metadata,
     noisy_operator,
     record_dataset,
+    record_from_config,
     replay_rewards,
 )
 
@@ -86,3 +87,13 @@ def test_the_noisy_operator_perturbs_the_mpc_reproducibly_per_episode(datasets_d
 def test_a_bad_dataset_config_names_the_key(override, key):
     with pytest.raises(ConfigError, match=key):
         dataset_config(_cfg(override))
+
+
+def test_the_command_records_into_datasets_path_and_refuses_to_overwrite(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "unused"))
+    cfg = _cfg("env=park", "policy=mpc", "episodes=1", "split=val", f"datasets_path={tmp_path}")
+    rec = record_from_config(cfg)
+    assert rec.dataset_id == "ecocontrol/park/mpc-v0" and rec.path.is_relative_to(tmp_path)
+    assert dataset_metadata(minari.load_dataset(rec.dataset_id))["split"] == "val"
+    with pytest.raises(ConfigError, match="overwrite=true"):
+        record_from_config(cfg)
