@@ -8,8 +8,9 @@ hub). Load it with ``minari.load_dataset("ecocontrol/<plant>/<tier>-v0")``.
 
 Quality tiers (:data:`TIERS`): ``rule`` (the plant's rule-based controller), ``noisy`` (the
 "noisy operator", :func:`noisy_operator`: the MPC with Gaussian noise on its normalised
-action) and ``mpc`` (the MPC on the env's noisy forecasts). Any registered controller name or
-factory records too (a trained agent through its factory).
+action, standard deviation :data:`NOISY_SIGMA` per plant) and ``mpc`` (the MPC on the env's
+noisy forecasts). Any registered controller name or factory records too (a trained agent
+through its factory).
 
 Each episode's Minari metadata holds its ``seed`` and ``options`` (``{"window": w}``): resetting
 the env with them and stepping the dataset's actions reproduces its rewards
@@ -206,18 +207,21 @@ def record_dataset(
     os.environ["MINARI_DATASETS_PATH"] = str(datasets_path().resolve())
     t0 = time.perf_counter()
     kwargs = dict(controller_kwargs or {})
+    probe = build_env(env_cfg, split=split)
+    plant = plant_of(probe).plant_name
+    probe.close()
     if controller is noisy_operator and kwargs.get("sigma") is None:
         # Explicit, so the metadata and the config hash name the sigma used.
-        probe = build_env(env_cfg, split=split)
-        kwargs["sigma"] = NOISY_SIGMA.get(plant_of(probe).plant_name, 0.05)
-        probe.close()
-    demos = record_demonstrations(env_cfg, controller, episodes, split, seed, kwargs)
-    tier = tier_name or str(demos.info["expert"])
-    did = dataset_id or make_dataset_id(str(demos.info["plant"]), tier)
+        kwargs["sigma"] = NOISY_SIGMA.get(plant, 0.05)
+    label = controller if isinstance(controller, str) else getattr(controller, "__name__", "")
+    tier = tier_name or label
+    did = dataset_id or make_dataset_id(plant, tier)
+    # Checked before recording: an MPC's episodes can take minutes.
     if did in minari.list_local_datasets():
         if not overwrite:
             raise FileExistsError(f"dataset {did!r} exists; allowed: a new id or overwrite=True")
         minari.delete_dataset(did)
+    demos = record_demonstrations(env_cfg, controller, episodes, split, seed, kwargs)
     buffers = [
         EpisodeBuffer(
             id=i,
