@@ -5,7 +5,9 @@
 [overrides]`` (``python -m ecocontrol.cli train [overrides]``, ``configs/train.yaml``) runs
 :func:`ecocontrol.train.train`; ``ecocontrol-imitate [overrides]`` (``python -m
 ecocontrol.cli imitate [overrides]``, ``configs/imitate.yaml``) runs
-:func:`ecocontrol.imitation.imitate`. Each turns its composed config into plain containers
+:func:`ecocontrol.imitation.imitate`; ``ecocontrol-dataset [overrides]`` (``python -m
+ecocontrol.cli dataset [overrides]``, ``configs/dataset.yaml``) runs
+:func:`ecocontrol.datasets.record_from_config`. Each turns its composed config into plain containers
 (:func:`ecocontrol.config.plain_config`) and sets the process-wide things a run wants (the
 log levels) here, not in the library. A bad config ends the process with exit status 2 and
 a message naming the key.
@@ -73,6 +75,15 @@ def _imitate_job(cfg: DictConfig) -> None:
     run_or_exit(imitate, plain_config(cfg))
 
 
+@hydra.main(config_path="pkg://ecocontrol.configs", config_name="dataset", version_base=None)
+def _dataset_job(cfg: DictConfig) -> None:
+    """One dataset job: a controller's episodes written as a local Minari dataset."""
+    from ecocontrol.datasets import record_from_config
+
+    _quiet_solvers()
+    run_or_exit(record_from_config, plain_config(cfg))
+
+
 def benchmark_main() -> None:
     """Console entry point ``ecocontrol-benchmark`` (Hydra overrides on the command line)."""
     logging.basicConfig(level=logging.WARNING)
@@ -94,6 +105,13 @@ def imitate_main() -> None:
     _imitate_job()
 
 
+def dataset_main() -> None:
+    """Console entry point ``ecocontrol-dataset`` (Hydra overrides on the command line)."""
+    logging.basicConfig(level=logging.WARNING)
+    register_env_defaults()
+    _dataset_job()
+
+
 class SweepSummary(Callback):
     """Hydra callback: :func:`ecocontrol.sweeps.summarize_sweep` after a benchmark multirun."""
 
@@ -111,16 +129,18 @@ MAINS: dict[str, Callable[[], None]] = {
     "benchmark": benchmark_main,
     "train": train_main,
     "imitate": imitate_main,
+    "dataset": dataset_main,
 }
 
 
 def main() -> None:
-    """``python -m ecocontrol.cli benchmark|train|imitate [Hydra overrides]``."""
+    """``python -m ecocontrol.cli benchmark|train|imitate|dataset [Hydra overrides]``."""
     if len(sys.argv) < 2 or sys.argv[1] not in MAINS:
         print(
-            "usage: python -m ecocontrol.cli {benchmark,train,imitate} [Hydra overrides]\n"
+            "usage: python -m ecocontrol.cli {benchmark,train,imitate,dataset} "
+            "[Hydra overrides]\n"
             "  (or the console scripts ecocontrol-benchmark, ecocontrol-train, "
-            "ecocontrol-imitate)",
+            "ecocontrol-imitate, ecocontrol-dataset)",
             file=sys.stderr,
         )
         sys.exit(2)
