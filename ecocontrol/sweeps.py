@@ -138,9 +138,10 @@ def summarize_sweep(sweep_dir: str | Path) -> pd.DataFrame:
     if table.groupby("plant")["job"].nunique().max() == 1:  # one job per plant: compact
         from ecocontrol.results import compact_table
 
-        for (job, plant), g in table.groupby(["job", "plant"], sort=True):
-            print(f"\njob {job}: {plant}")
-            print(compact_table(g.drop(columns=["job", "plant"]), str(plant)))
+        for key, rows in table.groupby(["job", "plant"], sort=True):
+            job_id, plant_id = (str(k) for k in key)
+            print(f"\njob {job_id}: {plant_id}")
+            print(compact_table(rows.drop(columns=["job", "plant"]), plant_id))
     else:
         print(table[cols].to_markdown(index=False, floatfmt=".2f"))
     print(_failures_section(failed, missing), end="")
