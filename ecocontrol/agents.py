@@ -76,15 +76,24 @@ def load_agent(
         stats = model_path.parent / "vecnormalize.pkl"
     norm = None
     if stats.is_file():
-        norm = VecNormalize.load(str(stats), DummyVecEnv([_dummy_env(model)]))
+        spaces = spaces_env(model.observation_space, model.action_space)
+        norm = VecNormalize.load(str(stats), DummyVecEnv([spaces]))
         norm.training = False
     return model, norm
 
 
-def _dummy_env(model: BaseAlgorithm) -> Callable[[], gym.Env[Any, Any]]:
+def spaces_env(
+    observation_space: gym.Space[Any], action_space: gym.Space[Any]
+) -> Callable[[], gym.Env[Any, Any]]:
+    """A factory of an env that has only these spaces.
+
+    What ``VecNormalize`` needs to load or hold statistics without a plant.
+    """
+
     class _Spaces(gym.Env[Any, Any]):
-        observation_space = model.observation_space
-        action_space = model.action_space
+        def __init__(self) -> None:
+            self.observation_space = observation_space
+            self.action_space = action_space
 
     return _Spaces
 

@@ -45,12 +45,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+import yaml
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
+from ecocontrol.agents import spaces_env
 from ecocontrol.config import (
     ConfigError,
     _check_keys,
@@ -548,20 +549,7 @@ def agent_config(algo: str) -> dict[str, Any]:
     if algo not in ALGOS:
         raise _fail("algo", algo, " or ".join(ALGOS))
     text = resources.files("ecocontrol.configs").joinpath("agent", f"{algo}.yaml").read_text()
-    cfg = OmegaConf.create(text)
-    assert isinstance(cfg, DictConfig)
-    return plain_config(cfg)
-
-
-def _spaces_env(
-    observation_space: gym.Space[Any], action_space: gym.Space[Any]
-) -> Callable[[], gym.Env[Any, Any]]:
-    class _Spaces(gym.Env[Any, Any]):
-        def __init__(self) -> None:
-            self.observation_space = observation_space
-            self.action_space = action_space
-
-    return _Spaces
+    return plain_config(yaml.safe_load(text))
 
 
 def obs_normalizer(
@@ -576,7 +564,7 @@ def obs_normalizer(
     the floored ones, so training and benchmark normalise the same way. Not in training mode:
     nothing updates them until a training run loads them.
     """
-    venv = DummyVecEnv([_spaces_env(observation_space, action_space)])
+    venv = DummyVecEnv([spaces_env(observation_space, action_space)])
     norm = VecNormalize(venv, norm_obs=True, norm_reward=False)
     obs = np.asarray(observations, dtype=np.float64)
     rms = norm.obs_rms
