@@ -101,6 +101,7 @@ class NoisyOperator:
         self.rng = np.random.default_rng(self.noise_seed)
         self.state_access = getattr(self.mpc, "state_access", "measured")
         self.exogenous_access = getattr(self.mpc, "exogenous_access", "forecast")
+        self.model_access = getattr(self.mpc, "model_access", "nominal")
 
     @property
     def n_failures(self) -> int:

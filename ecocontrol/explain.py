@@ -301,6 +301,7 @@ class _Shadowed:
         # What the controller declares, so the loop's bookkeeping sees the controller.
         self.state_access = getattr(controller, "state_access", "measured")
         self.exogenous_access = getattr(controller, "exogenous_access", "forecast")
+        self.model_access = getattr(controller, "model_access", "nominal")
         self.decisions: list[Decision] = []
         self.times: list[float] = []
         self._pending: dict[str, Any] | None = None

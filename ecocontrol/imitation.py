@@ -349,7 +349,7 @@ class _Labelled:
         self.mix_seed = mix_seed
         self.labels: list[np.ndarray] = []
         self.rng = np.random.default_rng(mix_seed)
-        self.state_access, self.exogenous_access = information_of(expert)
+        self.state_access, self.exogenous_access, self.model_access = information_of(expert)
 
     @property
     def n_failures(self) -> int:
@@ -483,7 +483,7 @@ def _dataset_info(
 
     resolved = resolved_env_config(env_cfg)
     env_id, env_version = _env_identity(env)
-    state_access, exogenous_access = information_of(expert)
+    state_access, exogenous_access, model_access = information_of(expert)
     try:
         ours = version("ecocontrol")
     except PackageNotFoundError:
@@ -497,6 +497,7 @@ def _dataset_info(
         "expert_information": {
             "state_access": state_access,
             "exogenous_access": exogenous_access,
+            "model_access": model_access,
         },
         "config_hash": config_hash(resolved, {"expert": label, **kwargs}),
         "split": split,

@@ -22,7 +22,7 @@ import pandas as pd
 from ecocontrol.io import write_atomic
 
 #: The information columns: what each controller knew (``controllers.base.information_of``).
-INFORMATION_COLUMNS: tuple[str, ...] = ("state_access", "exogenous_access")
+INFORMATION_COLUMNS: tuple[str, ...] = ("state_access", "exogenous_access", "model_access")
 #: Hours of plant operation per year (every plant runs around the clock).
 HOURS_PER_YEAR = 8760.0
 #: Summary columns of the controllers' own compute (see :func:`summarize`); the Markdown

@@ -20,6 +20,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from numpy.typing import NDArray
 
+from .drift import DRIFT_LEVELS, scaled_drift
 from .scenario import (
     SPLITS,
     ActionScaler,
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 
+#: Second word of the drift generator's seed (``[seed, _DRIFT_STREAM]``): its own stream.
+_DRIFT_STREAM = 0xD21F7
+
+
 class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     """A single plant env: one member of the plant's batched simulator.
 
@@ -59,6 +64,35 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         self.sim = self.simulator(1, autoreset_mode=AutoresetMode.NEXT_STEP, **kwargs)
         self.action_space = self.sim.single_action_space
         self.observation_space = self.sim.single_observation_space  # type: ignore[assignment]
+        # Domain randomisation over the drift (envs/drift.py): one simulator per severity
+        # level, built when first drawn; reset picks a level and steps its simulator.
+        self._kwargs = kwargs
+        self._levels: dict[int, BatchedEcoEnv] | None = None
+        self._drift_rng = np.random.default_rng(0)  # reseeded by reset(seed=...)
+        if self.sim.drift_randomise:
+            self._levels = {DRIFT_LEVELS - 1: self.sim}
+
+    def _level_sim(self, level: int) -> BatchedEcoEnv:
+        """The simulator of drift level ``level`` (``level / (DRIFT_LEVELS - 1)`` of the drift)."""
+        assert self._levels is not None
+        sim = self._levels.get(level)
+        if sim is None:
+            full = self._levels[DRIFT_LEVELS - 1]
+            drift = scaled_drift(full.drift, level / (DRIFT_LEVELS - 1))
+            sim = self.simulator(
+                1,
+                autoreset_mode=AutoresetMode.NEXT_STEP,
+                **{**self._kwargs, "drift": drift, "drift_randomise": False},
+            )
+            if sim.single_observation_space != full.single_observation_space or (
+                sim.single_action_space != full.single_action_space
+            ):
+                raise ValueError(
+                    f"drift level {level} changes the spaces of {self.plant_name}; allowed: "
+                    "drift_randomise only over drifts that keep them"
+                )
+            self._levels[level] = sim
+        return sim
 
     # -- the simulator's public attributes, read through -----------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -127,8 +161,16 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
         """Start an episode on one window of the split.
 
         ``options={"window": i}`` picks window ``i`` of the split (0-based); otherwise the
-        seeded ``np_random`` picks one.
+        seeded ``np_random`` picks one. With ``drift_randomise`` the episode's drift level is
+        drawn first, from a generator of its own seeded by ``seed``.
         """
+        if self._levels is not None:
+            if seed is not None:
+                self._drift_rng = np.random.default_rng([int(seed), _DRIFT_STREAM])
+            sim = self._level_sim(int(self._drift_rng.integers(DRIFT_LEVELS)))
+            if sim is not self.sim:
+                sim.rngs[0] = self.sim.rngs[0]
+                self.sim = sim
         obs, _ = self.sim.reset(seed=seed, options=options)
         sim = self.sim
         zeros = [0.0] * max(len(sim.emission_names), len(sim.cost_names), len(sim.violation_keys))

@@ -32,6 +32,7 @@ from ecocontrol.emissions import (
     require_finite_range,
 )
 
+from .drift import Drift, drift_severities, drifted_params
 from .jit import kernel
 from .scenario import (
     SPLITS,
@@ -99,6 +100,8 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
     #: Public, constant attributes a controller may read through its
     #: :class:`~ecocontrol.controllers.base.PlantView` (besides params, scaler, timing).
     settings: ClassVar[tuple[str, ...]] = ()
+    #: The plant's drift mechanisms (:mod:`ecocontrol.envs.drift`), in the card's order.
+    drifts: ClassVar[tuple[Drift, ...]] = ()
 
     windows: ScenarioWindows
     scaler: ActionScaler
@@ -163,6 +166,29 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         if not isinstance(value, cls):
             raise ValueError(f"params={params!r}; allowed: a {cls.__name__}")
         return value
+
+    def _drifted(self, params: Any, drift: Any, drift_randomise: Any) -> Any:
+        """The true parameters for ``drift``; keeps ``params`` as :attr:`nominal_params`.
+
+        Sets :attr:`drift` (each mechanism's severity) and :attr:`drift_randomise` (honoured
+        by the single env, :class:`~ecocontrol.envs.base.EcoEnv`).
+
+        Raises:
+            ValueError: naming ``drift`` or ``drift_randomise`` and the allowed values.
+        """
+        #: the parameters the plant was designed with (what a controller's model holds)
+        self.nominal_params = params
+        #: each drift mechanism's severity in [0, 1]
+        self.drift: dict[str, float] = drift_severities(drift, self.drifts)
+        if not isinstance(drift_randomise, bool | np.bool_):
+            raise ValueError(f"drift_randomise={drift_randomise!r}; allowed: true or false")
+        if drift_randomise and self.num_envs != 1:
+            raise ValueError(
+                f"drift_randomise=True with num_envs={self.num_envs}; allowed: single envs "
+                "only (train with vec_env=dummy or subproc)"
+            )
+        self.drift_randomise = bool(drift_randomise)
+        return drifted_params(params, self.drift, self.drifts)
 
     # -- to implement in a plant ------------------------------------------------------------
     def _reset_members(self, idx: IntArray) -> None:

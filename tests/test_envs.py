@@ -131,8 +131,9 @@ def test_baselines_run_on_the_declared_view_only(
     obs, info = env.reset(seed=0, options={"window": 0})
     controller = make_controller(label.replace("_perfect", ""), env, **kwargs)
     controller.reset(env, 0)
-    state, exogenous = information_of(controller)
+    state, exogenous, model = information_of(controller)
     assert state in ("measured", "full") and exogenous in ("forecast", "true")
+    assert model == ("true" if label == "oracle" else "nominal")
     if label in ("oracle", "mpc_perfect"):
         assert exogenous == "true"
     for _ in range(3):

@@ -9,7 +9,9 @@ action scaler, the time index, the plant's constant settings and the measured st
 ``state`` part of ``info``). Privileged truth is asked for explicitly and only granted when the
 controller declares it: ``state_access="full"`` for the whole plant state (e.g. every checker
 cell's temperature), ``exogenous_access="true"`` for the true exogenous series (perfect-forecast
-baselines and the oracle). The benchmark table shows both beside each controller's results.
+baselines and the oracle), ``model_access="true"`` for the true parameters of a drifted plant
+(:mod:`ecocontrol.envs.drift`; the oracle, an MPC that re-identifies). The benchmark table shows
+all three beside each controller's results.
 
 Controllers are registered explicitly in :data:`CONTROLLERS` (plant, name) -> factory path,
 imported when first asked for; nothing registers itself as a side effect of an import.
@@ -28,8 +30,10 @@ from ecocontrol.envs.base import EcoEnv
 
 StateAccess = Literal["measured", "full"]
 ExogenousAccess = Literal["forecast", "true"]
+ModelAccess = Literal["nominal", "true"]
 STATE_ACCESS: tuple[str, ...] = ("measured", "full")
 EXOGENOUS_ACCESS: tuple[str, ...] = ("forecast", "true")
+MODEL_ACCESS: tuple[str, ...] = ("nominal", "true")
 
 
 @runtime_checkable
@@ -53,15 +57,16 @@ def plant_of(env: gym.Env[Any, Any]) -> EcoEnv:
     return base
 
 
-def information_of(controller: Any) -> tuple[str, str]:
-    """``(state_access, exogenous_access)`` a controller declares.
+def information_of(controller: Any) -> tuple[str, str, str]:
+    """``(state_access, exogenous_access, model_access)`` a controller declares.
 
-    ``measured``/``forecast`` when it declares nothing (a trained agent reads only the
-    observation).
+    ``measured``/``forecast``/``nominal`` when it declares nothing (a trained agent reads only
+    the observation).
     """
     return (
         str(getattr(controller, "state_access", "measured")),
         str(getattr(controller, "exogenous_access", "forecast")),
+        str(getattr(controller, "model_access", "nominal")),
     )
 
 
@@ -74,6 +79,8 @@ class PlantView:
             :meth:`full_state`, the simulator's whole state).
         exogenous_access: ``"forecast"`` (what the observation and ``info['forecast']`` hold)
             or ``"true"`` (also :meth:`true_window`, the true exogenous series).
+        model_access: ``"nominal"`` (:attr:`params` are the parameters the plant was designed
+            with) or ``"true"`` (those it steps with; they differ on a drifted plant).
 
     Raises:
         ValueError: for an unknown access level.
@@ -85,14 +92,18 @@ class PlantView:
         *,
         state_access: StateAccess = "measured",
         exogenous_access: ExogenousAccess = "forecast",
+        model_access: ModelAccess = "nominal",
     ) -> None:
         if state_access not in STATE_ACCESS:
             raise ValueError(f"state_access={state_access!r}; allowed: {STATE_ACCESS}")
         if exogenous_access not in EXOGENOUS_ACCESS:
             raise ValueError(f"exogenous_access={exogenous_access!r}; allowed: {EXOGENOUS_ACCESS}")
+        if model_access not in MODEL_ACCESS:
+            raise ValueError(f"model_access={model_access!r}; allowed: {MODEL_ACCESS}")
         self.env = plant_of(env)
         self.state_access = state_access
         self.exogenous_access = exogenous_access
+        self.model_access = model_access
 
     # -- constant: what the plant is ---------------------------------------------------------
     @property
@@ -102,8 +113,12 @@ class PlantView:
 
     @property
     def params(self) -> Any:
-        """The plant's parameter dataclass (the same one the simulator steps with)."""
-        return self.env.sim.params
+        """The plant's parameter dataclass: nominal, or the true one (``model_access``).
+
+        They are the same object unless the plant drifts (:mod:`ecocontrol.envs.drift`).
+        """
+        sim = self.env.sim
+        return sim.params if self.model_access == "true" else sim.nominal_params
 
     @property
     def scaler(self) -> Any:
@@ -140,7 +155,12 @@ class PlantView:
 
     def __getattr__(self, name: str) -> Any:
         # Declared settings read as attributes (view.dt_h); anything else is refused.
-        if name.startswith("_") or name in ("env", "state_access", "exogenous_access"):
+        if name.startswith("_") or name in (
+            "env",
+            "state_access",
+            "exogenous_access",
+            "model_access",
+        ):
             raise AttributeError(name)
         return self.setting(name)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ from .observation import (
     observation_prices,
     observe_batch,
 )
-from .params import CementKilnParams, fuel_slots, kiln_constants
+from .params import KILN_DRIFTS, CementKilnParams, fuel_slots, kiln_constants
 from .physics import SERIES_KEYS, calciner_failure, kiln_design, step_members
 from .scenario import KilnDisturbances, initial_state, synthetic_disturbances
 from .state import (
@@ -76,6 +77,7 @@ class CementKilnVectorEnv(BatchedEcoEnv):
     violation_names: ClassVar[tuple[str, ...]] = VIOLATION_KEYS
     emission_sources: ClassVar[tuple[str, ...]] = EMISSION_KEYS
     settings: ClassVar[tuple[str, ...]] = ("dt_min", "forecast_steps", "lab_interval_steps")
+    drifts = KILN_DRIFTS
 
     def __init__(
         self,
@@ -91,6 +93,8 @@ class CementKilnVectorEnv(BatchedEcoEnv):
         carbon_price_cny_per_t: float = DEFAULT_CARBON_PRICE_CNY_PER_T,
         reward_scale_cny: float = 1.0e3,
         split_seed: int = 0,
+        drift: float | Mapping[str, float] = 0.0,
+        drift_randomise: bool = False,
     ) -> None:
         super().__init__(
             num_envs,
@@ -100,7 +104,9 @@ class CementKilnVectorEnv(BatchedEcoEnv):
             reward_scale_cny=reward_scale_cny,
             cost_terms=COST_KEYS,
         )
-        self.params: CementKilnParams = self._params_or_default(params, CementKilnParams)
+        self.params: CementKilnParams = self._drifted(
+            self._params_or_default(params, CementKilnParams), drift, drift_randomise
+        )
         p = self.params
         require_finite_range("dt_min", dt_min, 0.25, 10.0)
         if p.dead_time_min < dt_min:

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 
 from ecocontrol.emissions import DEFAULT_GRID_FACTOR_T_PER_MWH, require_finite_range
 
+from ..drift import Drift
 from ..jit import kernel
 from ..scenario import FloatArray
 from ..thermo import AIR, KELVIN, NM3_PER_KMOL, SolidFuel, broadcast_flat
@@ -87,6 +88,9 @@ class CementKilnParams:
             refractory) [MJ/K]; gives a time constant of about 20 min.
         dead_time_min: material transport time from the kiln inlet to the burning zone [min];
             20-45 (REFERENCES, vendor figures).
+        shell_loss_factor: the kiln shell's heat loss relative to the design's (1: the loss
+            that closes the nominal point); above 1 where refractory wears or coating falls
+            off (drift ``refractory_wear``).
         nominal_ste_gj_per_t: specific thermal energy at the nominal point [GJ/t]; world
             average 3.4-3.6, BAT 2.9-3.3 (GCCA GNR, IEA). v1: 3.4 (v0: 3.3, which closed only
             with a cooler recovering 95 % of the clinker's heat).
@@ -181,6 +185,7 @@ class CementKilnParams:
     clinkering_mj_per_kg: float = -0.30
     bz_heat_capacity_mj_per_k: float = 120.0
     dead_time_min: float = 30.0
+    shell_loss_factor: float = 1.0
     nominal_ste_gj_per_t: float = 3.4
     calciner_fuel_share: float = 0.65
     bz_nominal_c: float = 1450.0
@@ -351,6 +356,38 @@ class CementKilnParams:
                 + self.free_lime_lsf_coeff * (np.asarray(lsf) - self.lsf_ref)
             )
         )
+
+
+#: The kiln's drift mechanisms (:mod:`ecocontrol.envs.drift`); severity 1 is the end of a
+#: campaign between refractory relinings. Sources in REFERENCES.md.
+KILN_DRIFTS: tuple[Drift, ...] = (
+    Drift(
+        "refractory_wear",
+        (("shell_loss_factor", "scale", 0.5),),
+        "thinner refractory and lost coating raise the shell heat loss by half",
+        "[EnginAri2005], [Peray1986]",
+    ),
+    Drift(
+        "burnability",
+        (("free_lime_ref_pct", "scale", 0.5),),
+        "a harder-burning raw meal (coarser quartz and calcite) leaves 1.5 % free lime "
+        "instead of 1.0 % at the nominal burning-zone temperature",
+        "[Fundal1979], [Taylor1997]",
+    ),
+    Drift(
+        "calciner_reactivity",
+        (("calcination_ref", "scale", -0.0905),),
+        "a less reactive meal calcines 30 % slower in the calciner (degree 0.846 instead "
+        "of 0.93 at the reference temperature)",
+        "assumed, within the spread of [Borgwardt1985]",
+    ),
+    Drift(
+        "ring_buildup",
+        (("dead_time_min", "scale", 0.2),),
+        "a ring holds the bed back: material takes 36 min instead of 30 to the burning zone",
+        "assumed ([Peray1986] on rings)",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -524,7 +561,7 @@ def kiln_constants(p: CementKilnParams, d: KilnDesign) -> FloatArray:
         C_KILN_AIR: d.kiln_air_nm3_s,
         C_TERT_AIR: d.tertiary_air_nm3_s,
         C_PRIMARY: d.primary_air_nm3_s,
-        C_KILN_UA: d.kiln_ua_mw_per_k,
+        C_KILN_UA: d.kiln_ua_mw_per_k * p.shell_loss_factor,
         C_CALC_UA: d.calciner_ua_mw_per_k,
         C_OBS_PRICE_CALC: prices[p.calciner_fuel] / 1000.0,
         C_OBS_PRICE_AF: prices[p.alternative_fuel] / 1000.0,
@@ -649,6 +686,7 @@ _RANGES: tuple[tuple[str, float | str, float | str], ...] = (
     ("clinkering_mj_per_kg", -1.0, 0.5),
     ("bz_heat_capacity_mj_per_k", 1.0, 10000.0),
     ("dead_time_min", 1.0, 120.0),
+    ("shell_loss_factor", 0.2, 5.0),
     ("nominal_ste_gj_per_t", 2.5, 5.0),
     ("bz_nominal_c", 1300.0, 1550.0),
     ("kiln_o2_nominal_pct", 0.5, 8.0),

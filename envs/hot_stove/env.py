@@ -10,6 +10,7 @@ inventory, violations); the step loop is the shared one of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -38,7 +39,7 @@ from .observation import (
     observation_constants,
     observe_member,
 )
-from .params import HotStoveParams
+from .params import HOT_STOVE_DRIFTS, HotStoveParams
 from .physics import (
     F_BLOWOFF,
     F_RELEASED,
@@ -363,6 +364,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         "furnace_upset",
     )
     settings: ClassVar[tuple[str, ...]] = ("dt_min", "forecast_steps", "forecast_error")
+    drifts = HOT_STOVE_DRIFTS
 
     def __init__(
         self,
@@ -379,6 +381,8 @@ class HotStoveVectorEnv(BatchedEcoEnv):
         carbon_price_cny_per_t: float = DEFAULT_CARBON_PRICE_CNY_PER_T,
         reward_scale_cny: float = 1.0e3,
         split_seed: int = 0,
+        drift: float | Mapping[str, float] = 0.0,
+        drift_randomise: bool = False,
     ) -> None:
         super().__init__(
             num_envs,
@@ -388,7 +392,9 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             reward_scale_cny=reward_scale_cny,
             cost_terms=("fuel", "energy", "penalty", "inventory"),
         )
-        self.params: HotStoveParams = self._params_or_default(params, HotStoveParams)
+        self.params: HotStoveParams = self._drifted(
+            self._params_or_default(params, HotStoveParams), drift, drift_randomise
+        )
         p = self.params
         self._check_timing(p, dt_min, episode_h, forecast_horizon_min)
         self.dt_min = float(dt_min)

@@ -13,6 +13,7 @@ from ecocontrol.emissions import (
     require_finite_range,
 )
 
+from ..drift import Drift
 from ..thermo import FlueGas, FuelGas
 
 #: Accountings of the by-product gases (``HotStoveParams.gas_accounting``).
@@ -325,6 +326,24 @@ class HotStoveParams:
         the cell's absolute temperature it gives the cell's vented Nm3.
         """
         return self.free_volume_m3 / self.n_cells * self.blast_pressure_bar_g / 1.01325 * 273.15
+
+
+#: The hot stoves' drift mechanisms (:mod:`ecocontrol.envs.drift`); severity 1 is a stove
+#: late in its campaign. Sources in REFERENCES.md.
+HOT_STOVE_DRIFTS: tuple[Drift, ...] = (
+    Drift(
+        "checker_fouling",
+        (("ua_gas_mw_per_k", "scale", -0.15), ("ua_blast_mw_per_k", "scale", -0.15)),
+        "dust and alkali deposits on the checker bricks cut heat transfer by 15 %",
+        "assumed, see REFERENCES.md (hot-stove drift)",
+    ),
+    Drift(
+        "refractory_ageing",
+        (("shell_loss_kw_per_k", "scale", 1.0),),
+        "cracked and densified refractory doubles the shell heat loss",
+        "assumed, see REFERENCES.md (hot-stove drift)",
+    ),
+)
 
 
 @functools.cache

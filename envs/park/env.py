@@ -49,7 +49,7 @@ from .observation import (
     observe_state,
     year_features,
 )
-from .params import ParkParams
+from .params import PARK_DRIFTS, ParkParams
 from .physics import FLOW_NAMES, N_FLOWS, ParkFlows, physics_constants, step_member
 from .scenario import (
     DEFAULT_FORECAST_ERRORS,
@@ -121,6 +121,7 @@ class ParkVectorEnv(BatchedEcoEnv):
     settings: ClassVar[tuple[str, ...]] = ("dt_h", "forecast_steps", "steps_per_day")
     #: Default forecast errors (see :data:`~ecocontrol.envs.park.scenario.DEFAULT_FORECAST_ERRORS`).
     DEFAULT_FORECAST_ERRORS: ClassVar[dict[str, ForecastErrorModel]] = DEFAULT_FORECAST_ERRORS
+    drifts = PARK_DRIFTS
 
     def __init__(
         self,
@@ -140,6 +141,8 @@ class ParkVectorEnv(BatchedEcoEnv):
         carbon_price_cny_per_t: float = DEFAULT_CARBON_PRICE_CNY_PER_T,
         reward_scale_cny: float = 1.0e4,
         split_seed: int = 0,
+        drift: float | Mapping[str, float] = 0.0,
+        drift_randomise: bool = False,
     ) -> None:
         super().__init__(
             num_envs,
@@ -150,12 +153,16 @@ class ParkVectorEnv(BatchedEcoEnv):
             cost_terms=COST_NAMES,
         )
         _check_timing(dt_h, episode_days, forecast_horizon_h, forecast_noise_scale)
-        self.params: ParkParams = self._params_or_default(params, ParkParams)
+        self.params: ParkParams = self._drifted(
+            self._params_or_default(params, ParkParams), drift, drift_randomise
+        )
         self.dt_h = float(dt_h)
         self.series, self.site = _series_and_site(
             weather, latitude, longitude, self.params, self.dt_h
         )
-        self.forecast_errors = _scaled_errors(forecast_errors, forecast_noise_scale)
+        self.forecast_errors = _scaled_errors(
+            forecast_errors, forecast_noise_scale, _soiling_bias(self.nominal_params, self.params)
+        )
         self.steps_per_day = round(24 / self.dt_h)
         self.forecast_steps = h = round(forecast_horizon_h / self.dt_h)
         self.windows = ScenarioWindows(
@@ -583,8 +590,21 @@ def _series_and_site(
     return cached_series(str(weather), p, dt_h)
 
 
+def _soiling_bias(nominal: ParkParams, true: ParkParams) -> float:
+    """Relative bias of a clean-panel PV forecast on soiled panels (drift ``pv_soiling``).
+
+    The forecast models the PV plant with the nominal losses, so it over-predicts the soiled
+    plant's output by ``(1 - nominal) / (1 - true) - 1``; 0 without drift.
+    """
+    if nominal.pv_losses_pct == true.pv_losses_pct:
+        return 0.0
+    return (1.0 - nominal.pv_losses_pct / 100.0) / (1.0 - true.pv_losses_pct / 100.0) - 1.0
+
+
 def _scaled_errors(
-    forecast_errors: Mapping[str, ForecastErrorModel] | None, noise_scale: float
+    forecast_errors: Mapping[str, ForecastErrorModel] | None,
+    noise_scale: float,
+    pv_bias: float = 0.0,
 ) -> dict[str, ForecastErrorModel]:
     """The forecast error model of each noisy series, its std scaled by ``noise_scale``."""
     base = dict(DEFAULT_FORECAST_ERRORS if forecast_errors is None else forecast_errors)
@@ -593,7 +613,11 @@ def _scaled_errors(
         raise ValueError(
             f"forecast_errors has unknown series {sorted(unknown)}; allowed: {list(NOISY_SERIES)}"
         )
-    return {k: ForecastErrorModel(m.std_per_sqrt_h * noise_scale, m.bias) for k, m in base.items()}
+    out = {k: ForecastErrorModel(m.std_per_sqrt_h * noise_scale, m.bias) for k, m in base.items()}
+    if pv_bias:
+        pv = out.get("pv_mw", ForecastErrorModel())
+        out["pv_mw"] = ForecastErrorModel(pv.std_per_sqrt_h, pv.bias + pv_bias)
+    return out
 
 
 class WindSolarStorageEnv(EcoEnv):

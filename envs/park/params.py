@@ -11,6 +11,8 @@ import pandas as pd
 from ecocontrol.emissions import GJ_PER_MWH, get_fuel
 from ecocontrol.validation import require_finite_range, require_int, require_seed
 
+from ..drift import Drift
+
 #: Time-of-use periods and their multipliers of the flat tariff. Zhejiang large-industry
 #: multipliers (REFERENCES.md): peak 2.05, high 1.85, flat 1, valley 0.4; peak/valley = 5.1,
 #: which meets the NDRC 2021 notice (发改价格〔2021〕1093号) floor of 4:1.
@@ -260,6 +262,37 @@ class ParkParams:
         """Fossil CO2 of one MWh of backup-boiler heat [tCO2/MWh heat]."""
         ng = get_fuel("natural_gas")
         return GJ_PER_MWH / self.backup_boiler_efficiency * ng.co2_t_per_gj
+
+
+#: The park's drift mechanisms (:mod:`ecocontrol.envs.drift`); severity 1 is a battery at the
+#: end of its life and panels at the end of a dry spell. Sources in REFERENCES.md.
+PARK_DRIFTS: tuple[Drift, ...] = (
+    Drift(
+        "capacity_fade",
+        (("battery_energy_mwh", "scale", -0.20),),
+        "the battery holds 80 % of its rated energy (end of life)",
+        "[Xu2018]",
+    ),
+    Drift(
+        "resistance_growth",
+        (("battery_eta_charge", "scale", -0.0299), ("battery_eta_discharge", "scale", -0.0299)),
+        "internal resistance grown with age: round-trip efficiency 0.80 instead of 0.85",
+        "[Schmalstieg2014]",
+    ),
+    Drift(
+        "pv_soiling",
+        (("pv_losses_pct", "add", 5.26),),
+        "dust on the panels: soiling loss 8 % instead of PVWatts' 2 %; the PV forecast, a "
+        "clean-panel model, over-predicts by the same factor",
+        "[Kimber2006], [Ilse2019]",
+    ),
+    Drift(
+        "heat_store_insulation",
+        (("heat_store_loss_per_h", "scale", 2.0),),
+        "degraded insulation: the heat store loses 3 %/day instead of 1 %/day",
+        "assumed",
+    ),
+)
 
 
 @functools.lru_cache(maxsize=32)

@@ -85,6 +85,9 @@ class KilnMPC(RollingHorizonMPC):
             or a limit speaking); state value ``bz_c``, the value of one more kelvin of
             burning zone at the first period's end [CNY/K]. Binding constraints include the
             LP's limits (trust region and rate limits on the decisions, set-point bands).
+        true_model: build the model on the plant's true parameters (``model_access="true"``):
+            an MPC re-identified on a drifted plant (:mod:`ecocontrol.envs.drift`). By default
+            it keeps the nominal parameters the plant was designed with.
 
     What it reads: on the env's forecasts, the measured state (``info["state"]``: temperatures,
     O2, NOx, the lab, the action applied, the kiln pipeline's material, which the measured
@@ -110,10 +113,13 @@ class KilnMPC(RollingHorizonMPC):
         time_limit_s: float = 5.0,
         horizon_periods: int | None = None,
         explain: bool = False,
+        true_model: bool = False,
     ) -> None:
         if perfect_forecast:  # declared before the view is built
             self.state_access = "full"
             self.exogenous_access = "true"
+        if true_model:  # re-identified: the true parameters of a drifted plant
+            self.model_access = "true"
         view = self._view(env)
         p = view.params
         self.dt_min = float(view.dt_min)
@@ -483,7 +489,8 @@ def make_kiln_oracle(
     The LP linearises a nonlinear plant, so it re-plans every ``replan_min`` with a horizon of
     one episode (reaching past its end, where the last disturbance values are held); it is a
     reference, not a bound. It reads what the perfect-forecast MPC reads
-    (``state_access="full"``, ``exogenous_access="true"``).
+    (``state_access="full"``, ``exogenous_access="true"``) and the true parameters of a
+    drifted plant (``model_access="true"``).
     """
     kiln = PlantView(env)
     if kiln.plant_name != "cement_kiln":
@@ -494,6 +501,7 @@ def make_kiln_oracle(
         perfect_forecast=True,
         time_limit_s=time_limit_s,
         explain=explain,
+        true_model=True,
     )
     ctrl.replan_every = max(1, round(replan_min / kiln.dt_min))
     return ctrl

@@ -53,7 +53,13 @@ import pyomo.environ as pyo
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
-from ecocontrol.controllers.base import Controller, ExogenousAccess, PlantView, StateAccess
+from ecocontrol.controllers.base import (
+    Controller,
+    ExogenousAccess,
+    ModelAccess,
+    PlantView,
+    StateAccess,
+)
 from ecocontrol.controllers.mpc.direct import DirectHighs, fixed_integer_lp
 from ecocontrol.controllers.mpc.duals import DualsKind, Explanation, SolvedModel
 from ecocontrol.emissions import require_finite_range
@@ -86,6 +92,9 @@ class RollingHorizonMPC:
     #: subclass or instance that needs more declares it before ``__init__`` builds the view.
     state_access: StateAccess = "measured"
     exogenous_access: ExogenousAccess = "forecast"
+    #: ``"true"`` for a model built on the true parameters of a drifted plant (the oracle, or
+    #: an MPC with ``true_model=True``: re-identified); a subclass sets it before the view.
+    model_access: ModelAccess = "nominal"
     #: ``direct`` backend: pass the whole updated model to HiGHS at each solve instead of
     #: changing it in place (see :class:`DirectHighs`); for LPs with many changing coefficients.
     direct_pass_model: bool = False
@@ -148,7 +157,10 @@ class RollingHorizonMPC:
 
     def _view(self, env: gym.Env[Any, Any]) -> PlantView:
         return PlantView(
-            env, state_access=self.state_access, exogenous_access=self.exogenous_access
+            env,
+            state_access=self.state_access,
+            exogenous_access=self.exogenous_access,
+            model_access=self.model_access,
         )
 
     # -- to implement -----------------------------------------------------------------------

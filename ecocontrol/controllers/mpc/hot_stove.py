@@ -313,6 +313,9 @@ class HotStoveMPC(RollingHorizonMPC):
             in a stove's checker at the period's end [CNY/MJ]; state value ``stored_mj`` (per
             stove, the first period's end). The binding constraints are read at the same
             solution (the fixed binaries are left out).
+        true_model: build the model on the plant's true parameters (``model_access="true"``):
+            an MPC re-identified on a drifted plant (:mod:`ecocontrol.envs.drift`). By default
+            it keeps the nominal parameters the plant was designed with.
     """
 
     explain_time_axis = -1  # components are indexed (stove, period) or (period,)
@@ -340,6 +343,7 @@ class HotStoveMPC(RollingHorizonMPC):
         waste_gas_throttle: bool = True,
         plan_accounting: str | None = None,
         explain: bool = False,
+        true_model: bool = False,
     ) -> None:
         if plan_accounting is not None and plan_accounting not in GAS_ACCOUNTING:
             raise ValueError(
@@ -355,6 +359,8 @@ class HotStoveMPC(RollingHorizonMPC):
             raise TypeError("HotStoveMPC needs a HotStoveEnv")
         # Declared before the base class builds the view (see the class docstring).
         self.exogenous_access: ExogenousAccess = "true" if perfect_forecast else "forecast"
+        if true_model:  # re-identified: the true parameters of a drifted plant
+            self.model_access = "true"
         view = self._view(env)
         p, dt_min = view.params, view.dt_min
         period = float(p.changeover_min if period_min is None else period_min)
@@ -687,4 +693,5 @@ def make_hot_stove_oracle(
         replan_every=replan_every,
         work_limits=ORACLE_WORK_LIMITS if work_limits is None else work_limits,
         explain=explain,
+        true_model=True,
     )

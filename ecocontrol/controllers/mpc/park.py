@@ -187,6 +187,9 @@ class ParkMPC(RollingHorizonMPC):
             the heat store at the hour's end [CNY/MWh]); state values ``energy_mwh`` and
             ``heat_mwh`` (the latter two at the first hour's end). Steps past the episode's
             end cost nothing and have prices 0.
+        true_model: build the model on the plant's true parameters (``model_access="true"``):
+            an MPC re-identified on a drifted plant (:mod:`ecocontrol.envs.drift`). By default
+            it keeps the nominal parameters the plant was designed with.
 
     Information: ``state_access = "measured"`` (battery energy, stored heat, peak so far
     and the stores' starting contents of ``info['state']``); ``exogenous_access =
@@ -213,9 +216,12 @@ class ParkMPC(RollingHorizonMPC):
         replan_every: int = 1,
         horizon_steps: int | None = None,
         explain: bool = False,
+        true_model: bool = False,
     ) -> None:
         if perfect_forecast:
             self.exogenous_access = "true"
+        if true_model:  # re-identified: the true parameters of a drifted plant
+            self.model_access = "true"
         view: PlantView = park_view(env, self, "ParkMPC")
         dt_h, forecast_steps = view.dt_h, view.forecast_steps
         if horizon_steps is None:
@@ -336,9 +342,10 @@ def make_park_oracle(
     """Perfect-foresight optimum: the LP over the whole episode on the true series.
 
     The LP is the plant and its scoring exactly (demand charge and terminal values in), so
-    its cost is a lower bound for every controller and equals the realised cost.
+    its cost is a lower bound for every controller and equals the realised cost, on a drifted
+    plant too (it is built on the true parameters).
     Information: ``state_access = "measured"``, ``exogenous_access = "true"`` (the true
-    series of the whole episode). ``explain``: as for :class:`ParkMPC` (the one solve's
+    series of the whole episode), ``model_access = "true"``. ``explain``: as for :class:`ParkMPC` (the one solve's
     prices cover the whole episode).
     """
     view = PlantView(env)
@@ -352,4 +359,5 @@ def make_park_oracle(
         time_limit_s=time_limit_s,
         replan_every=steps,
         explain=explain,
+        true_model=True,
     )

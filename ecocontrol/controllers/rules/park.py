@@ -18,7 +18,10 @@ def park_view(env: gym.Env[Any, Any], controller: Any, who: str) -> PlantView:
         TypeError: naming ``who`` if ``env`` is not the park.
     """
     view = PlantView(
-        env, state_access=controller.state_access, exogenous_access=controller.exogenous_access
+        env,
+        state_access=controller.state_access,
+        exogenous_access=controller.exogenous_access,
+        model_access=getattr(controller, "model_access", "nominal"),
     )
     if view.plant_name != "park":
         raise TypeError(f"{who} needs a WindSolarStorageEnv")
