@@ -345,8 +345,8 @@ def make_park_oracle(
     its cost is a lower bound for every controller and equals the realised cost, on a drifted
     plant too (it is built on the true parameters).
     Information: ``state_access = "measured"``, ``exogenous_access = "true"`` (the true
-    series of the whole episode), ``model_access = "true"``. ``explain``: as for :class:`ParkMPC` (the one solve's
-    prices cover the whole episode).
+    series of the whole episode), ``model_access = "true"``. ``explain``: as for
+    :class:`ParkMPC` (the one solve's prices cover the whole episode).
     """
     view = PlantView(env)
     if view.plant_name != "park":
