@@ -276,10 +276,14 @@ def train_config(cfg: Mapping[str, Any]) -> TrainConfig:
     init_from = raw.get("init_from")
     if init_from is not None and not (isinstance(init_from, str) and Path(init_from).exists()):
         raise _fail("init_from", init_from, "null or an existing run directory or model .zip")
-    if (interface.get("name", "direct") != "direct" or baseline != "none" or shaping) and raw[
-        "vec_env"
-    ] == "native":
-        raw = {**raw, "vec_env": "dummy"}  # interfaces step single plants (their controllers)
+    env = raw.get("env")
+    randomised = isinstance(env, Mapping) and env.get("drift_randomise") is True
+    if (
+        interface.get("name", "direct") != "direct" or baseline != "none" or shaping or randomised
+    ) and raw["vec_env"] == "native":
+        # interfaces step single plants (their controllers); so does domain randomisation
+        # over the drift (each single env draws its episode's level: envs/drift.py)
+        raw = {**raw, "vec_env": "dummy"}
     return TrainConfig(
         **{k: v for k, v in ints.items() if v is not None},  # type: ignore[arg-type]
         eval_episodes=_int(raw, "eval_episodes", 1, optional=True),
