@@ -784,6 +784,43 @@ def resolved_env_config(env_cfg: Mapping[str, Any], key: str = "env") -> dict[st
     return _merged(env_defaults(cls), plain)
 
 
+#: Env keys (and parameter fields, under ``params``) added after results were committed, at
+#: the value that leaves the plant bit-identical to before they existed (tested in
+#: ``tests/test_drift.py``): :func:`hashed_env_config` leaves them out, so the config hashes
+#: of committed rows, and any table's resume, stay valid. Any other value enters the hash.
+NEUTRAL_ENV_KEYS: dict[str, Any] = {"drift": 0.0, "drift_randomise": False}
+NEUTRAL_PARAM_FIELDS: dict[str, Any] = {"shell_loss_factor": 1.0}
+
+
+def _neutral(value: Any, neutral: Any) -> bool:
+    if isinstance(neutral, bool) or isinstance(value, bool):
+        return value is neutral
+    if isinstance(value, Mapping):  # drift={...}: neutral when every severity is
+        return all(_neutral(v, neutral) for v in value.values())
+    return isinstance(value, int | float) and value == neutral
+
+
+def hashed_env_config(env_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """A resolved env config as config hashes see it.
+
+    :data:`NEUTRAL_ENV_KEYS` and :data:`NEUTRAL_PARAM_FIELDS` at their neutral values are left
+    out.
+    """
+    out = {
+        k: v
+        for k, v in env_cfg.items()
+        if not (k in NEUTRAL_ENV_KEYS and _neutral(v, NEUTRAL_ENV_KEYS[k]))
+    }
+    params = out.get("params")
+    if isinstance(params, Mapping):
+        out["params"] = {
+            k: v
+            for k, v in params.items()
+            if not (k in NEUTRAL_PARAM_FIELDS and _neutral(v, NEUTRAL_PARAM_FIELDS[k]))
+        }
+    return out
+
+
 def env_parts(env_cfg: Mapping[str, Any], key: str = "env") -> tuple[type[Any], dict[str, Any]]:
     """The env class an env config names and its keyword arguments (``params`` built).
 

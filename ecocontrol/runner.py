@@ -29,6 +29,7 @@ from ecocontrol.config import (
     ConfigError,
     benchmark_config,
     build_env,
+    hashed_env_config,
     plain_config,
     resolved_env_config,
     to_yaml,
@@ -241,6 +242,8 @@ def resolve_controllers(
         ConfigError: naming ``controllers`` (unknown label) or ``controller_defs.<label>``.
     """
     defs = dict(defs or {})
+    if env_cfg is not None:
+        env_cfg = hashed_env_config(env_cfg)
     known = set(defs) | set(available_controllers(plant))
     if not labels:
         labels = [x for x in default_labels(plant) if x in known]

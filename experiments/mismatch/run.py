@@ -1,0 +1,308 @@
+"""The model-mismatch study (issue 22): every plant drifts away from the MPC's model.
+
+Stages (each resumable: a rerun skips finished training runs and benchmark rows):
+
+1. ``train``: each plant's pretrained agent (``experiments/agents/index.json``) fine-tuned
+   under domain randomisation over the drift (``env.drift=1 env.drift_randomise=true``: every
+   episode draws a severity of 0, 0.25, ..., 1 for all the plant's mechanisms), from its own
+   weights and statistics (``init_from``), with its study recipe (interface, reward baseline,
+   agent settings). One ordinary ``ecocontrol-train`` command each (printed);
+2. ``export``: each fine-tuned run's best model into ``experiments/agents/<plant>/<label>_dr/``
+   (``pretrained:<label>_dr`` loads it);
+3. ``sweep``: per plant, one Hydra multirun of ``ecocontrol-benchmark experiment=mismatch``
+   over ``env.drift``: rule, MPC (nominal model), MPC re-identified (``true_model=True``),
+   oracle (knows the true plant), the pretrained agent and its randomised fine-tune, on the
+   same test windows and seeds at every severity;
+4. ``summary``: ``experiments/results/mismatch/``: the sweep tables, each controller's cost
+   paired per window against the oracle and the rule at every severity (bootstrap intervals),
+   ``mismatch.png`` and ``mismatch.md``.
+
+Usage::
+
+    python experiments/mismatch/run.py                  # everything (~1 h on 2 cores)
+    python experiments/mismatch/run.py --stages sweep,summary --plants park
+    python experiments/mismatch/run.py --quick --out /tmp/mismatch   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "experiments" / "results" / "mismatch"
+AGENTS = ROOT / "experiments" / "agents"
+PLANTS = ("park", "hot_stove", "cement_kiln")
+
+_spec = importlib.util.spec_from_file_location("study_run", ROOT / "experiments/study/run.py")
+assert _spec is not None and _spec.loader is not None
+study = importlib.util.module_from_spec(_spec)
+sys.modules["study_run"] = study
+_spec.loader.exec_module(study)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One plant's part of the study.
+
+    Attributes:
+        steps: fine-tuning env steps (agent decisions) under randomised drift.
+        eval_every: steps between validations (validation envs draw their drift too).
+        severities: the swept ``env.drift`` values.
+        windows: test windows per severity (the first of the split).
+        env: further env overrides of the sweep (the hot stove's 2-h windows: its MILP MPC,
+            its re-identified twin and its oracle cost minutes per 8-h window).
+    """
+
+    steps: int
+    eval_every: int
+    severities: tuple[float, ...]
+    windows: int
+    env: tuple[str, ...] = ()
+
+
+PLANS: dict[str, Plan] = {
+    "park": Plan(30_000, 15_000, (0.0, 0.25, 0.5, 0.75, 1.0), 4),
+    "hot_stove": Plan(40_000, 20_000, (0.0, 0.5, 1.0), 4, ("env.episode_h=2",)),
+    "cement_kiln": Plan(40_000, 20_000, (0.0, 0.25, 0.5, 0.75, 1.0), 4),
+}
+#: The sweep's controllers, in the tables' order (``robust``: the randomised fine-tune).
+CONTROLLERS = ("oracle", "mpc_identified", "mpc", "pretrained", "robust", "rule")
+
+
+def pretrained_label(plant: str) -> str:
+    """The plant's pretrained agent (the reference study's best by validation reward)."""
+    index = json.loads((AGENTS / "index.json").read_text())
+    return str(index[plant]["label"])
+
+
+def _recipe(plant: str, label: str) -> object:
+    return study.RECIPES[plant][study.family(label)]
+
+
+def train_jobs(out: Path, plants: list[str], quick: bool) -> list[object]:
+    jobs = []
+    for plant in plants:
+        label, plan = pretrained_label(plant), PLANS[plant]
+        r = _recipe(plant, label)
+        run = out / "train" / f"{plant}_{label}_dr"
+        args = [
+            "-m", "ecocontrol.cli", "train", "experiment=study_train", f"env={plant}",
+            f"agent={r.agent}", "seed=0", "env.drift=1.0", "env.drift_randomise=true",
+            f"init_from={AGENTS / plant / label}",
+            f"total_timesteps={2_000 if quick else plan.steps}",
+            f"eval_every={1_000 if quick else plan.eval_every}", f"hydra.run.dir={run}",
+            *r.overrides,
+        ]  # fmt: skip
+        if quick:
+            args.append("eval_episodes=1")
+        if (run / ".hydra").exists():
+            args.append("resume=true")
+        jobs.append(study.Job(f"{plant}_dr", "train", args, run / "model.zip"))
+    return jobs
+
+
+def export(out: Path, plants: list[str]) -> None:
+    """Copy each fine-tuned run's best model to ``experiments/agents/<plant>/<label>_dr/``."""
+    for plant in plants:
+        run = out / "train" / f"{plant}_{pretrained_label(plant)}_dr"
+        if not (run / "model.zip").exists():
+            print(f"[mismatch] {plant}: no fine-tuned run in {run}, not exported")
+            continue
+        folder = AGENTS / plant / run.name.removeprefix(plant + "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        for src, name in study._KEEP.items():
+            if (run / src).exists():
+                shutil.copyfile(run / src, folder / name)
+        print(f"[mismatch] exported {folder.relative_to(ROOT)}")
+
+
+def sweep_jobs(out: Path, plants: list[str], quick: bool) -> list[object]:
+    jobs = []
+    for plant in plants:
+        plan, label = PLANS[plant], pretrained_label(plant)
+        sdir = out / "sweep" / plant
+        severities = ",".join(
+            f"{s:g}" for s in (plan.severities[::2] if quick else plan.severities)
+        )
+        controllers = list(CONTROLLERS)
+        extra: list[str] = []
+        if (AGENTS / plant / f"{label}_dr" / "model.zip").exists():
+            extra = [
+                "+controller@controller_defs.robust=pretrained",
+                f"controller_defs.robust.path=pretrained:{label}_dr",
+            ]
+        else:
+            controllers.remove("robust")
+        args = [
+            "-m", "ecocontrol.cli", "benchmark", "-m", "experiment=mismatch", f"env={plant}",
+            f"controllers=[{','.join(controllers)}]", f"windows={1 if quick else plan.windows}",
+            f"env.drift={severities}", f"hydra.sweep.dir={sdir}", *plan.env, *extra,
+        ]  # fmt: skip
+        jobs.append(study.Job(f"sweep_{plant}", "sweep", args, sdir / "never"))
+    return jobs
+
+
+def paired_against(tables: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Each controller's extra cost over ``reference`` per severity, paired per window."""
+    from ecocontrol.comparison import paired_savings
+
+    rows = []
+    for (plant, severity), t in tables.groupby(["plant", "drift"], sort=True):
+        if reference not in set(t["controller"]):
+            continue
+        p = paired_savings(t, reference=reference, also=(), n_boot=5_000, seed=0)
+        p.insert(0, "drift", severity)
+        p.insert(0, "plant", plant)
+        rows.append(p)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def benchmark_rows(out: Path, plants: list[str]) -> pd.DataFrame:
+    """Every (plant, severity, controller, window) row of the sweeps."""
+    from omegaconf import OmegaConf
+
+    frames = []
+    for plant in plants:
+        for table in sorted((out / "sweep" / plant).glob(f"*/benchmark_{plant}.csv")):
+            cfg = OmegaConf.load(table.parent / "config.yaml")
+            df = pd.read_csv(table, dtype={"error": str}).fillna({"error": ""})
+            df.insert(0, "drift", float(cfg.env.drift))
+            df.insert(0, "plant", plant)
+            frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def summary(out: Path, plants: list[str], dest: Path = RESULTS) -> pd.DataFrame:
+    """Write the committed tables, the plot and the Markdown summary; return the means."""
+    rows = benchmark_rows(out, plants)
+    if rows.empty:
+        print("[mismatch] no sweep results yet")
+        return rows
+    dest.mkdir(parents=True, exist_ok=True)
+    keep = [
+        c
+        for c in ("plant", "drift", "controller", "window", "seed", "error", "cost_total")
+        if c in rows
+    ]
+    keep += [c for c in rows.columns if c.startswith(("cost_", "co2", "viol_")) and c not in keep]
+    keep += [
+        c
+        for c in ("solver_failures", "state_access", "exogenous_access", "model_access")
+        if c in rows
+    ]
+    rows[keep].to_csv(dest / "mismatch_rows.csv", index=False)
+    ok = rows[rows["error"] == ""]
+    means = (
+        ok.groupby(["plant", "drift", "controller"], sort=True)["cost_total"]
+        .agg(["mean", "count"])
+        .rename(columns={"mean": "cost_mean_cny", "count": "episodes"})
+        .reset_index()
+    )
+    vs_oracle = paired_against(ok, "oracle")
+    vs_rule = paired_against(ok, "rule")
+    for name, p in (("vs_oracle", vs_oracle), ("vs_rule", vs_rule)):
+        if not p.empty:
+            p.to_csv(dest / f"paired_{name}.csv", index=False)
+    means.to_csv(dest / "mismatch_means.csv", index=False)
+    plot(means, vs_oracle, dest / "mismatch.png")
+    (dest / "mismatch.md").write_text(markdown(means, vs_oracle, vs_rule))
+    print((dest / "mismatch.md").read_text())
+    return means
+
+
+def plot(means: pd.DataFrame, vs_oracle: pd.DataFrame, path: Path) -> None:
+    """Per plant: each controller's cost above the oracle's (paired, %) against severity."""
+    from matplotlib.figure import Figure
+
+    plants = [p for p in PLANTS if p in set(means["plant"])]
+    fig = Figure(figsize=(5.5 * len(plants), 4.5), constrained_layout=True)
+    axes = np.atleast_1d(fig.subplots(1, len(plants)))
+    colour = {c: f"C{i}" for i, c in enumerate(CONTROLLERS)}
+    for ax, plant in zip(axes, plants, strict=True):
+        p = vs_oracle[vs_oracle["plant"] == plant] if not vs_oracle.empty else vs_oracle
+        for label in CONTROLLERS:
+            g = p[p["controller"] == label].sort_values("drift") if len(p) else p
+            if g.empty:
+                continue
+            # saving_pct against the oracle is minus the extra cost
+            y = -g["saving_pct"].to_numpy()
+            lo, hi = -g["saving_ci_high_pct"].to_numpy(), -g["saving_ci_low_pct"].to_numpy()
+            ax.plot(g["drift"], y, marker="o", label=label, color=colour[label])
+            ax.fill_between(g["drift"], lo, hi, color=colour[label], alpha=0.15)
+        ax.axhline(0.0, color="k", lw=0.8)
+        bound = "bound" if plant == "park" else "reference"
+        ax.set_title(f"{plant}: cost above the oracle ({bound})")
+        ax.set_xlabel("drift severity (all mechanisms)")
+        ax.set_ylabel("extra cost over the oracle [%], paired per window, 95 % CI")
+        ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+
+
+def markdown(means: pd.DataFrame, vs_oracle: pd.DataFrame, vs_rule: pd.DataFrame) -> str:
+    """The tables of ``mismatch.md``: extra cost over the oracle and saving against the rule."""
+    lines = ["# Model-mismatch sweep (generated by experiments/mismatch/run.py)", ""]
+    for p, sign, what in (
+        (vs_oracle, -1.0, "extra cost over the oracle [%]"),
+        (vs_rule, 1.0, "saving against the rule [%]"),
+    ):
+        if p.empty:
+            continue
+        lo, hi = (
+            ("saving_ci_high_pct", "saving_ci_low_pct")
+            if sign < 0
+            else ("saving_ci_low_pct", "saving_ci_high_pct")
+        )
+        p = p.assign(
+            value=[
+                f"{sign * v:.2f} [{sign * a:.2f}, {sign * b:.2f}]"
+                for v, a, b in zip(p["saving_pct"], p[lo], p[hi], strict=True)
+            ]
+        )
+        for plant, g in p.groupby("plant", sort=False):
+            wide = g.pivot(index="controller", columns="drift", values="value")
+            wide = wide.reindex([c for c in CONTROLLERS if c in wide.index])
+            wide.columns = [f"drift {c:g}" for c in wide.columns]
+            lines += [f"## {plant}: {what}, paired per window, 95 % CI", ""]
+            lines += [wide.to_markdown(), ""]
+    lines += ["## Mean cost per episode [CNY]", ""]
+    wide = means.pivot_table(index=["plant", "controller"], columns="drift", values="cost_mean_cny")
+    wide.columns = [f"drift {c:g}" for c in wide.columns]
+    lines += [wide.to_markdown(floatfmt=".0f"), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--out", type=Path, default=ROOT / "outputs" / "mismatch")
+    p.add_argument("--stages", default="train,export,sweep,summary")
+    p.add_argument("--plants", default=",".join(PLANTS))
+    p.add_argument("--jobs", type=int, default=2, help="commands at a time")
+    p.add_argument("--quick", action="store_true", help="tiny budgets (a smoke run)")
+    a = p.parse_args(argv)
+    plants = [x for x in a.plants.split(",") if x]
+    unknown = sorted(set(plants) - set(PLANTS))
+    if unknown:
+        p.error(f"--plants {unknown}; allowed: {list(PLANTS)}")
+    stages = a.stages.split(",")
+    a.out.mkdir(parents=True, exist_ok=True)
+    if "train" in stages:
+        study.run_jobs(train_jobs(a.out, plants, a.quick), a.out, a.jobs)
+    if "export" in stages and not a.quick:
+        export(a.out, plants)
+    if "sweep" in stages:
+        study.run_jobs(sweep_jobs(a.out, plants, a.quick), a.out, a.jobs)
+    if "summary" in stages:
+        summary(a.out, plants, a.out / "results" if a.quick else RESULTS)
+
+
+if __name__ == "__main__":
+    main()
