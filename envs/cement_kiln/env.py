@@ -354,7 +354,17 @@ class CementKilnEnv(EcoEnv):
     plant data at the env step; default synthetic), ``carbon_price_cny_per_t`` (80),
     ``reward_scale_cny`` (1e3), ``split_seed`` (0).
 
+    ## Drift (``drift``, ``drift_randomise``; :mod:`ecocontrol.envs.drift`)
+    ``refractory_wear`` (``shell_loss_factor`` 1.12: the rotary shell's loss up by half),
+    ``burnability`` (free lime 1.5 % instead of 1.0 % at the nominal burning zone, [Fundal1979]),
+    ``calciner_reactivity`` (calcination rate x0.7, [Borgwardt1985]) and ``ring_buildup``
+    (transport dead time 36 min instead of 30, assumed); severity 1 is the end of a campaign.
+    Controllers see the nominal parameters unless they declare ``model_access="true"``.
+
     ## Version History
+    * v1, issue 22: the keys ``drift`` and ``drift_randomise`` (and, on the kiln, the field
+      ``shell_loss_factor``, 1 by default). At their defaults the plant is bit-identical to v1
+      before them (tested), so the version is unchanged.
     * v0: initial release.
     * v1 (issue 16): the calciner's balance is solved by a bracketed method with a residual
       check every step (v0's Newton could settle on a spurious hot root, up to about 130 MW

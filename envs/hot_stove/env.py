@@ -710,7 +710,16 @@ class HotStoveEnv(EcoEnv):
     ## Parameters and sources
     See :class:`HotStoveParams`; every default carries its source in its docstring.
 
+    ## Drift (``drift``, ``drift_randomise``; :mod:`ecocontrol.envs.drift`)
+    ``checker_fouling`` (checker heat transfer x0.85 on blast and x0.89 on gas: a fouling
+    resistance of about 1 mm of dust) and ``refractory_ageing`` (shell loss x2); severity 1 is a
+    stove late in its campaign (sources in REFERENCES.md, "Plant drift"). Controllers see the
+    nominal parameters unless they declare ``model_access="true"``.
+
     ## Version History
+    * v1, issue 22: the keys ``drift`` and ``drift_randomise`` (and, on the kiln, the field
+      ``shell_loss_factor``, 1 by default). At their defaults the plant is bit-identical to v1
+      before them (tested), so the version is unchanged.
     * v1: CO2 of the checker heat drawn (or added) over an episode booked with the inventory
       cost as the priced source ``inventory`` (v0 priced it in money only, so a policy that
       drained the stoves reported a quarter of the rule's CO2); ``gas_accounting`` (``gate``

@@ -700,7 +700,18 @@ class WindSolarStorageEnv(EcoEnv):
     ``heat_store_init`` (0.5), ``gas_boiler_heat_mw`` (10, assumed),
     ``value_of_unserved_heat_cny_per_mwh`` (3,000, assumed).
 
+    ## Drift (``drift``, ``drift_randomise``; :mod:`ecocontrol.envs.drift`)
+    ``capacity_fade`` (battery energy x0.8, [Xu2018]), ``resistance_growth`` (0.900 each way,
+    round trip 0.81), ``pv_soiling`` (soiling 8 % instead of 2 %; the PV forecast, a
+    clean-panel model, over-predicts by 6.5 %; [Kimber2006], [Ilse2019]),
+    ``heat_store_insulation`` (standing loss x1.5, assumed); severity 1 is a battery at its end
+    of life after a 40-day dry spell. Controllers see the nominal parameters unless they
+    declare ``model_access="true"``.
+
     ## Version History
+    * v1, issue 22: the keys ``drift`` and ``drift_randomise`` (and, on the kiln, the field
+      ``shell_loss_factor``, 1 by default). At their defaults the plant is bit-identical to v1
+      before them (tested), so the version is unchanged.
     * v1: the end-of-episode value of stored energy (``inventory``); a process-heat demand
       profile, a heat store and a rated gas boiler in place of the daily heat quota; the
       demand charge of the two-part tariff (``demand``); observation gains stored heat, peak
