@@ -282,6 +282,66 @@ def replay_rewards(dataset: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+#: Keys of a dataset's metadata that are not :attr:`Demonstrations.info` (the episode index).
+_INDEX_KEYS = (
+    "format",
+    "format_version",
+    "tier",
+    "episode_kpis",
+    "windows",
+    "seeds",
+    "kpi_names",
+    "total_episodes",
+    "total_steps",
+)
+
+
+def demonstrations_from_dataset(dataset: Any) -> Demonstrations:
+    """A loaded ecocontrol Minari dataset as :class:`~ecocontrol.imitation.Demonstrations`.
+
+    What offline learners built on :mod:`ecocontrol.imitation` take (e.g.
+    :func:`~ecocontrol.imitation.behaviour_clone`): the behaviour policy's actions are its
+    labels (``expert_actions``), each episode's window, seed and KPIs come from the metadata.
+    """
+    meta = dataset_metadata(dataset)
+    episode_meta = dataset.storage.get_episode_metadata(dataset.episode_indices)
+    obs, final, acts, rews, terms, truncs, lengths, windows, seeds = ([] for _ in range(9))
+    for ep, ep_meta in zip(dataset.iterate_episodes(), episode_meta, strict=True):
+        o = np.asarray(ep.observations)
+        obs.append(o[:-1])
+        final.append(o[-1])
+        acts.append(np.asarray(ep.actions))
+        rews.append(np.asarray(ep.rewards, dtype=np.float64))
+        terms.append(np.asarray(ep.terminations, dtype=bool))
+        truncs.append(np.asarray(ep.truncations, dtype=bool))
+        lengths.append(len(ep.actions))
+        windows.append(int(ep_meta["options"]["window"]))
+        seeds.append(int(ep_meta["seed"]))
+    kpis = meta.get("episode_kpis") or [{}] * len(lengths)
+    names = tuple(kpis[0]) if kpis and kpis[0] else ()
+    actions = np.concatenate(acts)
+    e = len(lengths)
+    return Demonstrations(
+        observations=np.concatenate(obs),
+        actions=actions,
+        expert_actions=actions.copy(),
+        rewards=np.concatenate(rews),
+        terminations=np.concatenate(terms),
+        truncations=np.concatenate(truncs),
+        episode_lengths=np.asarray(lengths, dtype=np.int64),
+        final_observations=np.stack(final),
+        episode_windows=np.asarray(windows, dtype=np.int64),
+        episode_seeds=np.asarray(seeds, dtype=np.int64),
+        episode_rounds=np.zeros(e, dtype=np.int64),
+        episode_betas=np.ones(e),
+        episode_kpis=np.array([[k[n] for n in names] for k in kpis], dtype=np.float64).reshape(
+            e, len(names)
+        ),
+        kpi_names=names,
+        info={k: v for k, v in meta.items() if k not in _INDEX_KEYS},
+    )
+
+
 # -- the command ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DatasetConfig:

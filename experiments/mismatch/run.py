@@ -71,7 +71,7 @@ class Plan:
 
 PLANS: dict[str, Plan] = {
     "park": Plan(30_000, 15_000, (0.0, 0.25, 0.5, 0.75, 1.0), 4),
-    "hot_stove": Plan(40_000, 20_000, (0.0, 0.5, 1.0), 4, ("env.episode_h=2",)),
+    "hot_stove": Plan(40_000, 20_000, (0.0, 0.5, 1.0), 8, ("env.episode_h=2",)),
     "cement_kiln": Plan(40_000, 20_000, (0.0, 0.25, 0.5, 0.75, 1.0), 4),
 }
 #: The sweep's controllers, in the tables' order (``robust``: the randomised fine-tune).
