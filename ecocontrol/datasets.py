@@ -9,8 +9,8 @@ hub). Load it with ``minari.load_dataset("ecocontrol/<plant>/<tier>-v0")``.
 Quality tiers (:data:`TIERS`): ``rule`` (the plant's rule-based controller), ``noisy`` (the
 "noisy operator", :func:`noisy_operator`: the MPC with Gaussian noise on its normalised
 action, standard deviation :data:`NOISY_SIGMA` per plant) and ``mpc`` (the MPC on the env's
-noisy forecasts). Any registered controller name or factory records too (a trained agent
-through its factory).
+noisy forecasts), ``agent`` (a trained agent, :func:`trained_agent`: the plant's pretrained one
+by default). Any registered controller name or factory records too.
 
 Each episode's Minari metadata holds its ``seed`` and ``options`` (``{"window": w}``): resetting
 the env with them and stepping the dataset's actions reproduces its rewards
@@ -125,11 +125,28 @@ def noisy_operator(env: gym.Env[Any, Any], **kwargs: Any) -> NoisyOperator:
     return NoisyOperator(env, **kwargs)
 
 
+def trained_agent(env: gym.Env[Any, Any], path: str = "pretrained", **kwargs: Any) -> Any:
+    """Controller factory of a trained agent (:class:`~ecocontrol.agents.AgentController`).
+
+    ``path``: a run directory or ``pretrained`` / ``pretrained:<label>`` (the committed
+    agents of ``experiments/agents/``, the plant's best by default).
+    """
+    from ecocontrol.agents import AgentController
+
+    return AgentController(env, path, **kwargs)
+
+
 #: The quality tiers: tier name -> (controller name or factory, default keyword arguments).
 TIERS: dict[str, tuple[str | ControllerFactory, dict[str, Any]]] = {
     "rule": ("rule", {}),
     "noisy": (noisy_operator, {}),
     "mpc": ("mpc", {}),
+    "agent": (trained_agent, {"path": "pretrained"}),
+}
+#: ``policy`` values of ``ecocontrol-dataset`` besides the plant's registered controllers.
+POLICY_FACTORIES: dict[str, ControllerFactory] = {
+    "noisy": noisy_operator,
+    "agent": trained_agent,
 }
 
 
@@ -408,11 +425,18 @@ def dataset_config(cfg: Mapping[str, Any]) -> tuple[DatasetConfig, dict[str, Any
     assert episodes is not None  # not optional: _int raised otherwise
     probe = build_env(env_cfg, split=split)
     plant = plant_of(probe).plant_name
-    probe.close()
     policy = raw.get("policy")
-    allowed = [*available_controllers(plant), "noisy"]
+    allowed = [*available_controllers(plant), *POLICY_FACTORIES]
     if policy not in allowed:
+        probe.close()
         raise _fail("policy", policy, f"one of {allowed} (plant {plant!r})")
+    if policy == "agent":  # a trained agent loads now, so a bad path fails before any work
+        try:
+            trained_agent(probe, **kwargs)
+        except (ConfigError, TypeError, ValueError, FileNotFoundError) as exc:
+            probe.close()
+            raise ConfigError(f"config key policy_kwargs={kwargs!r}: {exc}") from exc
+    probe.close()
     settings = DatasetConfig(
         policy=str(policy),
         policy_kwargs=kwargs,
@@ -436,7 +460,7 @@ def record_from_config(cfg: Mapping[str, Any]) -> DatasetRecord:
     s, env_cfg = dataset_config(raw)
     if raw.get("datasets_path"):
         os.environ["MINARI_DATASETS_PATH"] = str(raw["datasets_path"])
-    policy: str | ControllerFactory = noisy_operator if s.policy == "noisy" else s.policy
+    policy: str | ControllerFactory = POLICY_FACTORIES.get(s.policy, s.policy)
     try:
         rec = record_dataset(
             env_cfg,

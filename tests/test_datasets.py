@@ -118,3 +118,14 @@ def test_a_loaded_dataset_becomes_demonstrations_an_offline_learner_fits(dataset
     assert demos.info["env_config"] == want.info["env_config"]
     model, norm = behaviour_clone(demos, "ppo", seed=0)
     assert action_error(model, norm, demos)["mae"] < 0.1
+
+
+def test_a_trained_agent_records_as_a_tier_and_a_bad_path_fails_first(datasets_dir):
+    rec = record_from_config(_cfg("env=park", "policy=agent", "episodes=1"))
+    assert rec.dataset_id == "ecocontrol/park/agent-v0"
+    ds = minari.load_dataset(rec.dataset_id)
+    assert dataset_metadata(ds)["tier"] == "agent"
+    for recorded, replayed in replay_rewards(ds):
+        np.testing.assert_array_equal(recorded, replayed)
+    with pytest.raises(ConfigError, match="policy_kwargs"):
+        dataset_config(_cfg("env=park", "policy=agent", "+policy_kwargs.path=/nonexistent"))
