@@ -240,6 +240,7 @@ def record_dataset(
             raise FileExistsError(f"dataset {did!r} exists; allowed: a new id or overwrite=True")
         minari.delete_dataset(did)
     demos = record_demonstrations(env_cfg, controller, episodes, split, seed, kwargs)
+    env = demos.make_env()
     buffers = [
         EpisodeBuffer(
             id=i,
@@ -250,10 +251,10 @@ def record_dataset(
             rewards=list(ep["rewards"]),
             terminations=list(ep["terminations"]),
             truncations=list(ep["truncations"]),
+            infos=step_infos(env, ep["seed"], ep["window"], ep["actions"]),
         )
         for i, ep in enumerate(demos.episodes())
     ]
-    env = demos.make_env()
     meta = _metadata(demos, tier)
     with warnings.catch_warnings():
         # No env spec (the env is built from its config, not gym.make), permalink or email:
@@ -274,6 +275,33 @@ def record_dataset(
     path = Path(ds.storage.data_path).parent
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return DatasetRecord(did, path, demos, time.perf_counter() - t0, size)
+
+
+#: The parts of the env's ``info`` a dataset keeps per step, and their keys' prefixes.
+STEP_INFO_KEYS = {"costs": "cost_", "emissions": "co2_", "constraint_violations": "viol_"}
+
+
+def step_infos(
+    env: gym.Env[Any, Any], seed: int, window: int, actions: np.ndarray
+) -> dict[str, list[float]]:
+    """Per-step KPIs of an episode, as Minari stores ``infos`` (``T + 1`` rows, reset first).
+
+    Flat keys of float lists (Minari 0.5's arrow storage decodes nested ``infos`` as rows of
+    dicts, and 1-D arrays not at all); loaded, each is a 1-D array:
+    ``cost_<term>`` [CNY] and ``cost_total``, ``co2_<source>`` [tCO2] and ``co2_total``,
+    ``viol_<name>``: from the env reset with ``seed`` and ``window`` and stepped with
+    ``actions``, which reproduces the recorded episode exactly (see :func:`replay_rewards`);
+    the reset row is 0.
+    """
+    _, info = env.reset(seed=int(seed), options={"window": int(window)})
+    rows = [info]
+    for a in actions:
+        rows.append(env.step(a)[4])
+    return {
+        prefix + k: [float(r[part][k]) for r in rows]
+        for part, prefix in STEP_INFO_KEYS.items()
+        for k in rows[0][part]
+    }
 
 
 def dataset_metadata(dataset: Any) -> dict[str, Any]:

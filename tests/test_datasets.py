@@ -129,3 +129,21 @@ def test_a_trained_agent_records_as_a_tier_and_a_bad_path_fails_first(datasets_d
         np.testing.assert_array_equal(recorded, replayed)
     with pytest.raises(ConfigError, match="policy_kwargs"):
         dataset_config(_cfg("env=park", "policy=agent", "+policy_kwargs.path=/nonexistent"))
+
+
+def test_per_step_infos_are_stored_and_sum_to_the_episode_kpis(datasets_dir):
+    env_cfg = _cfg("env=cement_kiln", *SHORT["cement_kiln"])["env"]
+    rec = record_dataset(env_cfg, "rule", episodes=1, tier_name="rule")
+    ep = next(minari.load_dataset(rec.dataset_id).iterate_episodes())
+    infos = ep.infos
+    assert {"cost_total", "cost_fuel", "co2_total", "co2_process", "viol_action_clipped"} <= set(
+        infos
+    )
+    n = len(ep.actions)
+    total = np.asarray(infos["cost_total"]).reshape(-1)
+    assert total.shape == (n + 1,) and total[0] == 0.0
+    kpis = rec.demonstrations.kpis[0]
+    assert total.sum() == pytest.approx(kpis["cost_total"], rel=1e-12)
+    co2 = np.asarray(infos["co2_total"]).reshape(-1)
+    assert co2.sum() == pytest.approx(kpis["co2_total"], rel=1e-12)
+    np.testing.assert_allclose(-total[1:] / 1e3, ep.rewards, rtol=1e-12)
