@@ -309,14 +309,23 @@ def dataset_metadata(dataset: Any) -> dict[str, Any]:
     return dict(json.loads(dataset.storage.metadata["ecocontrol"]))
 
 
+def recover_env(dataset: Any) -> gym.Env[Any, Any]:
+    """The env a dataset was recorded on: its env config (metadata) on its split.
+
+    Minari's ``recover_environment`` needs a registered spec whose kwargs are JSON; a plant's
+    parameter dataclass is not, so the config in the metadata is the record.
+    """
+    meta = dataset_metadata(dataset)
+    return build_env(meta["env_config"], split=meta["split"])
+
+
 def replay_rewards(dataset: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each episode's ``(recorded rewards, rewards of the env stepped with its actions)``.
 
     The env is rebuilt from the dataset's env config on its split; each episode resets with
     its recorded seed and window.
     """
-    meta = dataset_metadata(dataset)
-    env = build_env(meta["env_config"], split=meta["split"])
+    env = recover_env(dataset)
     out = []
     episode_meta = dataset.storage.get_episode_metadata(dataset.episode_indices)
     for ep, ep_meta in zip(dataset.iterate_episodes(), episode_meta, strict=True):
