@@ -111,6 +111,7 @@ def test_behaviour_cloning_reproduces_a_short_mpc_run(park_cfg):
     assert demos.info["expert_information"] == {
         "state_access": "measured",
         "exogenous_access": "forecast",
+        "model_access": "nominal",
     }
     model, norm = behaviour_clone(demos, "ppo", **{**FIT, "epochs": 200})
     assert action_error(model, norm, demos)["mae"] < BC_MAE

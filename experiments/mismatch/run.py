@@ -3,16 +3,18 @@
 Stages (each resumable: a rerun skips finished training runs and benchmark rows):
 
 1. ``train``: each plant's pretrained agent (``experiments/agents/index.json``) fine-tuned
-   under domain randomisation over the drift (``env.drift=1 env.drift_randomise=true``: every
-   episode draws a severity of 0, 0.25, ..., 1 for all the plant's mechanisms), from its own
-   weights and statistics (``init_from``), with its study recipe (interface, reward baseline,
-   agent settings). One ordinary ``ecocontrol-train`` command each (printed);
-2. ``export``: each fine-tuned run's best model into ``experiments/agents/<plant>/<label>_dr/``
-   (``pretrained:<label>_dr`` loads it);
+   from its own weights and statistics (``init_from``) with its study recipe (interface,
+   reward baseline, agent settings), twice over: under domain randomisation over the drift
+   (``dr``: ``env.drift=1 env.drift_randomise=true``, every episode draws a severity of 0,
+   0.25, ..., 1 for all the plant's mechanisms) and, as the control with the same budget, on
+   the nominal plant (``ft``); :data:`SEEDS` seeds each. One ordinary ``ecocontrol-train``
+   command per run (printed);
+2. ``export``: each fine-tuned run's best model into
+   ``experiments/agents/<plant>/<label>_<dr|ft>_s<seed>/`` (``pretrained:<that>`` loads it);
 3. ``sweep``: per plant, one Hydra multirun of ``ecocontrol-benchmark experiment=mismatch``
    over ``env.drift``: rule, MPC (nominal model), MPC re-identified (``true_model=True``),
-   oracle (knows the true plant), the pretrained agent and its randomised fine-tune, on the
-   same test windows and seeds at every severity;
+   oracle (knows the true plant), the pretrained agent and its fine-tunes, on the same test
+   windows and seeds at every severity;
 4. ``summary``: ``experiments/results/mismatch/``: the sweep tables, each controller's cost
    paired per window against the oracle and the rule at every severity (bootstrap intervals),
    ``mismatch.png`` and ``mismatch.md``.
@@ -70,12 +72,18 @@ class Plan:
 
 
 PLANS: dict[str, Plan] = {
-    "park": Plan(30_000, 15_000, (0.0, 0.25, 0.5, 0.75, 1.0), 4),
-    "hot_stove": Plan(40_000, 20_000, (0.0, 0.5, 1.0), 8, ("env.episode_h=2",)),
-    "cement_kiln": Plan(40_000, 20_000, (0.0, 0.25, 0.5, 0.75, 1.0), 4),
+    "park": Plan(100_000, 25_000, (0.0, 0.25, 0.5, 0.75, 1.0), 11),
+    "hot_stove": Plan(150_000, 50_000, (0.0, 0.5, 1.0), 8, ("env.episode_h=2",)),
+    "cement_kiln": Plan(150_000, 50_000, (0.0, 0.25, 0.5, 0.75, 1.0), 8),
 }
-#: The sweep's controllers, in the tables' order (``robust``: the randomised fine-tune).
-CONTROLLERS = ("oracle", "mpc_identified", "mpc", "pretrained", "robust", "rule")
+#: Fine-tuning variants: ``dr`` (randomised drift) and ``ft`` (nominal plant, the control).
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "dr": ("env.drift=1.0", "env.drift_randomise=true"),
+    "ft": (),
+}
+SEEDS = (0, 1)
+#: The sweep's controller families, in the tables' order (``dr``/``ft``: the fine-tunes).
+CONTROLLERS = ("oracle", "mpc_identified", "mpc", "pretrained", "dr", "ft", "rule")
 
 
 def pretrained_label(plant: str) -> str:
@@ -88,41 +96,50 @@ def _recipe(plant: str, label: str) -> object:
     return study.RECIPES[plant][study.family(label)]
 
 
+def run_names(plant: str) -> list[str]:
+    """The fine-tuned runs of ``plant``: ``<label>_<variant>_s<seed>``."""
+    label = pretrained_label(plant)
+    return [f"{label}_{v}_s{seed}" for v in VARIANTS for seed in SEEDS]
+
+
 def train_jobs(out: Path, plants: list[str], quick: bool) -> list[object]:
     jobs = []
     for plant in plants:
         label, plan = pretrained_label(plant), PLANS[plant]
         r = _recipe(plant, label)
-        run = out / "train" / f"{plant}_{label}_dr"
-        args = [
-            "-m", "ecocontrol.cli", "train", "experiment=study_train", f"env={plant}",
-            f"agent={r.agent}", "seed=0", "env.drift=1.0", "env.drift_randomise=true",
-            f"init_from={AGENTS / plant / label}",
-            f"total_timesteps={2_000 if quick else plan.steps}",
-            f"eval_every={1_000 if quick else plan.eval_every}", f"hydra.run.dir={run}",
-            *r.overrides,
-        ]  # fmt: skip
-        if quick:
-            args.append("eval_episodes=1")
-        if (run / ".hydra").exists():
-            args.append("resume=true")
-        jobs.append(study.Job(f"{plant}_dr", "train", args, run / "model.zip"))
+        for name in run_names(plant):
+            variant, seed = name.rsplit("_", 2)[-2], int(name.rsplit("_s", 1)[1])
+            run = out / "train" / f"{plant}_{name}"
+            args = [
+                "-m", "ecocontrol.cli", "train", "experiment=study_train", f"env={plant}",
+                f"agent={r.agent}", f"seed={seed}", *VARIANTS[variant],
+                f"init_from={AGENTS / plant / label}",
+                f"total_timesteps={2_000 if quick else plan.steps}",
+                f"eval_every={1_000 if quick else plan.eval_every}", f"hydra.run.dir={run}",
+                *r.overrides,
+            ]  # fmt: skip
+            if quick:
+                args.append("eval_episodes=1")
+            if (run / ".hydra").exists():
+                args.append("resume=true")
+            jobs.append(study.Job(f"{plant}_{name}", "train", args, run / "model.zip"))
     return jobs
 
 
 def export(out: Path, plants: list[str]) -> None:
-    """Copy each fine-tuned run's best model to ``experiments/agents/<plant>/<label>_dr/``."""
+    """Copy each fine-tuned run's best model to ``experiments/agents/<plant>/<run name>/``."""
     for plant in plants:
-        run = out / "train" / f"{plant}_{pretrained_label(plant)}_dr"
-        if not (run / "model.zip").exists():
-            print(f"[mismatch] {plant}: no fine-tuned run in {run}, not exported")
-            continue
-        folder = AGENTS / plant / run.name.removeprefix(plant + "_")
-        folder.mkdir(parents=True, exist_ok=True)
-        for src, name in study._KEEP.items():
-            if (run / src).exists():
-                shutil.copyfile(run / src, folder / name)
-        print(f"[mismatch] exported {folder.relative_to(ROOT)}")
+        for name in run_names(plant):
+            run = out / "train" / f"{plant}_{name}"
+            if not (run / "model.zip").exists():
+                print(f"[mismatch] {plant}: no fine-tuned run in {run}, not exported")
+                continue
+            folder = AGENTS / plant / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for src, dst in study._KEEP.items():
+                if (run / src).exists():
+                    shutil.copyfile(run / src, folder / dst)
+            print(f"[mismatch] exported {folder.relative_to(ROOT)}")
 
 
 def sweep_jobs(out: Path, plants: list[str], quick: bool) -> list[object]:
@@ -133,15 +150,16 @@ def sweep_jobs(out: Path, plants: list[str], quick: bool) -> list[object]:
         severities = ",".join(
             f"{s:g}" for s in (plan.severities[::2] if quick else plan.severities)
         )
-        controllers = list(CONTROLLERS)
+        controllers = [c for c in CONTROLLERS if c not in VARIANTS]
         extra: list[str] = []
-        if (AGENTS / plant / f"{label}_dr" / "model.zip").exists():
-            extra = [
-                "+controller@controller_defs.robust=pretrained",
-                f"controller_defs.robust.path=pretrained:{label}_dr",
-            ]
-        else:
-            controllers.remove("robust")
+        for name in run_names(plant):
+            if (AGENTS / plant / name / "model.zip").exists():
+                short = name.removeprefix(label + "_")  # dr_s0: family dr, seed 0
+                controllers.insert(-1, short)
+                extra += [
+                    f"+controller@controller_defs.{short}=pretrained",
+                    f"controller_defs.{short}.path=pretrained:{name}",
+                ]
         args = [
             "-m", "ecocontrol.cli", "benchmark", "-m", "experiment=mismatch", f"env={plant}",
             f"controllers=[{','.join(controllers)}]", f"windows={1 if quick else plan.windows}",
@@ -152,14 +170,27 @@ def sweep_jobs(out: Path, plants: list[str], quick: bool) -> list[object]:
 
 
 def paired_against(tables: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Each controller's extra cost over ``reference`` per severity, paired per window."""
-    from ecocontrol.comparison import paired_savings
+    """Each controller's saving against ``reference`` per severity, paired per window.
+
+    Fine-tunes are pooled over their seeds (``dr_s0``, ``dr_s1`` -> family ``dr``; a row per
+    seed too, ``level`` "run"): :func:`ecocontrol.comparison.aggregate_savings`'s mean over
+    (seed, window) and its stratified bootstrap interval, as ``saving_pct`` and
+    ``saving_ci_low_pct`` / ``saving_ci_high_pct``.
+    """
+    from ecocontrol.comparison import aggregate_savings
 
     rows = []
     for (plant, severity), t in tables.groupby(["plant", "drift"], sort=True):
         if reference not in set(t["controller"]):
             continue
-        p = paired_savings(t, reference=reference, also=(), n_boot=5_000, seed=0)
+        p = aggregate_savings(t, reference=reference, n_boot=5_000, seed=0, per_run=True)
+        p = p.rename(
+            columns={
+                "saving_mean_pct": "saving_pct",
+                "saving_mean_ci_low_pct": "saving_ci_low_pct",
+                "saving_mean_ci_high_pct": "saving_ci_high_pct",
+            }
+        )
         p.insert(0, "drift", severity)
         p.insert(0, "plant", plant)
         rows.append(p)
@@ -228,7 +259,7 @@ def plot(means: pd.DataFrame, vs_oracle: pd.DataFrame, path: Path) -> None:
     axes = np.atleast_1d(fig.subplots(1, len(plants)))
     colour = {c: f"C{i}" for i, c in enumerate(CONTROLLERS)}
     for ax, plant in zip(axes, plants, strict=True):
-        p = vs_oracle[vs_oracle["plant"] == plant] if not vs_oracle.empty else vs_oracle
+        p = vs_oracle[(vs_oracle["plant"] == plant) & (vs_oracle["level"] == "family")]
         for label in CONTROLLERS:
             g = p[p["controller"] == label].sort_values("drift") if len(p) else p
             if g.empty:
@@ -267,7 +298,7 @@ def markdown(means: pd.DataFrame, vs_oracle: pd.DataFrame, vs_rule: pd.DataFrame
                 for v, a, b in zip(p["saving_pct"], p[lo], p[hi], strict=True)
             ]
         )
-        for plant, g in p.groupby("plant", sort=False):
+        for plant, g in p[p["level"] == "family"].groupby("plant", sort=False):
             wide = g.pivot(index="controller", columns="drift", values="value")
             wide = wide.reindex([c for c in CONTROLLERS if c in wide.index])
             wide.columns = [f"drift {c:g}" for c in wide.columns]
