@@ -12,7 +12,7 @@ Writes ``offline_bc_<plant>.csv`` (the benchmark rows) and ``offline_bc_<plant>.
 
 Usage::
 
-    python experiments/results/datasets/offline_bc.py cement_kiln 12 4
+    python experiments/results/datasets/offline_bc.py park 20 11
     (plant, dataset episodes, test windows)
 """
 
@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 
 
-def main(plant: str = "cement_kiln", episodes: int = 12, windows: int = 4) -> None:
+def main(plant: str = "park", episodes: int = 20, windows: int = 11) -> None:
     import minari
     from hydra import compose, initialize_config_module
 
@@ -94,7 +94,7 @@ def main(plant: str = "cement_kiln", episodes: int = 12, windows: int = 4) -> No
 if __name__ == "__main__":
     args = sys.argv[1:]
     main(
-        args[0] if args else "cement_kiln",
-        int(args[1]) if len(args) > 1 else 12,
-        int(args[2]) if len(args) > 2 else 4,
+        args[0] if args else "park",
+        int(args[1]) if len(args) > 1 else 20,
+        int(args[2]) if len(args) > 2 else 11,
     )
