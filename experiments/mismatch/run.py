@@ -15,9 +15,12 @@ Stages (each resumable: a rerun skips finished training runs and benchmark rows)
    over ``env.drift``: rule, MPC (nominal model), MPC re-identified (``true_model=True``),
    oracle (knows the true plant), the pretrained agent and its fine-tunes, on the same test
    windows and seeds at every severity;
-4. ``summary``: ``experiments/results/mismatch/``: the sweep tables, each controller's cost
+4. ``mechanisms``: per plant, each drift mechanism alone at severity 1 (rule, MPC,
+   re-identified MPC, oracle): which mechanism the nominal model misses most;
+5. ``summary``: ``experiments/results/mismatch/``: the sweep tables, each controller's cost
    paired per window against the oracle and the rule at every severity (bootstrap intervals),
-   ``mismatch.png`` and ``mismatch.md``.
+   per mechanism what re-identifying the MPC's model recovers, ``mismatch.png`` and
+   ``mismatch.md``.
 
 Usage::
 
@@ -169,6 +172,35 @@ def sweep_jobs(out: Path, plants: list[str], quick: bool) -> list[object]:
     return jobs
 
 
+#: Baselines of the per-mechanism stage (no agents: the question is the model's).
+MECHANISM_CONTROLLERS = ("oracle", "mpc_identified", "mpc", "rule")
+
+
+def mechanism_jobs(out: Path, plants: list[str], quick: bool) -> list[object]:
+    from ecocontrol.envs import HotStoveVectorEnv, ParkVectorEnv
+    from ecocontrol.envs.cement_kiln import CementKilnVectorEnv
+
+    sims = {
+        "park": ParkVectorEnv,
+        "hot_stove": HotStoveVectorEnv,
+        "cement_kiln": CementKilnVectorEnv,
+    }
+    jobs = []
+    for plant in plants:
+        plan = PLANS[plant]
+        mechanisms = [d.name for d in sims[plant].drifts]
+        sdir = out / "mechanisms" / plant
+        args = [
+            "-m", "ecocontrol.cli", "benchmark", "-m", "experiment=mismatch", f"env={plant}",
+            f"controllers=[{','.join(MECHANISM_CONTROLLERS)}]",
+            f"windows={1 if quick else plan.windows}",
+            "env.drift=" + ",".join("{" + m + ":1}" for m in mechanisms),
+            f"hydra.sweep.dir={sdir}", *plan.env,
+        ]  # fmt: skip
+        jobs.append(study.Job(f"mechanisms_{plant}", "mechanisms", args, sdir / "never"))
+    return jobs
+
+
 def paired_against(tables: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Each controller's saving against ``reference`` per severity, paired per window.
 
@@ -177,39 +209,94 @@ def paired_against(tables: pd.DataFrame, reference: str) -> pd.DataFrame:
     (seed, window) and its stratified bootstrap interval, as ``saving_pct`` and
     ``saving_ci_low_pct`` / ``saving_ci_high_pct``.
     """
-    from ecocontrol.comparison import aggregate_savings
-
     rows = []
     for (plant, severity), t in tables.groupby(["plant", "drift"], sort=True):
         if reference not in set(t["controller"]):
             continue
-        p = aggregate_savings(t, reference=reference, n_boot=5_000, seed=0, per_run=True)
-        p = p.rename(
-            columns={
-                "saving_mean_pct": "saving_pct",
-                "saving_mean_ci_low_pct": "saving_ci_low_pct",
-                "saving_mean_ci_high_pct": "saving_ci_high_pct",
-            }
-        )
+        p = aggregate(t, reference)
         p.insert(0, "drift", severity)
         p.insert(0, "plant", plant)
         rows.append(p)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
-def benchmark_rows(out: Path, plants: list[str]) -> pd.DataFrame:
-    """Every (plant, severity, controller, window) row of the sweeps."""
+def benchmark_rows(out: Path, plants: list[str], stage: str = "sweep") -> pd.DataFrame:
+    """Every (plant, drift, controller, window) row of a stage's sweeps.
+
+    ``drift``: the severity of every mechanism (``sweep``), or 1 with ``mechanism`` naming
+    the one drifted (``mechanisms``).
+    """
     from omegaconf import OmegaConf
 
     frames = []
     for plant in plants:
-        for table in sorted((out / "sweep" / plant).glob(f"*/benchmark_{plant}.csv")):
-            cfg = OmegaConf.load(table.parent / "config.yaml")
+        for table in sorted((out / stage / plant).glob(f"*/benchmark_{plant}.csv")):
+            drift = OmegaConf.to_container(OmegaConf.load(table.parent / "config.yaml").env)
+            assert isinstance(drift, dict)
+            value = drift["drift"]
             df = pd.read_csv(table, dtype={"error": str}).fillna({"error": ""})
-            df.insert(0, "drift", float(cfg.env.drift))
+            if isinstance(value, dict):
+                (mechanism, severity), *_ = value.items()
+            else:
+                mechanism, severity = "all", value
+            df.insert(0, "mechanism", mechanism)
+            df.insert(0, "drift", float(severity))
             df.insert(0, "plant", plant)
             frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def mechanism_table(out: Path, plants: list[str], dest: Path) -> str:
+    """Per mechanism at severity 1: each baseline's cost over the oracle, and what the
+    re-identified MPC saves against the nominal one (the price of the model's mismatch)."""
+    rows = benchmark_rows(out, plants, "mechanisms")
+    if rows.empty:
+        return ""
+    rows.to_csv(dest / "mechanism_rows.csv", index=False)
+    ok = rows[rows["error"] == ""]
+    parts = []
+    for (plant, mech), t in ok.groupby(["plant", "mechanism"], sort=False):
+        for ref in ("oracle", "mpc"):
+            p = aggregate(t, ref)
+            p.insert(0, "mechanism", mech)
+            p.insert(0, "plant", plant)
+            parts.append(p)
+    table = pd.concat(parts, ignore_index=True)
+    table.to_csv(dest / "paired_mechanisms.csv", index=False)
+    lines = [
+        "## One mechanism at a time (severity 1): cost over the oracle [%], and what "
+        "re-identifying the MPC's model saves against the nominal MPC [%]",
+        "",
+        "| plant | mechanism | rule | MPC | MPC re-identified | re-identification saves |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+
+    def cell(r: pd.Series, sign: float) -> str:
+        lo, hi = sorted((sign * r["saving_ci_low_pct"], sign * r["saving_ci_high_pct"]))
+        return f"{sign * r['saving_pct']:.2f} [{lo:.2f}, {hi:.2f}]"
+
+    for (plant, mech), g in table.groupby(["plant", "mechanism"], sort=False):
+        o = g[g["reference"] == "oracle"].set_index("controller")
+        m = g[g["reference"] == "mpc"].set_index("controller")
+        lines.append(
+            f"| {plant} | {mech} | {cell(o.loc['rule'], -1)} | {cell(o.loc['mpc'], -1)} | "
+            f"{cell(o.loc['mpc_identified'], -1)} | {cell(m.loc['mpc_identified'], 1)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def aggregate(t: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """:func:`ecocontrol.comparison.aggregate_savings` with the columns renamed."""
+    from ecocontrol.comparison import aggregate_savings
+
+    p = aggregate_savings(t, reference=reference, n_boot=5_000, seed=0, per_run=True)
+    return p.rename(
+        columns={
+            "saving_mean_pct": "saving_pct",
+            "saving_mean_ci_low_pct": "saving_ci_low_pct",
+            "saving_mean_ci_high_pct": "saving_ci_high_pct",
+        }
+    )
 
 
 def summary(out: Path, plants: list[str], dest: Path = RESULTS) -> pd.DataFrame:
@@ -245,7 +332,8 @@ def summary(out: Path, plants: list[str], dest: Path = RESULTS) -> pd.DataFrame:
             p.to_csv(dest / f"paired_{name}.csv", index=False)
     means.to_csv(dest / "mismatch_means.csv", index=False)
     plot(means, vs_oracle, dest / "mismatch.png")
-    (dest / "mismatch.md").write_text(markdown(means, vs_oracle, vs_rule))
+    text = markdown(means, vs_oracle, vs_rule) + "\n" + mechanism_table(out, plants, dest)
+    (dest / "mismatch.md").write_text(text)
     print((dest / "mismatch.md").read_text())
     return means
 
@@ -314,7 +402,7 @@ def markdown(means: pd.DataFrame, vs_oracle: pd.DataFrame, vs_rule: pd.DataFrame
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "outputs" / "mismatch")
-    p.add_argument("--stages", default="train,export,sweep,summary")
+    p.add_argument("--stages", default="train,export,sweep,mechanisms,summary")
     p.add_argument("--plants", default=",".join(PLANTS))
     p.add_argument("--jobs", type=int, default=2, help="commands at a time")
     p.add_argument("--quick", action="store_true", help="tiny budgets (a smoke run)")
@@ -331,6 +419,8 @@ def main(argv: list[str] | None = None) -> None:
         export(a.out, plants)
     if "sweep" in stages:
         study.run_jobs(sweep_jobs(a.out, plants, a.quick), a.out, a.jobs)
+    if "mechanisms" in stages:
+        study.run_jobs(mechanism_jobs(a.out, plants, a.quick), a.out, a.jobs)
     if "summary" in stages:
         summary(a.out, plants, a.out / "results" if a.quick else RESULTS)
 
