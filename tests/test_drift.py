@@ -216,3 +216,20 @@ def test_randomised_training_env_keeps_the_reward_baseline_exact() -> None:
         assert ret == 0.0
         ae.reset()
     assert len(levels) > 1
+
+
+def test_config_hashes_ignore_neutral_drift_and_see_any_other() -> None:
+    from ecocontrol.config import hashed_env_config, resolved_env_config
+    from ecocontrol.runner import config_hash
+
+    base = {"_target_": "ecocontrol.envs.cement_kiln.CementKilnEnv"}
+    plain = config_hash(hashed_env_config(resolved_env_config(base)), "rule")
+    for neutral in ({"drift": 0.0}, {"drift": {"burnability": 0}}, {"drift_randomise": False}):
+        cfg = resolved_env_config({**base, **neutral})
+        assert config_hash(hashed_env_config(cfg), "rule") == plain
+    params = {"_target_": "ecocontrol.envs.cement_kiln.CementKilnParams", "shell_loss_factor": 1.0}
+    cfg = resolved_env_config({**base, "params": params})
+    assert config_hash(hashed_env_config(cfg), "rule") == plain
+    for changed in ({"drift": 0.5}, {"drift": {"burnability": 1}}, {"drift_randomise": True}):
+        cfg = resolved_env_config({**base, **changed})
+        assert config_hash(hashed_env_config(cfg), "rule") != plain
