@@ -77,7 +77,7 @@ class Plan:
 PLANS: dict[str, Plan] = {
     "park": Plan(100_000, 25_000, (0.0, 0.25, 0.5, 0.75, 1.0), 11),
     "hot_stove": Plan(150_000, 50_000, (0.0, 0.5, 1.0), 8, ("env.episode_h=2",)),
-    "cement_kiln": Plan(150_000, 50_000, (0.0, 0.25, 0.5, 0.75, 1.0), 8),
+    "cement_kiln": Plan(150_000, 50_000, (0.0, 0.5, 1.0), 8),
 }
 #: Fine-tuning variants: ``dr`` (randomised drift) and ``ft`` (nominal plant, the control).
 VARIANTS: dict[str, tuple[str, ...]] = {
