@@ -358,6 +358,8 @@ def plot(means: pd.DataFrame, vs_oracle: pd.DataFrame, path: Path) -> None:
             ax.plot(g["drift"], y, marker="o", label=label, color=colour[label])
             ax.fill_between(g["drift"], lo, hi, color=colour[label], alpha=0.15)
         ax.axhline(0.0, color="k", lw=0.8)
+        if len(p) and (-p["saving_pct"]).max() > 20.0:  # a collapse: keep the rest readable
+            ax.set_yscale("symlog", linthresh=2.0)
         bound = "bound" if plant == "park" else "reference"
         ax.set_title(f"{plant}: cost above the oracle ({bound})")
         ax.set_xlabel("drift severity (all mechanisms)")
