@@ -347,8 +347,10 @@ class BatchForecastNoise:
     :meth:`ForecastErrorModel.apply`): ``n_noisy x n_leads`` per step for the models that are
     not perfect, drawn into :attr:`z` by :func:`_standard_normals` (numpy's numbers, from the
     member's numpy generator, in a kernel). They are kept as drawn; :func:`perturb_rows` scales
-    and accumulates them into the errors inside a kernel. A member reset mid-episode first
-    draws the rest of its episode, as the single env would have.
+    and accumulates them into the errors inside a kernel. A member reset mid-episode without a
+    new seed first draws the rest of its episode, as the single env would have; one reset with
+    a new seed starts from that seed's generator as it is, so ``reset(seed=s)`` gives the same
+    forecasts whatever the previous episode did.
 
     Attributes:
         z: the variates, shape ``(num_envs, chunk, n_noisy, n_leads)``.
@@ -383,12 +385,16 @@ class BatchForecastNoise:
         self.drawn = np.full(num_envs, episode_steps, dtype=np.int64)  # steps drawn so far
         self._due = np.zeros(num_envs, dtype=np.int64)
 
-    def start(self, i: int, rng: np.random.Generator) -> None:
-        """Member ``i`` starts an episode (after its reset's other draws)."""
+    def start(self, i: int, rng: np.random.Generator, reseeded: bool = False) -> None:
+        """Member ``i`` starts an episode (after its reset's other draws).
+
+        ``reseeded``: its generator was just seeded anew, so an abandoned episode's rest is not
+        drawn from it.
+        """
         if not self.active:
             return
         left = self.episode_steps - int(self.drawn[i])
-        if left > 0:  # the rest of the abandoned episode
+        if left > 0 and not reseeded:  # the rest of the abandoned episode
             rng.standard_normal(left * self.z[0, 0].size)
         self.drawn[i] = 0
         self._fill(i, rng)

@@ -143,6 +143,8 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         self.cost_names = self.ledger.cost_names
         self.violation_keys = ("action_clipped", *self.violation_names)
         self.rngs: list[np.random.Generator | None] = [None] * num_envs
+        #: members whose generator the ongoing ``reset`` seeded anew (for the plant's hooks)
+        self.reseeded = np.zeros(num_envs, dtype=bool)
         self.step_index: IntArray = np.zeros(num_envs, dtype=np.int64)
         self.window_index: IntArray = np.zeros(num_envs, dtype=np.int64)
         self.window_start: IntArray = np.zeros(num_envs, dtype=np.int64)
@@ -288,6 +290,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         for i, s in enumerate(seeds):
             if s is not None or self.rngs[i] is None:
                 self.rngs[i], _ = seeding.np_random(s)
+                self.reseeded[i] = True
         window = None if options is None else options.get("window")
         if isinstance(window, list | tuple | np.ndarray):
             window = list(window)
@@ -295,7 +298,10 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
                 raise ValueError(
                     f"options['window'] has {len(window)} entries; allowed: 1 or {self.num_envs}"
                 )
-        self._reset(self._all, window)
+        try:
+            self._reset(self._all, window)
+        finally:
+            self.reseeded[:] = False
         obs = self._observe_batch()
         return obs, {"step": self.step_index.copy(), "window": self.window_index.copy()}
 
@@ -320,6 +326,7 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         self._needs_reset[idx] = False
         self._n_pending = int(self._needs_reset.sum())
         self._reset_members(idx)
+        self.reseeded[idx] = False
         self._prepare(idx)
 
     def step(

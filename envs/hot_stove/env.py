@@ -478,7 +478,7 @@ class HotStoveVectorEnv(BatchedEcoEnv):
             for f in StoveState.__dataclass_fields__:
                 getattr(self.state, f)[i] = getattr(start, f)[0]
             self.stored0_mj[i] = float(start.stored_mj(p).sum())
-            self._noise.start(int(i), rng)
+            self._noise.start(int(i), rng, bool(self.reseeded[i]))
         self.last_hot_blast_c[idx] = p.hot_blast_setpoint_c
         self.below_floor_min[idx] = 0.0
         self._upset[idx] = False

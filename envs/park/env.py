@@ -264,7 +264,7 @@ class ParkVectorEnv(BatchedEcoEnv):
             for i in idx.tolist():
                 rng = self.rngs[i]
                 assert rng is not None
-                self._noise.start(i, rng)
+                self._noise.start(i, rng, bool(self.reseeded[i]))
 
     def _prepare(self, idx: IntArray) -> None:
         _forecast_steps(idx, self.window_start, self.step_index, self._n_steps, self._fc_t)
