@@ -314,7 +314,7 @@ def summary(out: Path, plants: list[str], dest: Path = RESULTS) -> pd.DataFrame:
     keep += [c for c in rows.columns if c.startswith(("cost_", "co2", "viol_")) and c not in keep]
     keep += [
         c
-        for c in ("solver_failures", "state_access", "exogenous_access", "model_access")
+        for c in ("n_steps", "solver_failures", "state_access", "exogenous_access", "model_access")
         if c in rows
     ]
     rows[keep].to_csv(dest / "mismatch_rows.csv", index=False)
