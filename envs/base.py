@@ -61,16 +61,30 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     metadata = {"render_modes": []}  # noqa: RUF012  (Gymnasium declares it per instance)
 
     def __init__(self, **kwargs: Any) -> None:
+        # Domain randomisation over the drift (envs/drift.py) is the single env's: one
+        # simulator per severity level, built when first drawn; reset picks a level and steps
+        # its simulator. The simulators themselves refuse the flag.
+        randomise = kwargs.pop("drift_randomise", False)
+        if not isinstance(randomise, bool | np.bool_):
+            raise ValueError(f"drift_randomise={randomise!r}; allowed: true or false")
         self.sim = self.simulator(1, autoreset_mode=AutoresetMode.NEXT_STEP, **kwargs)
         self.action_space = self.sim.single_action_space
         self.observation_space = self.sim.single_observation_space  # type: ignore[assignment]
-        # Domain randomisation over the drift (envs/drift.py): one simulator per severity
-        # level, built when first drawn; reset picks a level and steps its simulator.
         self._kwargs = kwargs
         self._levels: dict[int, BatchedEcoEnv] | None = None
-        self._drift_rng = np.random.default_rng(0)  # reseeded by reset(seed=...)
-        if self.sim.drift_randomise:
+        self._drift_rng: np.random.Generator | None = None  # seeded at the first reset
+        if randomise:
             self._levels = {DRIFT_LEVELS - 1: self.sim}
+
+    @property
+    def drift_randomise(self) -> bool:
+        """Whether each episode draws its drift level (``drift_randomise``)."""
+        return self._levels is not None
+
+    @property
+    def drift(self) -> dict[str, float]:
+        """This episode's severity of each drift mechanism (a drawn level when randomised)."""
+        return dict(self.sim.drift)
 
     def _level_sim(self, level: int) -> BatchedEcoEnv:
         """The simulator of drift level ``level`` (``level / (DRIFT_LEVELS - 1)`` of the drift)."""
@@ -80,9 +94,7 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
             full = self._levels[DRIFT_LEVELS - 1]
             drift = scaled_drift(full.drift, level / (DRIFT_LEVELS - 1))
             sim = self.simulator(
-                1,
-                autoreset_mode=AutoresetMode.NEXT_STEP,
-                **{**self._kwargs, "drift": drift, "drift_randomise": False},
+                1, autoreset_mode=AutoresetMode.NEXT_STEP, **{**self._kwargs, "drift": drift}
             )
             if sim.single_observation_space != full.single_observation_space or (
                 sim.single_action_space != full.single_action_space
@@ -162,14 +174,21 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
 
         ``options={"window": i}`` picks window ``i`` of the split (0-based); otherwise the
         seeded ``np_random`` picks one. With ``drift_randomise`` the episode's drift level is
-        drawn first, from a generator of its own seeded by ``seed``.
+        drawn first, from a generator of its own seeded by ``seed`` (an env never seeded seeds
+        it from ``np_random``, as Gymnasium's rule for unseeded envs), and ``info["drift"]``
+        holds the episode's severities.
         """
         if self._levels is not None:
             if seed is not None:
                 self._drift_rng = np.random.default_rng([int(seed), _DRIFT_STREAM])
+            elif self._drift_rng is None:
+                self._drift_rng = np.random.default_rng(int(self.np_random.integers(2**63)))
             sim = self._level_sim(int(self._drift_rng.integers(DRIFT_LEVELS)))
             if sim is not self.sim:
+                # the member's generator goes on in the new simulator, which must not draw
+                # the rest of an episode it abandoned earlier from it
                 sim.rngs[0] = self.sim.rngs[0]
+                sim.reseeded[0] = True
                 self.sim = sim
         obs, _ = self.sim.reset(seed=seed, options=options)
         sim = self.sim
@@ -220,6 +239,8 @@ class EcoEnv(gym.Env[NDArray[np.float32], NDArray[np.float32]]):
     ) -> dict[str, Any]:
         sim = self.sim
         member = sim._member_info(0)
+        if self._levels is not None:
+            member["drift"] = dict(sim.drift)
         return {
             "costs": dict(zip(sim.cost_names, costs, strict=True)),
             "emissions": dict(zip(sim.emission_names, emissions, strict=True)),

@@ -172,8 +172,9 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
     def _drifted(self, params: Any, drift: Any, drift_randomise: Any) -> Any:
         """The true parameters for ``drift``; keeps ``params`` as :attr:`nominal_params`.
 
-        Sets :attr:`drift` (each mechanism's severity) and :attr:`drift_randomise` (honoured
-        by the single env, :class:`~ecocontrol.envs.base.EcoEnv`).
+        Sets :attr:`drift` (each mechanism's severity). ``drift_randomise`` is the single
+        env's (:class:`~ecocontrol.envs.base.EcoEnv`, which takes it before building its
+        simulator): a simulator refuses it.
 
         Raises:
             ValueError: naming ``drift`` or ``drift_randomise`` and the allowed values.
@@ -184,12 +185,12 @@ class BatchedEcoEnv(VectorEnv[NDArray[np.float32], NDArray[np.float32], NDArray[
         self.drift: dict[str, float] = drift_severities(drift, self.drifts)
         if not isinstance(drift_randomise, bool | np.bool_):
             raise ValueError(f"drift_randomise={drift_randomise!r}; allowed: true or false")
-        if drift_randomise and self.num_envs != 1:
+        if drift_randomise:
             raise ValueError(
-                f"drift_randomise=True with num_envs={self.num_envs}; allowed: single envs "
-                "only (train with vec_env=dummy or subproc)"
+                f"drift_randomise=True on the batched {type(self).__name__} (num_envs="
+                f"{self.num_envs}); allowed: single envs only (gym.make or the plant's Env "
+                "class; train with vec_env=dummy or subproc)"
             )
-        self.drift_randomise = bool(drift_randomise)
         return drifted_params(params, self.drift, self.drifts)
 
     # -- to implement in a plant ------------------------------------------------------------

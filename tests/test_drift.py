@@ -103,8 +103,9 @@ def test_drift_keys_are_validated_in_configs_before_work() -> None:
     cfg = {"_target_": "ecocontrol.envs.park.WindSolarStorageEnv", "drift_randomise": "yes"}
     with pytest.raises(ConfigError, match=r"drift_randomise='yes'; allowed: true or false"):
         build_env(cfg)
-    with pytest.raises(ValueError, match=r"drift_randomise=True with num_envs=2; allowed"):
-        ParkVectorEnv(2, drift=0.5, drift_randomise=True)
+    for n in (1, 2):  # a batch never randomises (it would ignore the flag)
+        with pytest.raises(ValueError, match=r"drift_randomise=True on the batched.*single envs"):
+            ParkVectorEnv(n, drift=0.5, drift_randomise=True)
     env = build_env(
         {"_target_": "ecocontrol.envs.park.WindSolarStorageEnv", "drift": {"capacity_fade": 1}}
     )
@@ -233,3 +234,18 @@ def test_config_hashes_ignore_neutral_drift_and_see_any_other() -> None:
     for changed in ({"drift": 0.5}, {"drift": {"burnability": 1}}, {"drift_randomise": True}):
         cfg = resolved_env_config({**base, **changed})
         assert config_hash(hashed_env_config(cfg), "rule") != plain
+
+
+def test_a_randomised_episode_at_level_zero_is_the_nominal_plant() -> None:
+    kw = {"split": "test", "episode_days": 2}
+    env = WindSolarStorageEnv(**kw, drift=1.0, drift_randomise=True)
+    nominal = WindSolarStorageEnv(**kw)
+    seed = next(s for s in range(100) if env.reset(seed=s)[1]["drift"]["capacity_fade"] == 0.0)
+    assert env.drift_randomise and env.drift == dict.fromkeys(env.drift, 0.0)
+    a = run_episode(env, make_controller("rule", env), seed=seed, window=1, record=True)
+    b = run_episode(nominal, make_controller("rule", nominal), seed=seed, window=1, record=True)
+    assert [r["reward"] for r in a.trajectory] == [r["reward"] for r in b.trajectory]
+    # the configured flag survives the level switches; info names the episode's level
+    for s in range(6):
+        _, info = env.reset(seed=s)
+        assert env.drift_randomise and info["drift"] == env.drift

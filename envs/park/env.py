@@ -594,7 +594,8 @@ def _soiling_bias(nominal: ParkParams, true: ParkParams) -> float:
     """Relative bias of a clean-panel PV forecast on soiled panels (drift ``pv_soiling``).
 
     The forecast models the PV plant with the nominal losses, so it over-predicts the soiled
-    plant's output by ``(1 - nominal) / (1 - true) - 1``; 0 without drift.
+    plant's output by ``(1 - nominal) / (1 - true) - 1``; 0 without drift. Added to the PV
+    forecast's error model where ``forecast_errors`` has one (the default does).
     """
     if nominal.pv_losses_pct == true.pv_losses_pct:
         return 0.0
@@ -614,9 +615,18 @@ def _scaled_errors(
             f"forecast_errors has unknown series {sorted(unknown)}; allowed: {list(NOISY_SERIES)}"
         )
     out = {k: ForecastErrorModel(m.std_per_sqrt_h * noise_scale, m.bias) for k, m in base.items()}
-    if pv_bias:
-        pv = out.get("pv_mw", ForecastErrorModel())
-        out["pv_mw"] = ForecastErrorModel(pv.std_per_sqrt_h, pv.bias + pv_bias)
+    # A soiled plant's clean-panel PV forecast (drift pv_soiling) over-predicts: its bias. Only
+    # where the PV forecast has an error model: adding one would draw variates and move every
+    # other series' forecast noise against the plant without drift.
+    pv = out.get("pv_mw")
+    if pv_bias and pv is not None:
+        try:
+            out["pv_mw"] = ForecastErrorModel(pv.std_per_sqrt_h, pv.bias + pv_bias)
+        except ValueError as exc:
+            raise ValueError(
+                f"drift pv_soiling adds a PV forecast bias of {pv_bias:.4f} to "
+                f"forecast_errors['pv_mw'].bias={pv.bias}: {exc}"
+            ) from exc
     return out
 
 
