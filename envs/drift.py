@@ -114,7 +114,7 @@ def scaled_drift(severities: Mapping[str, float], factor: float) -> dict[str, fl
 
 
 def drift_table(drifts: tuple[Drift, ...]) -> str:
-    """The mechanisms as a Markdown table (for env cards and docs)."""
+    """The mechanisms as a Markdown table: what docs/drift.md and envs/README.md show (tested)."""
     rows = ["| mechanism | parameter: change at severity 1 | source |", "|---|---|---|"]
     for d in drifts:
         moves = "; ".join(

@@ -249,3 +249,16 @@ def test_a_randomised_episode_at_level_zero_is_the_nominal_plant() -> None:
     for s in range(6):
         _, info = env.reset(seed=s)
         assert env.drift_randomise and info["drift"] == env.drift
+
+
+@pytest.mark.parametrize("env_id", list(PLANTS))
+def test_the_documented_mechanism_tables_are_the_codes(env_id: str) -> None:
+    """docs/drift.md and envs/README.md show each plant's mechanisms as drift_table prints them."""
+    from pathlib import Path
+
+    from ecocontrol.envs.drift import drift_table
+
+    root = Path(__file__).resolve().parents[1]
+    table = drift_table(gym.make(env_id).unwrapped.drifts)
+    for doc in ("docs/drift.md", "envs/README.md"):
+        assert table in (root / doc).read_text(encoding="utf-8"), doc
